@@ -1,0 +1,3 @@
+from cchc_xls.cli import main
+
+main()

@@ -1,0 +1,117 @@
+"""The `cchc` command: parses arguments, calls one library function, prints. Nothing else."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+from cchc_xls import __version__
+from cchc_xls.errors import CchcError
+from cchc_xls.findings import has_errors
+from cchc_xls.numbers import format_vn, to_json_number
+from cchc_xls.rubric import bundled_rubric_paths, check_rubric_file, load_rubric, resolve_rubric, rubric_nodes_json
+
+
+def _echo_json(data) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+class _Group(click.Group):
+    """Turns the project's errors into a clean Vietnamese message and exit code 1."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except CchcError as exc:
+            click.echo(f"Lỗi: {exc}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="cchc")
+def main():
+    """cchc: phiếu tự chấm điểm Chỉ số CCHC cấp xã trên Excel: tạo, thu, kiểm tra, xếp hạng."""
+
+
+@main.command("rubrics")
+@click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON.")
+def rubrics_command(as_json):
+    """Liệt kê các bộ tiêu chí có sẵn."""
+    items = []
+    for path in bundled_rubric_paths():
+        rubric = load_rubric(path)
+        items.append({
+            "id": rubric.id,
+            "title": rubric.title,
+            "legal_basis": rubric.legal_basis.describe(),
+            "province": rubric.legal_basis.province,
+            "total": to_json_number(rubric.total),
+            "criteria": len(rubric.leaves()),
+        })
+    if as_json:
+        _echo_json(items)
+        return
+    for item in items:
+        click.echo(f"{item['id']}  ({format_vn(item['total'])} điểm, {item['criteria']} tiêu chí chấm điểm)")
+        click.echo(f"    {item['title']}")
+        click.echo(f"    Căn cứ: {item['legal_basis']}")
+
+
+@main.group("rubric")
+def rubric_group():
+    """Xem, kiểm tra một bộ tiêu chí."""
+
+
+@rubric_group.command("show")
+@click.argument("rubric")
+@click.option("--json", "as_json", is_flag=True, help="In danh sách các tiêu chí dạng JSON.")
+def rubric_show(rubric, as_json):
+    """In cây tiêu chí của RUBRIC (mã bộ tiêu chí có sẵn hoặc đường dẫn tệp .yaml)."""
+    loaded = load_rubric(rubric)
+    if as_json:
+        _echo_json(rubric_nodes_json(loaded))
+        return
+    click.echo(f"{loaded.title} ({loaded.id})")
+    click.echo(f"Căn cứ: {loaded.legal_basis.describe()}")
+    click.echo(f"Tổng điểm: {format_vn(loaded.total)}")
+    for node in loaded.nodes():
+        marks = []
+        if node.is_leaf and not node.self_scored:
+            marks.append("tỉnh chấm")
+        if node.may_be_na:
+            marks.append("có thể không áp dụng")
+        if node.applies_to:
+            marks.append("chỉ áp dụng: " + ", ".join(node.applies_to))
+        extra = f"  [{'; '.join(marks)}]" if marks else ""
+        click.echo(f"{'  ' * node.depth}{node.code}  {node.label}  ({format_vn(node.max)}){extra}")
+    bands = ", ".join(f"{b.name} ≥ {format_vn(b.min)}" for b in loaded.bands)
+    click.echo(f"Xếp loại: {bands}" + (" (giả định)" if loaded.bands_assumed else ""))
+
+
+@rubric_group.command("check")
+@click.argument("path")
+def rubric_check(path):
+    """Kiểm tra một tệp bộ tiêu chí; thoát mã 1 nếu có lỗi."""
+    rubric, findings = check_rubric_file(resolve_rubric(path))
+    for finding in findings:
+        click.echo(str(finding))
+    if has_errors(findings):
+        errors = sum(1 for f in findings if f.is_error)
+        click.echo(f"Bộ tiêu chí có {errors} lỗi: chưa dùng được.", err=True)
+        sys.exit(1)
+    click.echo(f"Hợp lệ: {rubric.id}, {len(rubric.nodes())} mục, {len(rubric.leaves())} tiêu chí chấm điểm, "
+               f"tổng {format_vn(rubric.total)} điểm.")
+
+
+@main.command("demo")
+def demo_command():
+    """Chạy thử toàn bộ quy trình trên dữ liệu mẫu (hiện chỉ in các bộ tiêu chí có sẵn)."""
+    click.echo("Các bộ tiêu chí có sẵn:")
+    ctx = click.get_current_context()
+    ctx.invoke(rubrics_command, as_json=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,521 @@
+"""Rubrics as data: load a YAML rubric file, validate all of it at once, return a frozen Rubric.
+
+The file format is documented in docs/rubric-format.md. Every number is read as an exact
+Decimal straight from the YAML text, so `0.1` in the file is 0.1, not a float near it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import yaml
+
+from cchc_xls.errors import RubricError
+from cchc_xls.findings import Finding, has_errors, make
+from cchc_xls.numbers import ZERO, normalize, to_decimal
+
+UNIT_KINDS = ("xã", "phường", "thị trấn")
+NA_POLICIES = ("rescale", "full_marks")
+
+RUBRIC_KEYS = {
+    "id", "title", "version", "unit_level", "legal_basis", "total", "na_policy",
+    "na_policy_note", "evidence_required", "groups", "tree",
+}
+REQUIRED_RUBRIC_KEYS = ("id", "title", "legal_basis", "total", "groups", "tree")
+LEGAL_KEYS = {"document", "date", "issuer", "province", "note"}
+REQUIRED_LEGAL_KEYS = ("document", "date", "issuer", "province")
+GROUPS_KEYS = {"assumed", "note", "bands"}
+BAND_KEYS = {"name", "min"}
+NODE_KEYS = {
+    "code", "label", "max", "children", "method", "levels", "step", "self_scored",
+    "applies_to", "may_be_na", "evidence_required",
+}
+LEAF_ONLY_KEYS = ("method", "levels", "step", "self_scored", "applies_to", "may_be_na", "evidence_required")
+LEVEL_KEYS = {"points", "text"}
+
+_CODE = re.compile(r"^[0-9A-Z]+(?:\.[0-9A-Za-z]+)*$")
+
+
+class _DecimalLoader(yaml.SafeLoader):
+    """SafeLoader that reads YAML floats as exact Decimals."""
+
+
+def _construct_decimal(loader, node):
+    return Decimal(loader.construct_scalar(node).replace("_", ""))
+
+
+_DecimalLoader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
+
+
+@dataclass(frozen=True)
+class Level:
+    points: Decimal
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class Band:
+    name: str
+    min: Decimal
+
+
+@dataclass(frozen=True)
+class LegalBasis:
+    document: str
+    date: str
+    issuer: str
+    province: str
+    note: str = ""
+
+    def describe(self) -> str:
+        """“Quyết định số 4203/QĐ-UBND ngày 30/12/2021 của Chủ tịch UBND tỉnh Thái Nguyên”."""
+        return f"{self.document} ngày {format_date_vn(self.date)} của {self.issuer}"
+
+
+@dataclass(frozen=True)
+class Node:
+    """A rubric node: an area, a criterion or a sub-criterion. Parents never carry a score."""
+
+    code: str
+    label: str
+    max: Decimal
+    children: tuple["Node", ...] = ()
+    parent: str | None = None
+    depth: int = 0
+    method: str = ""
+    levels: tuple[Level, ...] = ()
+    step: Decimal | None = None
+    self_scored: bool = True
+    applies_to: tuple[str, ...] = ()
+    may_be_na: bool = False
+    evidence_required: bool = True
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self.children
+
+    def applies(self, kind: str | None) -> bool:
+        """Whether this criterion applies to a unit of this kind (all kinds when unrestricted)."""
+        return not self.applies_to or kind is None or kind in self.applies_to
+
+    def leaves(self):
+        if self.is_leaf:
+            yield self
+        else:
+            for child in self.children:
+                yield from child.leaves()
+
+    def walk(self):
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+    def allowed_text(self) -> str:
+        """What a score may be, in the words of the error message a commune sees."""
+        from cchc_xls.numbers import format_vn
+
+        if self.levels:
+            return "chỉ chọn một trong các mức: " + "; ".join(format_vn(lv.points) for lv in self.levels)
+        if self.step:
+            return f"số từ 0 đến {format_vn(self.max)}, theo bước {format_vn(self.step)}"
+        return f"số từ 0 đến {format_vn(self.max)}"
+
+
+@dataclass(frozen=True)
+class Rubric:
+    id: str
+    title: str
+    version: str
+    unit_level: str
+    legal_basis: LegalBasis
+    total: Decimal
+    na_policy: str
+    na_policy_note: str
+    bands: tuple[Band, ...]
+    bands_assumed: bool
+    bands_note: str
+    roots: tuple[Node, ...]
+    source: str = ""
+    content_hash: str = ""
+    _index: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def nodes(self) -> list[Node]:
+        """Every node in rubric order (pre-order)."""
+        return [n for root in self.roots for n in root.walk()]
+
+    def leaves(self) -> list[Node]:
+        return [n for n in self.nodes() if n.is_leaf]
+
+    def scorable(self) -> list[Node]:
+        """The leaves a commune scores itself."""
+        return [n for n in self.leaves() if n.self_scored]
+
+    def node(self, code: str) -> Node:
+        return self._index[code]
+
+    def __contains__(self, code: str) -> bool:
+        return code in self._index
+
+    def self_max(self) -> Decimal:
+        """The most a commune can give itself (the survey criteria excluded)."""
+        return sum((n.max for n in self.scorable()), ZERO)
+
+    def group_for(self, total: Decimal | None) -> str | None:
+        """The band a total falls in (Xuất sắc, Tốt, ...), by the rubric's thresholds."""
+        if total is None:
+            return None
+        for band in self.bands:
+            if total >= band.min:
+                return band.name
+        return self.bands[-1].name if self.bands else None
+
+
+def format_date_vn(iso: str) -> str:
+    """2021-12-30 -> 30/12/2021; anything else is returned as written."""
+    match = re.match(r"^(\d{4})-(\d{2})-(\d{2})$", str(iso))
+    if not match:
+        return str(iso)
+    year, month, day = match.groups()
+    return f"{day}/{month}/{year}"
+
+
+def nfc(text) -> str:
+    return unicodedata.normalize("NFC", str(text)).strip()
+
+
+# --------------------------------------------------------------------------------------------
+# Finding rubric files
+
+
+def rubrics_dir() -> Path:
+    """The bundled rubrics: the repository's `rubrics/` in a checkout, else the installed copy."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here.parent / "rubrics", here / "_data" / "rubrics"):
+        if candidate.is_dir():
+            return candidate
+    return here.parent / "rubrics"
+
+
+def bundled_rubric_paths() -> list[Path]:
+    return sorted(rubrics_dir().glob("*.yaml"))
+
+
+def resolve_rubric(id_or_path: str | Path) -> Path:
+    """A bundled rubric id (`hai-duong-2022`) or a path to a rubric file."""
+    path = Path(id_or_path)
+    if path.suffix.lower() in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise RubricError(f"Không tìm thấy tệp bộ tiêu chí “{path}”.")
+        return path
+    candidate = rubrics_dir() / f"{id_or_path}.yaml"
+    if candidate.is_file():
+        return candidate
+    known = ", ".join(p.stem for p in bundled_rubric_paths()) or "(không có)"
+    raise RubricError(f"Không có bộ tiêu chí “{id_or_path}”. Các bộ có sẵn: {known}; hoặc chỉ đường dẫn tới tệp .yaml.")
+
+
+def load_rubric(id_or_path: str | Path) -> Rubric:
+    """Load and validate a rubric; raise RubricError carrying every finding if any is an error."""
+    path = resolve_rubric(id_or_path)
+    rubric, findings = check_rubric_file(path)
+    if rubric is None:
+        lines = "\n".join(str(f) for f in findings if f.is_error)
+        raise RubricError(f"Bộ tiêu chí “{path}” có lỗi:\n{lines}", findings)
+    return rubric
+
+
+def check_rubric_file(path: str | Path) -> tuple[Rubric | None, list[Finding]]:
+    """Validate a rubric file; return the rubric (None when any error) and every finding."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+        data = yaml.load(text, Loader=_DecimalLoader)  # noqa: S506 - a SafeLoader subclass
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        return None, [make("rubric.unreadable", file=path.name, reason=_short(exc))]
+    return parse_rubric(data, source=str(path))
+
+
+def parse_rubric(data, source: str = "") -> tuple[Rubric | None, list[Finding]]:
+    """Validate parsed YAML data; return the rubric (None when any error) and every finding."""
+    checker = _Checker(Path(source).name if source else None)
+    rubric = checker.rubric(data, source)
+    findings = checker.findings
+    return (None if has_errors(findings) else rubric), findings
+
+
+def _short(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:300]
+
+
+class _Checker:
+    """Walks the YAML data once, building nodes and collecting every finding on the way."""
+
+    def __init__(self, file: str | None):
+        self.file = file
+        self.findings: list[Finding] = []
+        self.seen: dict[str, str] = {}
+
+    def add(self, code: str, node: str | None = None, /, **params) -> None:
+        self.findings.append(make(code, file=self.file, node=node, **params))
+
+    def mapping(self, value, what: str, node: str | None) -> dict | None:
+        if not isinstance(value, dict):
+            self.add("rubric.not_mapping", node, what=what, got=type(value).__name__)
+            return None
+        return value
+
+    def keys(self, data: dict, allowed: set, required, what: str, node: str | None) -> None:
+        for key in data:
+            if key not in allowed:
+                self.add("rubric.unknown_key", node, key=key, what=what, allowed=", ".join(sorted(allowed)))
+        for key in required:
+            if key not in data or data[key] in (None, ""):
+                self.add("rubric.missing_key", node, key=key, what=what)
+
+    def number(self, data: dict, key: str, what: str, node: str | None) -> Decimal | None:
+        value = data.get(key)
+        try:
+            if value is None or isinstance(value, bool):
+                raise TypeError
+            result = to_decimal(value)
+            if not result.is_finite():
+                raise TypeError
+            return result
+        except (TypeError, ArithmeticError, ValueError):
+            self.add("rubric.bad_value", node, key=key, what=what, got=repr(value), expected="cần một số, ví dụ 2.5")
+            return None
+
+    def boolean(self, data: dict, key: str, default: bool, what: str, node: str | None) -> bool:
+        value = data.get(key, default)
+        if not isinstance(value, bool):
+            self.add("rubric.bad_value", node, key=key, what=what, got=repr(value), expected="chỉ dùng true hoặc false")
+            return default
+        return value
+
+    # ---- the whole file -------------------------------------------------------------------
+
+    def rubric(self, data, source: str) -> Rubric | None:
+        data = self.mapping(data, "tệp bộ tiêu chí", None)
+        if data is None:
+            return None
+        self.keys(data, RUBRIC_KEYS, REQUIRED_RUBRIC_KEYS, "tệp bộ tiêu chí", None)
+        legal = self.legal_basis(data.get("legal_basis"))
+        total = self.number(data, "total", "tệp bộ tiêu chí", None) if "total" in data else None
+        na_policy = str(data.get("na_policy", "rescale"))
+        if na_policy not in NA_POLICIES:
+            self.add("rubric.bad_value", None, key="na_policy", what="tệp bộ tiêu chí", got=na_policy,
+                     expected="chỉ dùng rescale (quy đổi về thang 100) hoặc full_marks (tính đủ điểm)")
+        default_evidence = self.boolean(data, "evidence_required", True, "tệp bộ tiêu chí", None)
+        bands, assumed, note = self.groups(data.get("groups"), total)
+
+        tree = data.get("tree")
+        roots: list[Node] = []
+        if not isinstance(tree, list) or not tree:
+            self.add("rubric.empty_tree")
+        else:
+            for index, item in enumerate(tree):
+                built = self.node(item, parent=None, depth=0, path=f"tree[{index + 1}]", default_evidence=default_evidence)
+                if built is not None:
+                    roots.append(built)
+        if total is not None and roots and len(roots) == len(tree):
+            top = sum((r.max for r in roots), ZERO)
+            if top != total:
+                self.add("rubric.total_sum", None, total=_fmt(total), sum=_fmt(top))
+        if legal is None or total is None or not roots:
+            return None
+
+        rubric = Rubric(
+            id=nfc(data.get("id", "")),
+            title=nfc(data.get("title", "")),
+            version=nfc(data.get("version", "1")),
+            unit_level=nfc(data.get("unit_level", "cấp xã")),
+            legal_basis=legal,
+            total=total,
+            na_policy=na_policy,
+            na_policy_note=nfc(data.get("na_policy_note", "")),
+            bands=bands,
+            bands_assumed=assumed,
+            bands_note=note,
+            roots=tuple(roots),
+            source=source,
+        )
+        index = {n.code: n for n in rubric.nodes()}
+        rubric._index.update(index)
+        object.__setattr__(rubric, "content_hash", rubric_hash(rubric))
+        return rubric
+
+    def legal_basis(self, value) -> LegalBasis | None:
+        data = self.mapping(value, "legal_basis (căn cứ pháp lý)", None)
+        if data is None:
+            return None
+        self.keys(data, LEGAL_KEYS, REQUIRED_LEGAL_KEYS, "legal_basis (căn cứ pháp lý)", None)
+        return LegalBasis(**{k: nfc(data.get(k, "")) for k in LEGAL_KEYS})
+
+    def groups(self, value, total: Decimal | None) -> tuple[tuple[Band, ...], bool, str]:
+        data = self.mapping(value, "groups (xếp loại)", None)
+        if data is None:
+            return (), False, ""
+        self.keys(data, GROUPS_KEYS, ("bands",), "groups (xếp loại)", None)
+        bands = []
+        for index, item in enumerate(data.get("bands") or []):
+            what = f"groups.bands[{index + 1}]"
+            item = self.mapping(item, what, None)
+            if item is None:
+                continue
+            self.keys(item, BAND_KEYS, ("name", "min"), what, None)
+            minimum = self.number(item, "min", what, None)
+            if minimum is not None and item.get("name"):
+                bands.append(Band(nfc(item["name"]), minimum))
+        mins = [b.min for b in bands]
+        if bands and (any(a <= b for a, b in zip(mins, mins[1:])) or mins[-1] != 0):
+            self.add("rubric.thresholds_order", None, got=", ".join(f"{b.name} ≥ {_fmt(b.min)}" for b in bands))
+        if total is not None:
+            for band in bands:
+                if band.min > total:
+                    self.add("rubric.threshold_above_total", None, name=band.name, min=_fmt(band.min), total=_fmt(total))
+        assumed = self.boolean(data, "assumed", False, "groups (xếp loại)", None)
+        return tuple(bands), assumed, nfc(data.get("note", ""))
+
+    # ---- one node ---------------------------------------------------------------------------
+
+    def node(self, value, parent: str | None, depth: int, path: str, default_evidence: bool) -> Node | None:
+        data = self.mapping(value, f"nút {path}", path)
+        if data is None:
+            return None
+        raw_code = data.get("code")
+        code = "" if raw_code is None else nfc(raw_code)
+        where = f"{path} ({code})" if code else path
+        self.keys(data, NODE_KEYS, ("code", "max"), f"tiêu chí {where}", where)
+        if code and not _CODE.match(code):
+            self.add("rubric.bad_code", where, code=code)
+        if code:
+            if code in self.seen:
+                self.add("rubric.duplicate_code", where, code=code, first=self.seen[code])
+            else:
+                self.seen[code] = where
+        label = nfc(data.get("label") or "")
+        if not label:
+            self.add("rubric.missing_label", where, code=code or path)
+        maximum = self.number(data, "max", f"tiêu chí {where}", where) if "max" in data else None
+        if maximum is not None and maximum <= 0:
+            self.add("rubric.nonpositive_max", where, code=code or path, max=_fmt(maximum))
+
+        children_data = data.get("children") or []
+        if not isinstance(children_data, list):
+            self.add("rubric.bad_value", where, key="children", what=f"tiêu chí {where}", got=type(children_data).__name__,
+                     expected="cần một danh sách các tiêu chí con")
+            children_data = []
+        children = []
+        for index, item in enumerate(children_data):
+            child = self.node(item, code, depth + 1, f"{where} › [{index + 1}]", default_evidence)
+            if child is not None:
+                children.append(child)
+
+        if children_data:
+            for key in LEAF_ONLY_KEYS:
+                if key in data:
+                    self.add("rubric.parent_scoring", where, code=code, key=key)
+            if maximum is not None and len(children) == len(children_data):
+                total = sum((c.max for c in children), ZERO)
+                if total != maximum:
+                    self.add("rubric.parent_sum", where, code=code, max=_fmt(maximum), sum=_fmt(total))
+            if maximum is None or not code:
+                return None
+            return Node(code=code, label=label, max=maximum, children=tuple(children), parent=parent, depth=depth)
+
+        if maximum is None or not code:
+            return None
+        levels = self.levels(data.get("levels"), code, maximum, where)
+        step = self.number(data, "step", f"tiêu chí {where}", where) if data.get("step") is not None else None
+        if step is not None and (step <= 0 or (maximum > 0 and maximum % step != 0)):
+            self.add("rubric.step_invalid", where, code=code, step=_fmt(step), max=_fmt(maximum))
+        if levels and step is not None:
+            self.add("rubric.levels_and_step", where, code=code)
+        applies_to = data.get("applies_to") or []
+        if isinstance(applies_to, str):
+            applies_to = [applies_to]
+        kinds = tuple(nfc(k) for k in applies_to)
+        for kind in kinds:
+            if kind not in UNIT_KINDS:
+                self.add("rubric.bad_kind", where, code=code, kind=kind)
+        what = f"tiêu chí {where}"
+        return Node(
+            code=code,
+            label=label,
+            max=maximum,
+            parent=parent,
+            depth=depth,
+            method=nfc(data.get("method") or ""),
+            levels=levels,
+            step=step,
+            self_scored=self.boolean(data, "self_scored", True, what, where),
+            applies_to=kinds,
+            may_be_na=self.boolean(data, "may_be_na", False, what, where),
+            evidence_required=self.boolean(data, "evidence_required", default_evidence, what, where),
+        )
+
+    def levels(self, value, code: str, maximum: Decimal, where: str) -> tuple[Level, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.add("rubric.bad_value", where, key="levels", what=f"tiêu chí {where}", got=type(value).__name__,
+                     expected="cần danh sách các mức {points, text}")
+            return ()
+        levels = []
+        seen = set()
+        for index, item in enumerate(value):
+            what = f"mức điểm thứ {index + 1} của {where}"
+            if not isinstance(item, dict):  # a bare number is a level without a description
+                item = {"points": item}
+            self.keys(item, LEVEL_KEYS, ("points",), what, where)
+            points = self.number(item, "points", what, where)
+            if points is None:
+                continue
+            if points > maximum:
+                self.add("rubric.level_above_max", where, code=code, points=_fmt(points), max=_fmt(maximum))
+            if points < 0:
+                self.add("rubric.level_negative", where, code=code, points=_fmt(points))
+            if points in seen:
+                self.add("rubric.level_duplicate", where, code=code, points=_fmt(points))
+            seen.add(points)
+            levels.append(Level(normalize(points), nfc(item.get("text") or "")))
+        return tuple(sorted(levels, key=lambda lv: lv.points))
+
+
+def _fmt(value: Decimal) -> str:
+    from cchc_xls.numbers import format_vn
+
+    return format_vn(value)
+
+
+def rubric_hash(rubric: Rubric) -> str:
+    """A short hash of everything that affects scoring, so a file of an edited rubric is told apart."""
+    payload = {
+        "id": rubric.id,
+        "total": str(rubric.total),
+        "na_policy": rubric.na_policy,
+        "nodes": [
+            [n.code, n.label, str(n.max), n.parent, n.self_scored, [str(lv.points) for lv in n.levels],
+             str(n.step or ""), list(n.applies_to), n.may_be_na]
+            for n in rubric.nodes()
+        ],
+    }
+    blob = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode("utf-8")
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def rubric_nodes_json(rubric: Rubric) -> list[dict]:
+    """The tree as `cchc rubric show --json` prints it: one dict per node, in rubric order."""
+    from cchc_xls.numbers import to_json_number
+
+    return [
+        {"code": n.code, "label": n.label, "max": to_json_number(n.max), "parent": n.parent,
+         "self_scored": n.self_scored if n.is_leaf else any(leaf.self_scored for leaf in n.leaves())}
+        for n in rubric.nodes()
+    ]

@@ -1,0 +1,203 @@
+"""The list of units (communes) and the assessment period.
+
+A units file is CSV (UTF-8, with or without BOM) or XLSX with a header row: `code,name` or the
+Vietnamese `Mã, Tên đơn vị`, and optionally `kind` (Loại: xã / phường / thị trấn) and `group`
+(Nhóm: e.g. a former district, for sub-rankings).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from cchc_xls.errors import PeriodError, UnitsError
+from cchc_xls.rubric import UNIT_KINDS
+
+HEADER_ALIASES = {
+    "code": ("code", "mã", "mã đơn vị", "ma", "ma don vi"),
+    "name": ("name", "tên đơn vị", "tên", "đơn vị", "ten don vi", "ten"),
+    "kind": ("kind", "loại", "loại đơn vị", "loai"),
+    "group": ("group", "nhóm", "cụm", "nhom"),
+}
+KIND_PREFIXES = (("thị trấn", "thị trấn"), ("phường", "phường"), ("xã", "xã"))
+
+
+@dataclass(frozen=True)
+class Unit:
+    code: str
+    name: str
+    kind: str | None = None
+    group: str | None = None
+
+    @property
+    def full_name(self) -> str:
+        """“xã Chí Minh”: the kind in lower case before the proper name."""
+        bare = self.bare_name
+        return f"{self.kind} {bare}" if self.kind else bare
+
+    @property
+    def bare_name(self) -> str:
+        """The proper name without its kind: “Chí Minh”."""
+        lowered = self.name.lower()
+        for prefix, _ in KIND_PREFIXES:
+            if lowered.startswith(prefix + " "):
+                return self.name[len(prefix) + 1:].strip()
+        return self.name
+
+    @property
+    def committee(self) -> str:
+        """“UBND xã Chí Minh”."""
+        return f"UBND {self.full_name}"
+
+    @property
+    def slug(self) -> str:
+        return ascii_slug(self.full_name)
+
+
+@dataclass(frozen=True)
+class Period:
+    """A year (`2024`) or a half year (`2024-H1`)."""
+
+    year: int
+    half: int | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.year}-H{self.half}" if self.half else str(self.year)
+
+    @property
+    def label(self) -> str:
+        """As documents write it: “năm 2024”, “6 tháng đầu năm 2024”."""
+        if self.half == 1:
+            return f"6 tháng đầu năm {self.year}"
+        if self.half == 2:
+            return f"6 tháng cuối năm {self.year}"
+        return f"năm {self.year}"
+
+    def __str__(self) -> str:
+        return self.key
+
+
+def parse_period(text: str) -> Period:
+    match = re.fullmatch(r"\s*(\d{4})(?:\s*-\s*[Hh]([12]))?\s*", str(text))
+    if not match:
+        raise PeriodError(f"Kỳ đánh giá “{text}” không hợp lệ: ghi năm (2024) hoặc nửa năm (2024-H1, 2024-H2).")
+    year = int(match.group(1))
+    if not 2000 <= year <= 2100:
+        raise PeriodError(f"Năm {year} không hợp lệ.")
+    return Period(year, int(match.group(2)) if match.group(2) else None)
+
+
+def ascii_slug(text: str) -> str:
+    """An ASCII-only file-name part that survives email and Zalo: “xã Chí Minh” -> “xa-chi-minh”."""
+    text = text.replace("đ", "d").replace("Đ", "D")
+    decomposed = unicodedata.normalize("NFD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return re.sub(r"[^a-z0-9]+", "-", stripped.lower()).strip("-") or "don-vi"
+
+
+def kind_from_name(name: str) -> str | None:
+    lowered = name.lower()
+    for prefix, kind in KIND_PREFIXES:
+        if lowered.startswith(prefix + " "):
+            return kind
+    return None
+
+
+def _norm_header(text) -> str:
+    return unicodedata.normalize("NFC", str(text or "")).strip().lower()
+
+
+def _rows_from_csv(path: Path) -> list[list[str]]:
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UnitsError(f"Tệp danh sách đơn vị “{path.name}” không phải mã hóa UTF-8: lưu lại dưới dạng CSV UTF-8.") from exc
+    sample = text[:4096]
+    try:
+        dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    return [row for row in csv.reader(io.StringIO(text), dialect)]
+
+
+def _rows_from_xlsx(path: Path) -> list[list[str]]:
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many kinds for a damaged file
+        raise UnitsError(f"Không đọc được tệp danh sách đơn vị “{path.name}”: {exc}") from exc
+    try:
+        sheet = workbook.worksheets[0]
+        return [["" if v is None else _cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+    finally:
+        workbook.close()
+
+
+def _cell_text(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def load_units(path: str | Path) -> list[Unit]:
+    """Read and check the list of units; raise UnitsError naming the row of every problem."""
+    path = Path(path)
+    if not path.is_file():
+        raise UnitsError(f"Không tìm thấy tệp danh sách đơn vị “{path}”.")
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        rows = _rows_from_xlsx(path)
+    else:
+        rows = _rows_from_csv(path)
+    rows = [r for r in rows if any(str(c).strip() for c in r)]
+    if not rows:
+        raise UnitsError(f"Tệp danh sách đơn vị “{path.name}” trống.")
+    header = [_norm_header(c) for c in rows[0]]
+    columns = {}
+    for key, aliases in HEADER_ALIASES.items():
+        for index, name in enumerate(header):
+            if name in aliases:
+                columns[key] = index
+                break
+    missing = [k for k in ("code", "name") if k not in columns]
+    if missing:
+        names = {"code": "code (Mã)", "name": "name (Tên đơn vị)"}
+        raise UnitsError(
+            f"Tệp danh sách đơn vị “{path.name}” thiếu cột {', '.join(names[m] for m in missing)} ở dòng tiêu đề (dòng 1); "
+            f"tiêu đề hiện có: {', '.join(str(c) for c in rows[0])}."
+        )
+
+    def cell(row, key):
+        index = columns.get(key)
+        if index is None or index >= len(row):
+            return ""
+        return unicodedata.normalize("NFC", str(row[index])).strip()
+
+    problems, units, seen = [], [], {}
+    for number, row in enumerate(rows[1:], start=2):
+        code, name = cell(row, "code"), cell(row, "name")
+        if not code:
+            problems.append(f"dòng {number}: thiếu mã đơn vị")
+            continue
+        if not name:
+            problems.append(f"dòng {number}: đơn vị mã {code} thiếu tên")
+        if code in seen:
+            problems.append(f"dòng {number}: mã {code} trùng với dòng {seen[code]}")
+            continue
+        seen[code] = number
+        kind = cell(row, "kind").lower() or kind_from_name(name)
+        if kind and kind not in UNIT_KINDS:
+            problems.append(f"dòng {number}: loại đơn vị “{kind}” không hợp lệ (chỉ dùng: xã, phường, thị trấn)")
+            kind = None
+        units.append(Unit(code=code, name=name, kind=kind, group=cell(row, "group") or None))
+    if problems:
+        raise UnitsError(f"Tệp danh sách đơn vị “{path.name}” có lỗi:\n- " + "\n- ".join(problems))
+    if not units:
+        raise UnitsError(f"Tệp danh sách đơn vị “{path.name}” không có đơn vị nào.")
+    return units
