@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -103,6 +104,35 @@ def rubric_check(path):
         sys.exit(1)
     click.echo(f"Hợp lệ: {rubric.id}, {len(rubric.nodes())} mục, {len(rubric.leaves())} tiêu chí chấm điểm, "
                f"tổng {format_vn(rubric.total)} điểm.")
+
+
+@main.command("generate")
+@click.argument("rubric")
+@click.option("--units", "units_path", required=True, type=click.Path(dir_okay=False),
+              help="Danh sách đơn vị: CSV hoặc XLSX, cột code,name (hoặc Mã, Tên đơn vị), tùy chọn kind, group.")
+@click.option("--period", required=True, help="Kỳ đánh giá: năm (2024) hoặc nửa năm (2024-H1).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Thư mục ghi kết quả.")
+@click.option("--office", default="", help="Tên cơ quan nhận phiếu, ví dụ “Phòng Nội vụ huyện Tứ Kỳ”.")
+@click.option("--deadline", default="", help="Hạn gửi lại, ví dụ 15/12/2024.")
+@click.option("--password", default="", help="Mật khẩu khóa trang tính (tùy chọn).")
+@click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON.")
+def generate_command(rubric, units_path, period, out_dir, office, deadline, password, as_json):
+    """Tạo phiếu tự đánh giá (Phụ lục I) cho từng đơn vị, kèm manifest.csv, templates.zip, messages.txt."""
+    from cchc_xls.generate import generate_templates
+    from cchc_xls.units import load_units, parse_period
+
+    loaded = load_rubric(rubric)
+    units = load_units(units_path)
+    result = generate_templates(loaded, units, parse_period(period), Path(out_dir), office=office,
+                                deadline=deadline, password=password)
+    if as_json:
+        _echo_json({"out": str(result.out_dir), "batch": result.batch, "files": [str(p) for p in result.files],
+                    "manifest": str(result.manifest), "archive": str(result.archive), "messages": str(result.messages)})
+        return
+    click.echo(f"Đã tạo {len(result.files)} phiếu tự đánh giá trong {result.out_dir}")
+    click.echo(f"  - Danh sách tệp: {result.manifest}")
+    click.echo(f"  - Tất cả phiếu trong một tệp nén để gửi: {result.archive}")
+    click.echo(f"  - Nội dung tin nhắn gửi từng đơn vị: {result.messages}")
 
 
 @main.command("demo")

@@ -19,6 +19,7 @@ import yaml
 from cchc_xls.errors import RubricError
 from cchc_xls.findings import Finding, has_errors, make
 from cchc_xls.numbers import ZERO, normalize, to_decimal
+from cchc_xls.resources import data_dir
 
 UNIT_KINDS = ("xã", "phường", "thị trấn")
 NA_POLICIES = ("rescale", "full_marks")
@@ -195,11 +196,7 @@ def nfc(text) -> str:
 
 def rubrics_dir() -> Path:
     """The bundled rubrics: the repository's `rubrics/` in a checkout, else the installed copy."""
-    here = Path(__file__).resolve().parent
-    for candidate in (here.parent / "rubrics", here / "_data" / "rubrics"):
-        if candidate.is_dir():
-            return candidate
-    return here.parent / "rubrics"
+    return data_dir("rubrics")
 
 
 def bundled_rubric_paths() -> list[Path]:

@@ -1,0 +1,597 @@
+"""Render a rubric into one locked, print-ready self-assessment workbook (Phụ lục I) per unit.
+
+Every subtotal is a live formula written with its correct cached result, every score cell
+validates, only what a commune fills is unlocked, and the workbook's identity is stored three
+ways (very hidden sheet, custom document properties, a visible line) so it survives re-saving.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import textwrap
+import uuid
+import zipfile
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import xlsxwriter
+
+from cchc_xls import __version__
+from cchc_xls.errors import OutputError
+from cchc_xls.layout import (
+    GROUP_LABEL, GUIDE_SHEET, IDENTITY_KEYS, IDENTITY_LABEL, KIND_SELF, MAIN_SHEET, META_SHEET, NA_MARK,
+    NOT_SELF_SCORED_NOTE, PROPERTY_PREFIX, RESCALED_LABEL, TOTAL_LABEL, FORMAT_VERSION, UNIT_CODE_LABEL,
+    active_columns, cell_ref, column_letter, identity_line,
+)
+from cchc_xls.numbers import ZERO, format_vn, to_decimal
+from cchc_xls.resources import render_text
+from cchc_xls.rubric import Node, Rubric
+from cchc_xls.score import compute_totals, not_applicable_codes
+from cchc_xls.units import Period, Unit
+
+FONT = "Times New Roman"
+FONT_SIZE = 13
+HEADER_ROW = 8  # zero-based row of the table header
+LEVELS_FIRST_ROW = 40  # zero-based row in the meta sheet where drop-down lists start
+
+FILL_AREA = "#DDEBF7"
+FILL_PARENT = "#F2F2F2"
+FILL_LOCKED_OUT = "#D9D9D9"
+FILL_MISSING = "#FFF2CC"
+FILL_ATTENTION = "#FCE4D6"
+
+
+@dataclass
+class Entries:
+    """What a commune typed: used to render filled workbooks (demo, tests, benchmarks).
+
+    Scores are Decimals (typed as numbers) or strings (typed as text, e.g. "2,5").
+    """
+
+    scores: dict[str, object] = field(default_factory=dict)
+    evidence: dict[str, str] = field(default_factory=dict)
+    explanations: dict[str, str] = field(default_factory=dict)
+    na: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Options:
+    office: str = ""
+    deadline: str = ""
+    password: str = ""
+    batch: str = ""
+    generated_at: str = ""
+
+
+@dataclass(frozen=True)
+class Generated:
+    """The outputs of one `cchc generate` run."""
+
+    out_dir: Path
+    files: tuple[Path, ...]
+    manifest: Path
+    archive: Path
+    messages: Path
+    batch: str
+
+
+def template_file_name(unit: Unit, period: Period) -> str:
+    """ASCII-only: `30512_xa-chi-minh_CCHC_2024.xlsx`."""
+    return f"{unit.code}_{unit.slug}_CCHC_{period.key}.xlsx"
+
+
+def make_identity(rubric: Rubric, unit: Unit, period: Period, options: Options) -> dict:
+    return {
+        "kind": KIND_SELF,
+        "format": FORMAT_VERSION,
+        "rubric_id": rubric.id,
+        "rubric_hash": rubric.content_hash,
+        "period": period.key,
+        "unit_code": unit.code,
+        "unit_name": unit.name,
+        "template_id": f"{options.batch}-{unit.code}",
+        "batch": options.batch,
+        "tool_version": __version__,
+        "generated_at": options.generated_at,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# One workbook
+
+
+class _Formats:
+    """Cell formats, created once per workbook (xlsxwriter formats belong to one workbook)."""
+
+    def __init__(self, workbook):
+        self.workbook = workbook
+        self._cache = {}
+
+    def __call__(self, **props):
+        key = tuple(sorted(props.items()))
+        if key not in self._cache:
+            base = {"font_name": FONT, "font_size": FONT_SIZE, "valign": "vcenter", "text_wrap": True}
+            base.update(props)
+            self._cache[key] = self.workbook.add_format(base)
+        return self._cache[key]
+
+
+@dataclass
+class _RowPlan:
+    node: Node
+    row: int
+    status: str  # "parent" | "input" | "survey" | "excluded"
+
+
+class _TemplateWriter:
+    """Writes the Phụ lục I sheet, the instructions and the identity into one workbook."""
+
+    def __init__(self, workbook, rubric: Rubric, unit: Unit, period: Period, options: Options, entries: Entries | None):
+        self.wb = workbook
+        self.rubric = rubric
+        self.unit = unit
+        self.period = period
+        self.options = options
+        self.entries = entries or Entries()
+        self.fmt = _Formats(workbook)
+        self.has_na = any(n.may_be_na or n.applies_to for n in rubric.leaves())
+        self.columns = active_columns(self.has_na)
+        self.col = {c.key: i for i, c in enumerate(self.columns)}
+        self.last_col = len(self.columns) - 1
+        self.kind_na = not_applicable_codes(rubric, unit.kind) - {n.code for n in rubric.leaves() if n.may_be_na and n.applies(unit.kind)}
+        self.numeric = {code: to_decimal(v) for code, v in self.entries.scores.items() if not isinstance(v, str)}
+        self.totals = compute_totals(rubric, self.numeric, unit.kind, self.entries.na)
+
+    # -- helpers --
+    def ref(self, key: str, row: int, absolute: bool = False) -> str:
+        letter = column_letter(self.col[key])
+        return f"${letter}${row + 1}" if absolute else f"{letter}{row + 1}"
+
+    def write(self, identity: dict) -> None:
+        self.sheet = self.wb.add_worksheet(MAIN_SHEET)
+        self.guide = self.wb.add_worksheet(GUIDE_SHEET)
+        self.meta = self.wb.add_worksheet(META_SHEET)
+        self.write_meta(identity)
+        self.write_heading()
+        plans = self.plan_rows()
+        for plan in plans:
+            self.write_node(plan)
+        end = self.write_footer(plans, identity)
+        self.add_conditional_formats(plans)
+        self.setup_sheet(end)
+        self.write_guide()
+        for key in IDENTITY_KEYS:
+            if identity.get(key):
+                self.wb.set_custom_property(PROPERTY_PREFIX + key, str(identity[key]))
+        self.wb.set_properties({
+            "title": f"Phiếu tự đánh giá Chỉ số CCHC {self.period.label} - {self.unit.committee}",
+            "subject": self.rubric.title,
+            "author": self.options.office or "cchc-xls",
+            "company": self.options.office,
+            "comments": identity_line(identity),
+        })
+        self.sheet.activate()
+
+    def write_meta(self, identity: dict) -> None:
+        meta = self.meta
+        meta.write_string(0, 0, "Thông tin nhận diện của phiếu: không sửa, không xóa trang này.")
+        for row, key in enumerate(IDENTITY_KEYS, start=1):
+            meta.write_string(row, 0, key)
+            meta.write_string(row, 1, str(identity.get(key, "")))
+        self.level_ranges = {}
+        row = LEVELS_FIRST_ROW
+        for leaf in self.rubric.leaves():
+            if leaf.levels:
+                meta.write_string(row, 0, leaf.code)
+                for offset, level in enumerate(leaf.levels, start=1):
+                    meta.write_number(row, offset, float(level.points))
+                last = column_letter(len(leaf.levels))
+                self.level_ranges[leaf.code] = f"={META_SHEET}!$B${row + 1}:${last}${row + 1}"
+                row += 1
+        meta.protect(self.options.password)
+        meta.very_hidden()
+
+    def write_heading(self) -> None:
+        s, f = self.sheet, self.fmt
+        last = self.last_col
+        split = 1  # columns A-B on the left, the rest on the right
+        bold_c = f(bold=True, align="center")
+        s.merge_range(0, 0, 0, split, "ỦY BAN NHÂN DÂN", bold_c)
+        s.merge_range(1, 0, 1, split, self.unit.full_name.upper(), bold_c)
+        s.merge_range(0, split + 1, 0, last, "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", bold_c)
+        s.merge_range(1, split + 1, 1, last, "Độc lập - Tự do - Hạnh phúc", f(bold=True, align="center", underline=True))
+        s.merge_range(3, 0, 3, last, f"BẢNG TỰ ĐÁNH GIÁ, CHẤM ĐIỂM CHỈ SỐ CẢI CÁCH HÀNH CHÍNH {self.period.label.upper()}",
+                      f(bold=True, align="center", font_size=14))
+        s.merge_range(4, 0, 4, last, f"Đơn vị: {self.unit.committee} ({UNIT_CODE_LABEL.lower()} {self.unit.code})",
+                      f(bold=True, align="center"))
+        s.merge_range(5, 0, 5, last, f"Kỳ đánh giá: {self.period.label}", f(align="center"))
+        s.merge_range(6, 0, 6, last, f"Theo {self.rubric.title}, ban hành kèm theo {self.rubric.legal_basis.describe()}",
+                      f(italic=True, align="center"))
+        s.set_row(6, 36)
+        header = f(bold=True, align="center", border=1, bg_color=FILL_AREA)
+        for index, column in enumerate(self.columns):
+            s.write_string(HEADER_ROW, index, column.header, header)
+            s.set_column(index, index, column.width)
+        s.set_row(HEADER_ROW, 36)
+
+    def plan_rows(self) -> list[_RowPlan]:
+        plans = []
+        row = HEADER_ROW + 1
+        for node in self.rubric.nodes():
+            if not node.is_leaf:
+                status = "parent"
+            elif node.code in self.kind_na:
+                status = "excluded"
+            elif not node.self_scored:
+                status = "survey"
+            else:
+                status = "input"
+            plans.append(_RowPlan(node, row, status))
+            row += 1
+        self.row_of = {p.node.code: p.row for p in plans}
+        self.plan_of = {p.node.code: p for p in plans}
+        return plans
+
+    def contribution(self, code: str) -> str | None:
+        """The formula term a child adds to its parent's subtotal (None: adds nothing)."""
+        plan = self.plan_of[code]
+        row = plan.row
+        full = self.rubric.na_policy == "full_marks"
+        if plan.status == "excluded":
+            return self.ref("max", row) if full else None
+        if plan.status == "input" and plan.node.may_be_na:
+            instead = self.ref("max", row) if full else "0"
+            return f'IF({self.ref("na", row)}<>"",{instead},{self.ref("score", row)})'
+        return self.ref("score", row)
+
+    def fit_row(self, row: int, texts: dict[str, str], bold: bool = False, minimum: int = 1) -> None:
+        """Set the row's height from the wrapped length of its longest text."""
+        widths = {col.key: col.width for col in self.columns}
+        lines = max([minimum] + [wrapped_lines(t, widths[k], bold) for k, t in texts.items() if t])
+        self.sheet.set_row(row, row_height(lines))
+
+    def write_node(self, plan: _RowPlan) -> None:
+        s, f, node, row = self.sheet, self.fmt, plan.node, plan.row
+        c = self.col
+        entries = self.entries
+        self.fit_row(row, {
+            "label": node.label,
+            "evidence": entries.evidence.get(node.code, ""),
+            "explanation": entries.explanations.get(node.code, ""),
+        }, bold=plan.status == "parent", minimum=2 if plan.status == "input" else 1)
+        is_root = node.parent is None
+        if plan.status == "parent":
+            fill = FILL_AREA if is_root else FILL_PARENT
+            text = f(bold=True, border=1, bg_color=fill)
+            s.write_string(row, c["code"], node.code, f(bold=True, border=1, bg_color=fill, align="center"))
+            s.write_string(row, c["label"], node.label, text)
+            s.write_number(row, c["max"], float(node.max), f(bold=True, border=1, bg_color=fill, align="center"))
+            terms = [t for t in (self.contribution(ch.code) for ch in node.children) if t is not None]
+            formula = f"=SUM({','.join(terms)})" if terms else "=0"
+            cached = self.totals.subtotals.get(node.code, ZERO)
+            s.write_formula(row, c["score"], formula, f(bold=True, border=1, bg_color=fill, align="center"), _num(cached))
+            for key in ("na", "evidence", "explanation"):
+                if key in c:
+                    s.write_blank(row, c[key], None, f(border=1, bg_color=fill))
+            return
+
+        plain = f(border=1)
+        s.write_string(row, c["code"], node.code, f(border=1, align="center"))
+        s.write_string(row, c["label"], node.label, plain)
+        s.write_number(row, c["max"], float(node.max), f(border=1, align="center"))
+        if plan.status in ("survey", "excluded"):
+            grey = f(border=1, bg_color=FILL_LOCKED_OUT, align="center")
+            s.write_blank(row, c["score"], None, grey)
+            note = NOT_SELF_SCORED_NOTE if plan.status == "survey" else f"{NA_MARK} đối với {self.unit.kind or 'đơn vị này'}"
+            if "na" in c:
+                s.write(row, c["na"], NA_MARK if plan.status == "excluded" else "", grey)
+            s.write_string(row, c["evidence"], note, f(border=1, bg_color=FILL_LOCKED_OUT, italic=True))
+            s.write_blank(row, c["explanation"], None, f(border=1, bg_color=FILL_LOCKED_OUT))
+            return
+
+        unlocked = f(border=1, locked=False)
+        unlocked_c = f(border=1, locked=False, align="center")
+        value = self.entries.scores.get(node.code)
+        if value is None:
+            s.write_blank(row, c["score"], None, unlocked_c)
+        elif isinstance(value, str):
+            s.write_string(row, c["score"], value, unlocked_c)
+        else:
+            s.write_number(row, c["score"], float(to_decimal(value)), unlocked_c)
+        # Untrusted text stays text: write_string never turns "=..." into a formula.
+        s.write_string(row, c["evidence"], self.entries.evidence.get(node.code, ""), unlocked)
+        s.write_string(row, c["explanation"], self.entries.explanations.get(node.code, ""), unlocked)
+        if "na" in c:
+            if node.may_be_na:
+                s.write_string(row, c["na"], NA_MARK if node.code in self.entries.na else "", unlocked_c)
+                s.data_validation(row, c["na"], row, c["na"], {
+                    "validate": "list", "source": [NA_MARK], "ignore_blank": True,
+                    "input_title": "Không áp dụng?",
+                    "input_message": "Chọn “Không áp dụng” nếu đơn vị không phát sinh nội dung này, và ghi giải trình.",
+                    "error_title": "Giá trị không hợp lệ",
+                    "error_message": "Chỉ chọn “Không áp dụng” hoặc để trống.",
+                })
+            else:
+                s.write_blank(row, c["na"], None, f(border=1))
+        self.validate_score(node, row)
+
+    def validate_score(self, node: Node, row: int) -> None:
+        col = self.col["score"]
+        allowed = node.allowed_text()
+        message = node.method or f"Nhập điểm tự đánh giá: {allowed}."
+        options = {
+            "ignore_blank": True,
+            "input_title": _clip(f"Tiêu chí {node.code}", 32),
+            "input_message": _clip(message, 255),
+            "error_title": "Điểm không hợp lệ",
+            "error_message": _clip(f"Tiêu chí {node.code} (tối đa {format_vn(node.max)} điểm): {allowed}.", 255),
+            "error_type": "stop",
+        }
+        if node.levels:
+            options.update({"validate": "list", "source": self.level_ranges[node.code]})
+        elif node.step:
+            cell = cell_ref(row, col)
+            step = format(node.step, "f")
+            options.update({
+                "validate": "custom",
+                "value": f"=AND(ISNUMBER({cell}),{cell}>=0,{cell}<={format(node.max, 'f')},"
+                         f"ROUND({cell}/{step},9)=INT(ROUND({cell}/{step},9)))",
+            })
+        else:
+            options.update({"validate": "decimal", "criteria": "between", "minimum": 0, "maximum": float(node.max)})
+        self.sheet.data_validation(row, col, row, col, options)
+
+    def write_footer(self, plans: list[_RowPlan], identity: dict) -> int:
+        s, f, c = self.sheet, self.fmt, self.col
+        row = plans[-1].row + 1
+        first_row, last_row = plans[0].row, plans[-1].row
+        bold = f(bold=True, border=1, bg_color=FILL_AREA)
+        bold_c = f(bold=True, border=1, bg_color=FILL_AREA, align="center")
+        raw_terms = ",".join(self.ref("score", self.row_of[r.code]) for r in self.rubric.roots)
+        s.merge_range(row, 0, row, c["label"], TOTAL_LABEL, bold)
+        s.write_number(row, c["max"], float(self.rubric.total), bold_c)
+        s.write_formula(row, c["score"], f"=SUM({raw_terms})", bold_c, _num(self.totals.raw_total))
+        self.total_row = row
+        total_ref = self.ref("score", row, absolute=True)
+        if self.rubric.na_policy == "rescale" and self.has_na:
+            row += 1
+            na_col, max_col = column_letter(c["na"]), column_letter(c["max"])
+            excluded = (f'SUMPRODUCT(--(${na_col}${first_row + 1}:${na_col}${last_row + 1}<>""),'
+                        f'${max_col}${first_row + 1}:${max_col}${last_row + 1})')
+            total = format(self.rubric.total, "f")
+            s.merge_range(row, 0, row, c["label"], RESCALED_LABEL.format(total=format_vn(self.rubric.total)), bold)
+            s.write_number(row, c["max"], float(self.rubric.total), bold_c)
+            formula = f"=IF({excluded}>0,ROUND({total_ref}*{total}/({total}-{excluded}),3),{total_ref})"
+            s.write_formula(row, c["score"], formula, bold_c, _num(self.totals.total))
+            total_ref = self.ref("score", row, absolute=True)
+        row += 1
+        label = GROUP_LABEL
+        if any(not n.self_scored for n in self.rubric.leaves()):
+            label += ", chưa gồm điểm do tỉnh chấm"
+        s.merge_range(row, 0, row, c["max"], label, f(bold=True, border=1))
+        s.write_formula(row, c["score"], self.group_formula(total_ref), f(bold=True, border=1, align="center"),
+                        self.group_cached())
+        self.group_row = row
+
+        row += 2
+        right = c["evidence"]
+        s.merge_range(row, right, row, self.last_col,
+                      f"{self.unit.bare_name}, ngày ..... tháng ..... năm ......",
+                      f(italic=True, align="center"))
+        row += 1
+        s.merge_range(row, 0, row, c["label"], "NGƯỜI LẬP BIỂU", f(bold=True, align="center"))
+        s.merge_range(row, right, row, self.last_col, "TM. ỦY BAN NHÂN DÂN", f(bold=True, align="center"))
+        row += 1
+        s.merge_range(row, 0, row, c["label"], "(Ký, ghi rõ họ tên)", f(italic=True, align="center"))
+        s.merge_range(row, right, row, self.last_col, "CHỦ TỊCH", f(bold=True, align="center"))
+        row += 1
+        s.merge_range(row, right, row, self.last_col, "(Ký, ghi rõ họ tên, đóng dấu)", f(italic=True, align="center"))
+        row += 5
+        s.merge_range(row, 0, row, self.last_col, f"{IDENTITY_LABEL} {identity_line(identity)}",
+                      f(font_size=8, font_color="#808080", text_wrap=False))
+        return row
+
+    def group_formula(self, total_ref: str) -> str:
+        """Nested IFs (IFS is missing from Excel 2016 and WPS); empty until a score is entered."""
+        inputs = [self.ref("score", p.row) for p in self.plan_of.values() if p.status == "input"]
+        chunks = [",".join(inputs[i:i + 200]) for i in range(0, len(inputs), 200)] or ["0"]
+        counted = "+".join(f"COUNT({chunk})" for chunk in chunks)
+        expr = f'"{self.rubric.bands[-1].name}"'
+        for band in reversed(self.rubric.bands[:-1]):
+            expr = f'IF({total_ref}>={format(band.min, "f")},"{band.name}",{expr})'
+        return f'=IF({counted}=0,"",{expr})'
+
+    def group_cached(self) -> str:
+        if not self.numeric:
+            return ""
+        return self.rubric.group_for(self.totals.total) or ""
+
+    def add_conditional_formats(self, plans: list[_RowPlan]) -> None:
+        inputs = [p for p in plans if p.status == "input"]
+        if not inputs:
+            return
+        c = self.col
+        missing = self.wb.add_format({"bg_color": FILL_MISSING})
+        attention = self.wb.add_format({"bg_color": FILL_ATTENTION})
+        score_l = column_letter(c["score"])
+        max_l = column_letter(c["max"])
+        na_check = f'${column_letter(c["na"])}{{r}}=""' if "na" in c else "TRUE"
+
+        def multi(key, rows):
+            letter = column_letter(c[key])
+            return " ".join(f"{letter}{r + 1}" for r in rows)
+
+        def add(key, rows, formula, fmt):
+            if not rows:
+                return
+            first = rows[0] + 1
+            self.sheet.conditional_format(rows[0], c[key], rows[0], c[key], {
+                "type": "formula", "criteria": formula.format(r=first), "format": fmt, "multi_range": multi(key, rows),
+            })
+
+        rows = [p.row for p in inputs]
+        add("score", rows, f'=AND(LEN(${score_l}{{r}})=0,{na_check})', missing)
+        evidence_rows = [p.row for p in inputs if p.node.evidence_required]
+        add("evidence", evidence_rows,
+            f'=AND(ISNUMBER(${score_l}{{r}}),${score_l}{{r}}>0,LEN(${column_letter(c["evidence"])}{{r}})=0)', attention)
+        add("explanation", rows,
+            f'=AND(ISNUMBER(${score_l}{{r}}),${score_l}{{r}}<${max_l}{{r}},LEN(${column_letter(c["explanation"])}{{r}})=0)',
+            attention)
+
+    def setup_sheet(self, end_row: int) -> None:
+        s = self.sheet
+        s.protect(self.options.password, {
+            "select_locked_cells": True, "select_unlocked_cells": True,
+            "format_columns": True, "format_rows": True,
+        })
+        s.set_landscape()
+        s.set_paper(9)  # A4
+        s.fit_to_pages(1, 0)
+        s.center_horizontally()
+        s.set_margins(left=0.5, right=0.4, top=0.6, bottom=0.6)
+        s.repeat_rows(HEADER_ROW)
+        s.set_footer("&C&\"Times New Roman\"&10Trang &P/&N")
+        s.print_area(0, 0, end_row, self.last_col)
+        s.freeze_panes(HEADER_ROW + 1, 0)
+
+    def write_guide(self) -> None:
+        g, f = self.guide, self.fmt
+        width = 78
+        g.set_column(0, 0, width)
+        text = render_text(
+            "huong-dan.txt.j2", unit=self.unit, period=self.period, rubric=self.rubric,
+            deadline=self.options.deadline, office=self.options.office,
+            has_na=any(n.may_be_na for n in self.rubric.leaves()),
+            has_survey=any(not n.self_scored for n in self.rubric.leaves()),
+        )
+        heading, body = f(bold=True, font_size=14), f()
+        for row, line in enumerate(line for line in text.splitlines() if line.strip()):
+            is_heading = line.startswith("# ")
+            line = line[2:] if is_heading else line
+            g.write_string(row, 0, line, heading if is_heading else body)
+            g.set_row(row, row_height(wrapped_lines(line, width * (0.85 if is_heading else 1), bold=is_heading)))
+        g.protect(self.options.password)
+        g.set_paper(9)
+        g.set_margins(left=0.7, right=0.5, top=0.7, bottom=0.7)
+        g.fit_to_pages(1, 0)
+        g.hide_gridlines(2)
+
+
+LINE_HEIGHT = 17.0  # points per line of Times New Roman 13
+
+
+def wrapped_lines(text: str, width: float, bold: bool = False) -> int:
+    """How many lines `text` takes in a column `width` characters wide (Times New Roman 13).
+
+    Row heights are set from this estimate because LibreOffice and phone viewers do not grow
+    rows to fit wrapped text on their own.
+    """
+    if not text:
+        return 1
+    per_line = max(8, int(width * (1.0 if bold else 1.15)))
+    lines = 0
+    for paragraph in str(text).splitlines() or [""]:
+        lines += max(1, len(textwrap.wrap(paragraph, per_line, break_long_words=True)) or 1)
+    return lines
+
+
+def row_height(lines: int) -> float:
+    return round(lines * LINE_HEIGHT + 4, 1)
+
+
+def _num(value: Decimal) -> float:
+    return float(value)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def render_template(path: Path, rubric: Rubric, unit: Unit, period: Period, options: Options,
+                    entries: Entries | None = None) -> dict:
+    """Write one unit's workbook to `path` (whole or not at all); return its identity."""
+    identity = make_identity(rubric, unit, period, options)
+    partial = path.with_name(path.name + ".part")
+    workbook = xlsxwriter.Workbook(str(partial), {"strings_to_formulas": False, "strings_to_urls": False})
+    try:
+        _TemplateWriter(workbook, rubric, unit, period, options, entries).write(identity)
+        workbook.close()
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return identity
+
+
+# ---------------------------------------------------------------------------------------------
+# A batch
+
+
+def _render_one(args) -> tuple[str, str, str]:
+    path, rubric, unit, period, options = args
+    identity = render_template(Path(path), rubric, unit, period, options)
+    digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return unit.code, identity["template_id"], digest
+
+
+def generate_templates(rubric: Rubric, units: list[Unit], period: Period, out_dir: Path, *, office: str = "",
+                       deadline: str = "", password: str = "", workers: int | None = None) -> Generated:
+    """Write one workbook per unit, manifest.csv, templates.zip and messages.txt into `out_dir`."""
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"Không tạo được thư mục “{out_dir}”: {exc.strerror}.") from exc
+    options = Options(
+        office=office, deadline=deadline, password=password, batch=uuid.uuid4().hex[:8],
+        generated_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+    )
+    names = [template_file_name(u, period) for u in units]
+    jobs = [(str(out_dir / n), rubric, u, period, options) for n, u in zip(names, units)]
+    workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
+    if workers > 1 and len(jobs) >= 16:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(_render_one, jobs, chunksize=max(1, len(jobs) // (workers * 8))))
+    else:
+        results = [_render_one(job) for job in jobs]
+
+    manifest_rows = [
+        {"code": u.code, "name": u.name, "file": n, "template_id": tid, "sha256": digest}
+        for u, n, (_, tid, digest) in zip(units, names, results)
+    ]
+    manifest = _write_text(out_dir / "manifest.csv", _csv_text(manifest_rows))
+    archive = out_dir / "templates.zip"
+    partial = archive.with_name(archive.name + ".part")
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as zf:
+        for name in names:  # xlsx is already deflated: storing is as small and much faster
+            zf.write(out_dir / name, name)
+    os.replace(partial, archive)
+    messages = "\n" + ("\n" + "=" * 72 + "\n\n").join(
+        render_text("message.txt.j2", unit=u, period=period, rubric=rubric, file=n, deadline=deadline, office=office)
+        for u, n in zip(units, names)
+    )
+    messages_path = _write_text(out_dir / "messages.txt", messages.lstrip("\n"))
+    return Generated(out_dir, tuple(out_dir / n for n in names), manifest, archive, messages_path, options.batch)
+
+
+def _csv_text(rows: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0].keys()) if rows else ["code"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def _write_text(path: Path, text: str) -> Path:
+    """Write whole or not at all; CSV gets a BOM so Excel opens Vietnamese text correctly."""
+    partial = path.with_name(path.name + ".part")
+    encoding = "utf-8-sig" if path.suffix == ".csv" else "utf-8"
+    partial.write_text(text, encoding=encoding)
+    os.replace(partial, path)
+    return path

@@ -1,0 +1,76 @@
+"""Exact recomputation of subtotals and totals from leaf scores, N/A handling, groups, ranking.
+
+The workbook's formulas (generate.py) implement the same rules; this module is the reference
+the harvest compares a file's own totals against, and the source of every cached formula value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from cchc_xls.numbers import ZERO, round_half_up
+from cchc_xls.rubric import Node, Rubric
+
+RESCALE_PLACES = 3
+
+
+@dataclass(frozen=True)
+class Totals:
+    subtotals: dict[str, Decimal]  # every parent code -> sum of its children's contributions
+    raw_total: Decimal  # sum of the top-level nodes
+    total: Decimal  # after rescaling (equal to raw_total when nothing is not applicable)
+    applicable_max: Decimal  # the rubric total less the maxima of not-applicable criteria
+    not_applicable: frozenset[str] = field(default_factory=frozenset)
+
+
+def not_applicable_codes(rubric: Rubric, kind: str | None, marked_na: set[str] | frozenset[str] = frozenset()) -> frozenset[str]:
+    """Leaves that do not count for this unit: wrong unit kind, or marked N/A where allowed."""
+    result = set()
+    for leaf in rubric.leaves():
+        if not leaf.applies(kind) or (leaf.may_be_na and leaf.code in marked_na):
+            result.add(leaf.code)
+    return frozenset(result)
+
+
+def leaf_contribution(rubric: Rubric, leaf: Node, scores: dict[str, Decimal], na: frozenset[str]) -> Decimal:
+    if leaf.code in na:
+        return leaf.max if rubric.na_policy == "full_marks" else ZERO
+    return scores.get(leaf.code, ZERO)
+
+
+def compute_totals(rubric: Rubric, scores: dict[str, Decimal], kind: str | None = None,
+                   marked_na: set[str] | frozenset[str] = frozenset()) -> Totals:
+    """Subtotals and total from leaf scores (already parsed and capped at their maxima)."""
+    na = not_applicable_codes(rubric, kind, marked_na)
+    subtotals: dict[str, Decimal] = {}
+
+    def value(node: Node) -> Decimal:
+        if node.is_leaf:
+            return leaf_contribution(rubric, node, scores, na)
+        result = sum((value(child) for child in node.children), ZERO)
+        subtotals[node.code] = result
+        return result
+
+    raw = sum((value(root) for root in rubric.roots), ZERO)
+    applicable_max = rubric.total
+    if rubric.na_policy == "rescale":
+        applicable_max -= sum((rubric.node(code).max for code in na), ZERO)
+    total = rescale(raw, rubric.total, applicable_max)
+    return Totals(subtotals, raw, total, applicable_max, na)
+
+
+def rescale(raw: Decimal, total: Decimal, applicable_max: Decimal) -> Decimal:
+    """raw × total / applicable maximum, rounded as the workbook's ROUND(…, 3); unchanged when all apply."""
+    if applicable_max == total or applicable_max <= 0:
+        return raw
+    return round_half_up(raw * total / applicable_max, RESCALE_PLACES)
+
+
+def rank_with_ties(totals: list[Decimal]) -> list[int]:
+    """Competition ranking: equal totals share a rank (1, 2, 2, 4), highest first."""
+    ordered = sorted(totals, reverse=True)
+    first_position = {}
+    for position, value in enumerate(ordered, start=1):
+        first_position.setdefault(value, position)
+    return [first_position[value] for value in totals]
