@@ -48,7 +48,11 @@ class _DecimalLoader(yaml.SafeLoader):
 
 
 def _construct_decimal(loader, node):
-    return Decimal(loader.construct_scalar(node).replace("_", ""))
+    text = loader.construct_scalar(node)
+    try:
+        return Decimal(text.replace("_", ""))
+    except ArithmeticError:  # YAML 1.1 floats Decimal does not read (1:30.5): reported as bad values
+        return text
 
 
 _DecimalLoader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
@@ -272,7 +276,7 @@ class _Checker:
             if key not in allowed:
                 self.add("rubric.unknown_key", node, key=key, what=what, allowed=", ".join(sorted(allowed)))
         for key in required:
-            if key not in data or data[key] in (None, ""):
+            if key not in data or data[key] in (None, "", []):
                 self.add("rubric.missing_key", node, key=key, what=what)
 
     def number(self, data: dict, key: str, what: str, node: str | None) -> Decimal | None:
@@ -360,7 +364,13 @@ class _Checker:
             return (), False, ""
         self.keys(data, GROUPS_KEYS, ("bands",), "groups (xếp loại)", None)
         bands = []
-        for index, item in enumerate(data.get("bands") or []):
+        raw_bands = data.get("bands")
+        if not isinstance(raw_bands, list) or not raw_bands:
+            if raw_bands not in (None, ""):
+                self.add("rubric.bad_value", None, key="bands", what="groups (xếp loại)", got=repr(raw_bands),
+                         expected="cần danh sách các mức {name, min}, ví dụ Xuất sắc ≥ 90")
+            raw_bands = []
+        for index, item in enumerate(raw_bands):
             what = f"groups.bands[{index + 1}]"
             item = self.mapping(item, what, None)
             if item is None:
@@ -437,6 +447,10 @@ class _Checker:
         applies_to = data.get("applies_to") or []
         if isinstance(applies_to, str):
             applies_to = [applies_to]
+        if not isinstance(applies_to, list):
+            self.add("rubric.bad_value", where, key="applies_to", what=f"tiêu chí {where}", got=repr(applies_to),
+                     expected="cần danh sách loại đơn vị, ví dụ [xã] hoặc [phường, thị trấn]")
+            applies_to = []
         kinds = tuple(nfc(k) for k in applies_to)
         for kind in kinds:
             if kind not in UNIT_KINDS:
@@ -495,11 +509,11 @@ def rubric_hash(rubric: Rubric) -> str:
     """A short hash of everything that affects scoring, so a file of an edited rubric is told apart."""
     payload = {
         "id": rubric.id,
-        "total": str(rubric.total),
+        "total": str(normalize(rubric.total)),
         "na_policy": rubric.na_policy,
         "nodes": [
-            [n.code, n.label, str(n.max), n.parent, n.self_scored, [str(lv.points) for lv in n.levels],
-             str(n.step or ""), list(n.applies_to), n.may_be_na]
+            [n.code, n.label, str(normalize(n.max)), n.parent, n.self_scored, [str(lv.points) for lv in n.levels],
+             str(normalize(n.step)) if n.step else "", list(n.applies_to), n.may_be_na]
             for n in rubric.nodes()
         ],
     }

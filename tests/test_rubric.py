@@ -191,3 +191,31 @@ def test_unknown_rubric_id_lists_the_bundled_ones():
     with pytest.raises(RubricError) as info:
         load_rubric("no-such-rubric")
     assert "hai-duong-2022" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "old,new,expected",
+    [
+        ('applies_to: ["xã"]', "applies_to: 5", "rubric.bad_value"),
+        ("max: 1\n        may_be_na", "max: .inf\n        may_be_na", "rubric.bad_value"),
+        ("max: 1\n        may_be_na", "max: 1:30.5\n        may_be_na", "rubric.bad_value"),
+        ("  bands:\n", "  bands: 5\n  old:\n", "rubric.bad_value"),
+    ],
+)
+def test_malformed_values_are_findings_not_crashes(tmp_path, old, new, expected):
+    assert old in GOOD
+    rubric, findings = check(tmp_path, GOOD.replace(old, new, 1))
+    assert rubric is None
+    assert expected in codes_of(findings)
+
+
+def test_empty_bands_are_missing(tmp_path):
+    text = GOOD[: GOOD.index("  bands:")] + "  bands: []\n" + GOOD[GOOD.index("tree:"):]
+    _, findings = check(tmp_path, text)
+    assert "rubric.missing_key" in codes_of(findings)
+
+
+def test_content_hash_ignores_how_a_number_is_written(tmp_path):
+    first = load_rubric(write(tmp_path, GOOD, "a.yaml"))
+    second = load_rubric(write(tmp_path, GOOD.replace("max: 2.5\n", "max: 2.50\n").replace("total: 10", "total: 10.0"), "b.yaml"))
+    assert first.content_hash == second.content_hash
