@@ -135,6 +135,38 @@ def generate_command(rubric, units_path, period, out_dir, office, deadline, pass
     click.echo(f"  - Nội dung tin nhắn gửi từng đơn vị: {result.messages}")
 
 
+@main.command("harvest")
+@click.argument("rubric")
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
+@click.option("--units", "units_path", required=True, type=click.Path(dir_okay=False), help="Danh sách đơn vị (CSV hoặc XLSX).")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Thư mục ghi kết quả.")
+@click.option("--period", default=None, help="Kỳ đánh giá cần tổng hợp (mặc định: kỳ của đa số tệp nhận được).")
+@click.option("--json", "as_json", is_flag=True, help="In tóm tắt dạng JSON.")
+def harvest_command(rubric, inputs, units_path, out_dir, period, as_json):
+    """Thu và kiểm tra các phiếu đơn vị gửi về (tệp, thư mục, tệp .zip); ghi harvest.json, tong-hop.xlsx, received/."""
+    from cchc_xls.pipeline import run_harvest
+    from cchc_xls.units import load_units, parse_period
+
+    loaded = load_rubric(rubric)
+    units = load_units(units_path)
+    wanted = parse_period(period) if period else None
+    outputs = run_harvest(loaded, [Path(p) for p in inputs], units, Path(out_dir), period=wanted,
+                          progress_label=None if as_json else "Đang đọc các tệp")
+    counts = outputs.harvest.counts()
+    if as_json:
+        _echo_json({"out": str(outputs.out_dir), "summary": counts,
+                    "outputs": {k: str(v) for k, v in outputs.paths.items()}})
+        return
+    click.echo(f"Đã ghi kết quả vào {outputs.out_dir}:")
+    for label, path in outputs.labelled():
+        click.echo(f"  - {label}: {path}")
+    click.echo(
+        f"Đã nhận {counts['received']} tệp: {counts['accepted']} được tính, {counts['rejected']} bị từ chối, "
+        f"{counts['superseded']} bị thay bằng tệp mới hơn, {counts['skipped']} bỏ qua. "
+        f"Còn {counts['missing']} đơn vị chưa nộp. {counts['errors']} lỗi, {counts['warnings']} cảnh báo."
+    )
+
+
 @main.command("demo")
 def demo_command():
     """Chạy thử toàn bộ quy trình trên dữ liệu mẫu (hiện chỉ in các bộ tiêu chí có sẵn)."""

@@ -1,0 +1,285 @@
+"""Judge a located Return against the rubric file (never against the workbook's own maxima).
+
+Each rule is a small generator that yields findings; `check_return` runs them all and returns
+the scores that count, exact to the last decimal, with every finding located by its cell.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from cchc_xls.findings import Finding, make
+from cchc_xls.layout import NA_MARK, RESCALED_LABEL, TOTAL_LABEL
+from cchc_xls.legacy import fix_legacy_text
+from cchc_xls.numbers import ZERO, format_vn, parse_text_number, to_decimal
+from cchc_xls.read import Return, Row, text_of
+from cchc_xls.rubric import Node, Rubric
+from cchc_xls.score import Totals, compute_totals, not_applicable_codes
+
+_THOUSANDS_LIKE = re.compile(r"^\d{1,3}[.,]\d{2}0$")
+TOLERANCE = Decimal("0.0005")  # the workbook rounds a rescaled total to 3 places
+
+
+@dataclass
+class Checked:
+    """What counts from one return, and every finding on it."""
+
+    scores: dict[str, Decimal] = field(default_factory=dict)  # counted leaf scores
+    evidence: dict[str, str] = field(default_factory=dict)
+    explanations: dict[str, str] = field(default_factory=dict)
+    na: set[str] = field(default_factory=set)
+    totals: Totals | None = None
+    entered: int = 0  # how many scores the commune entered
+    findings: list[Finding] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _Ctx:
+    ret: Return
+    rubric: Rubric
+    kind: str | None
+
+    def at(self, code: str, key: str, **params) -> dict:
+        row = self.ret.rows.get(code)
+        cell = self.ret.col_letter_ref(key, row.row) if row else None
+        return {"file": self.ret.file, "sheet": self.ret.sheet_name, "cell": cell, "node": code, **params}
+
+
+def clean_text(value) -> tuple[str, str | None]:
+    """A commune's text as NFC Unicode; TCVN3/VNI-typed text converted (and the encoding named)."""
+    text = text_of(value)
+    fixed, encoding = fix_legacy_text(text)
+    return unicodedata.normalize("NFC", fixed), encoding
+
+
+def parse_score(cell, node: Node, ctx: _Ctx, findings: list) -> Decimal | None:
+    """The score as a person wrote it: a number, or a number typed as text. None: not entered."""
+    if cell is None or cell.value is None:
+        return None
+    value = cell.value
+    where = ctx.at(node.code, "score")
+    maximum = format_vn(node.max)
+    if isinstance(value, bool):
+        findings.append(make("score.not_number", value=str(value), max=maximum, **where))
+        return None
+    if cell.is_date:
+        findings.append(make("score.date", value=str(value), max=maximum, **where))
+        return None
+    if isinstance(value, (int, float)):
+        return to_decimal(value)
+    text = text_of(value)
+    if not text:
+        return None
+    parsed = parse_text_number(text)
+    if parsed is None:
+        findings.append(make("score.not_number", value=text[:60], max=maximum, **where))
+        return None
+    if _THOUSANDS_LIKE.match(text):
+        findings.append(make("score.thousands_separator", value=text, parsed=format_vn(parsed), **where))
+    else:
+        findings.append(make("score.text_number", value=text, parsed=format_vn(parsed), **where))
+    return parsed
+
+
+def check_return(ret: Return, rubric: Rubric, kind: str | None) -> Checked:
+    """Every rule over one return; the scores that count and the findings."""
+    ctx = _Ctx(ret, rubric, kind)
+    out = Checked()
+    if not ret.rows:
+        return out
+    out.findings.extend(_check_structure(ctx))
+    out.findings.extend(_read_leaves(ctx, out))
+    out.totals = compute_totals(rubric, out.scores, kind, out.na)
+    out.findings.extend(_check_formulas_and_totals(ctx, out))
+    if ret.protected is False:
+        out.findings.append(make("sheet.unprotected", file=ret.file, sheet=ret.sheet_name))
+    return out
+
+
+def _same_label(found, expected: str) -> bool:
+    def squash(text):
+        return " ".join(unicodedata.normalize("NFC", str(text or "")).split()).casefold()
+
+    return squash(found) == squash(expected)
+
+
+def _check_structure(ctx: _Ctx):
+    ret, rubric = ctx.ret, ctx.rubric
+    expected_order = [n.code for n in rubric.nodes()]
+    for node in rubric.nodes():
+        row = ret.rows.get(node.code)
+        if row is None:
+            yield make("row.missing", file=ret.file, sheet=ret.sheet_name, node=node.code, code=node.code, label=node.label)
+            continue
+        if "label" in ret.columns and row.label is not None and not _same_label(clean_text(row.label)[0], node.label):
+            yield make("row.label_changed", **ctx.at(node.code, "label"), code=node.code,
+                       found=text_of(row.label)[:120], expected=node.label)
+        if "max" in ret.columns:
+            found = _as_decimal(row.max)
+            if found is None or found != node.max:
+                yield make("row.max_changed", **ctx.at(node.code, "max"), code=node.code,
+                           found=text_of(row.max) or "(trống)", expected=format_vn(node.max))
+    for code, rows in ret.duplicates.items():
+        yield make("row.duplicate", file=ret.file, sheet=ret.sheet_name, cell=ret.col_letter_ref("code", rows[1]),
+                   node=code, code=code, rows=", ".join(str(r) for r in rows), first=rows[0])
+    for code in ret.order:
+        if code not in rubric:
+            row = ret.rows[code]
+            yield make("row.unknown", file=ret.file, sheet=ret.sheet_name, cell=ret.col_letter_ref("code", row.row), code=code)
+    present = [c for c in ret.order if c in rubric]
+    if present != [c for c in expected_order if c in ret.rows]:
+        yield make("row.moved", file=ret.file, sheet=ret.sheet_name)
+
+
+def _as_decimal(value) -> Decimal | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return to_decimal(value)
+    return parse_text_number(text_of(value))
+
+
+def _read_leaves(ctx: _Ctx, out: Checked):
+    ret, rubric = ctx.ret, ctx.rubric
+    kind_na = not_applicable_codes(rubric, ctx.kind) - {n.code for n in rubric.leaves() if n.may_be_na and n.applies(ctx.kind)}
+    for node in rubric.leaves():
+        row = ret.rows.get(node.code)
+        if row is None:
+            continue
+        yield from _read_texts(ctx, node, row, out)
+        findings: list[Finding] = []
+        value = parse_score(row.score, node, ctx, findings)
+        if value is not None:
+            out.entered += 1 if node.self_scored else 0
+        marked_na = bool(text_of(row.na)) and "na" in ret.columns
+        if node.code in kind_na:
+            if value is not None:
+                findings.append(make("score.excluded_entered", **ctx.at(node.code, "score"), code=node.code,
+                                     value=format_vn(value)))
+            yield from findings
+            continue
+        if not node.self_scored:
+            if value is not None:
+                findings.append(make("score.survey_entered", **ctx.at(node.code, "score"), code=node.code,
+                                     value=format_vn(value)))
+            yield from findings
+            continue
+        if marked_na:
+            if not node.may_be_na:
+                if text_of(row.na).casefold() != NA_MARK.casefold() or value is not None:
+                    findings.append(make("na.not_allowed", **ctx.at(node.code, "na"), code=node.code))
+            else:
+                out.na.add(node.code)
+                if value is not None:
+                    findings.append(make("na.with_score", **ctx.at(node.code, "na"), code=node.code))
+                if not out.explanations.get(node.code):
+                    findings.append(make("na.no_explanation", **ctx.at(node.code, "explanation"), code=node.code))
+                yield from findings
+                continue
+        if value is None:
+            if not any(f.cell == ctx.at(node.code, "score")["cell"] and f.is_error for f in findings):
+                findings.append(make("score.missing", **ctx.at(node.code, "score"), code=node.code))
+            yield from findings
+            continue
+        yield from findings
+        yield from _judge_value(ctx, node, value, out)
+
+
+def _read_texts(ctx: _Ctx, node: Node, row: Row, out: Checked):
+    for key, target in (("evidence", out.evidence), ("explanation", out.explanations)):
+        if key not in ctx.ret.columns:
+            continue
+        text, encoding = clean_text(getattr(row, key))
+        if text:
+            target[node.code] = text
+        if encoding:
+            yield make("text.legacy_encoding", **ctx.at(node.code, key), encoding=encoding, preview=text[:60])
+
+
+def _judge_value(ctx: _Ctx, node: Node, value: Decimal, out: Checked):
+    where = ctx.at(node.code, "score")
+    shown = format_vn(value)
+    counted = value
+    if value < 0:
+        yield make("score.negative", **where, value=shown, max=format_vn(node.max))
+        counted = ZERO
+    elif value > node.max:
+        yield make("score.above_max", **where, value=shown, max=format_vn(node.max), code=node.code)
+        counted = node.max
+    elif node.levels and value not in {lv.points for lv in node.levels}:
+        allowed = "; ".join(format_vn(lv.points) for lv in node.levels)
+        yield make("score.off_level", **where, value=shown, code=node.code, allowed=allowed)
+    elif node.step and value % node.step != 0:
+        yield make("score.off_step", **where, value=shown, step=format_vn(node.step), code=node.code)
+    out.scores[node.code] = counted
+    if node.evidence_required and counted > 0 and not out.evidence.get(node.code):
+        yield make("evidence.missing", **ctx.at(node.code, "evidence"), code=node.code, value=shown)
+    if counted < node.max and not out.explanations.get(node.code):
+        yield make("explanation.missing", **ctx.at(node.code, "explanation"), code=node.code, value=shown,
+                   max=format_vn(node.max))
+
+
+def _file_view_totals(ctx: _Ctx) -> Totals:
+    """What the file's formulas should show for what is typed (numbers as typed, text ignored)."""
+    ret, rubric = ctx.ret, ctx.rubric
+    scores, na = {}, set()
+    for node in rubric.leaves():
+        row = ret.rows.get(node.code)
+        if row is None:
+            continue
+        cell = row.score
+        if cell is not None and isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
+            scores[node.code] = to_decimal(cell.value)
+        if node.may_be_na and text_of(row.na):
+            na.add(node.code)
+    return compute_totals(rubric, scores, ctx.kind, na)
+
+
+def _check_formulas_and_totals(ctx: _Ctx, out: Checked):
+    ret, rubric = ctx.ret, ctx.rubric
+    expected = _file_view_totals(ctx)
+    missing_cache = False
+    if not ret.formulas_known:
+        yield make("formula.unknown", file=ret.file, sheet=ret.sheet_name)
+    for node in rubric.nodes():
+        if node.is_leaf or node.code not in ret.rows:
+            continue
+        cell = ret.rows[node.code].score
+        what = f"tiêu chí {node.code}"
+        where = ctx.at(node.code, "score")
+        if ret.formulas_known and (cell is None or cell.formula is None):
+            yield make("formula.replaced", **where, what=what, value=text_of(cell.value) if cell else "(trống)")
+        shown = None if cell is None else cell.value
+        if shown is None:
+            missing_cache = missing_cache or (cell is not None and cell.formula is not None)
+            continue
+        yield from _compare(where, what, shown, expected.subtotals.get(node.code, ZERO))
+    for row, cell, label in ret.total_cells:
+        squashed = " ".join(label.split()).casefold()
+        if squashed.startswith(TOTAL_LABEL.casefold()):
+            what, value = "tổng điểm", expected.raw_total
+        elif squashed.startswith(RESCALED_LABEL.split("{")[0].strip().casefold()):
+            what, value = "tổng điểm quy đổi", expected.total
+        else:
+            continue
+        where = {"file": ret.file, "sheet": ret.sheet_name, "cell": ret.col_letter_ref("score", row)}
+        if ret.formulas_known and cell.formula is None:
+            yield make("formula.replaced", **where, what=what, value=text_of(cell.value))
+        if cell.value is None:
+            missing_cache = missing_cache or cell.formula is not None
+            continue
+        yield from _compare(where, what, cell.value, value)
+    if missing_cache:
+        yield make("formula.missing_cache", file=ret.file, sheet=ret.sheet_name)
+
+
+def _compare(where: dict, what: str, shown, computed: Decimal):
+    if isinstance(shown, bool) or not isinstance(shown, (int, float)):
+        yield make("total.not_number", **where, what=what, shown=text_of(shown)[:40], computed=format_vn(computed))
+        return
+    value = to_decimal(shown)
+    if abs(value - computed) > TOLERANCE:
+        yield make("total.mismatch", **where, what=what, shown=format_vn(value), computed=format_vn(computed))

@@ -1,0 +1,262 @@
+"""Write a Harvest's outputs: harvest.json and tong-hop.xlsx (whole or not at all).
+
+Everything a commune typed is written with write_string: it can never become a formula here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from decimal import Decimal
+from pathlib import Path
+
+import xlsxwriter
+
+from cchc_xls import __version__
+from cchc_xls.findings import SEVERITY_LABEL, SEVERITY_ORDER
+from cchc_xls.harvest import Harvest, UnitResult
+from cchc_xls.numbers import HUNDRED, ZERO, to_json_number
+
+STATUS_LABEL = {"submitted": "Đã nộp", "missing": "Chưa nộp", "rejected": "Bị từ chối"}
+FILE_STATUS_LABEL = {"accepted": "Được tính", "superseded": "Bị thay bằng tệp mới hơn", "rejected": "Bị từ chối",
+                     "skipped": "Bỏ qua"}
+FONT = {"font_name": "Times New Roman", "font_size": 12, "valign": "vcenter"}
+
+
+def harvest_json(result: Harvest) -> dict:
+    """The harvest as the documented harvest.json structure (exact decimals as JSON numbers)."""
+    units = []
+    for outcome in result.units:
+        checked = outcome.checked
+        totals = checked.totals if checked else None
+        units.append({
+            "code": outcome.unit.code,
+            "name": outcome.unit.name,
+            "kind": outcome.unit.kind,
+            "group_of_units": outcome.unit.group,
+            "status": outcome.status,
+            "file": outcome.file.path if outcome.file else None,
+            "self_total": to_json_number(outcome.self_total),
+            "appraisal_total": None,
+            "rank": outcome.rank,
+            "group": outcome.group,
+            "subtotals": {k: to_json_number(v) for k, v in totals.subtotals.items()} if totals else {},
+            "scores": {k: to_json_number(v) for k, v in checked.scores.items()} if checked else {},
+            "not_applicable": sorted(checked.na) if checked else [],
+            "evidence": dict(checked.evidence) if checked else {},
+            "explanations": dict(checked.explanations) if checked else {},
+        })
+    files = []
+    for file in result.files:
+        files.append({
+            "path": file.path,
+            "sha256": file.sha256,
+            "unit_code": file.unit_code,
+            "status": file.status,
+            "received": file.received,
+            "saved_at": file.modified.isoformat() if file.modified else None,
+            "findings": [
+                {"code": f.code, "severity": f.severity, "sheet": f.sheet, "cell": f.cell, "message": f.message}
+                for f in file.findings
+            ],
+        })
+    return {
+        "rubric": result.rubric.id,
+        "rubric_hash": result.rubric.content_hash,
+        "period": result.period.key if result.period else None,
+        "tool_version": __version__,
+        "summary": result.counts(),
+        "units": units,
+        "files": files,
+    }
+
+
+def write_atomic(path: Path, writer) -> Path:
+    """Call writer(partial_path), then move the finished file into place."""
+    partial = path.with_name(path.name + ".part")
+    try:
+        writer(partial)
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_harvest_json(result: Harvest, path: Path) -> Path:
+    text = json.dumps(harvest_json(result), ensure_ascii=False, indent=1)
+    return write_atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def write_tong_hop(result: Harvest, path: Path) -> Path:
+    def build(partial: Path) -> None:
+        workbook = xlsxwriter.Workbook(str(partial), {"strings_to_formulas": False, "strings_to_urls": False,
+                                                      "strings_to_numbers": False})
+        _TongHop(workbook, result).write()
+        workbook.close()
+
+    return write_atomic(path, build)
+
+
+class _TongHop:
+    def __init__(self, workbook, result: Harvest):
+        self.wb = workbook
+        self.result = result
+        self.rubric = result.rubric
+        self._formats = {}
+
+    def fmt(self, **props):
+        key = tuple(sorted(props.items()))
+        if key not in self._formats:
+            self._formats[key] = self.wb.add_format({**FONT, **props})
+        return self._formats[key]
+
+    def write(self) -> None:
+        self.write_summary()
+        self.write_findings()
+        self.write_progress()
+
+    def title(self, sheet, text: str, width: int) -> None:
+        period = self.result.period.label if self.result.period else ""
+        sheet.merge_range(0, 0, 0, width, text, self.fmt(bold=True, font_size=14, align="center"))
+        sheet.merge_range(1, 0, 1, width, f"{self.rubric.title} - {period}".strip(" -"),
+                          self.fmt(italic=True, align="center"))
+
+    def print_setup(self, sheet, header_row: int, last_col: int, last_row: int) -> None:
+        sheet.set_landscape()
+        sheet.set_paper(9)
+        sheet.fit_to_pages(1, 0)
+        sheet.repeat_rows(header_row)
+        sheet.set_footer('&C&"Times New Roman"&10Trang &P/&N')
+        sheet.print_area(0, 0, max(last_row, header_row), last_col)
+        sheet.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+
+    # -- Tổng hợp: criteria as rows, communes as columns
+    def write_summary(self) -> None:
+        s = self.wb.add_worksheet("Tổng hợp")
+        units = [u for u in self.result.units if u.status == "submitted"]
+        last_col = 2 + max(len(units), 1)
+        self.title(s, "TỔNG HỢP KẾT QUẢ TỰ ĐÁNH GIÁ CHỈ SỐ CẢI CÁCH HÀNH CHÍNH CẤP XÃ", last_col)
+        header = self.fmt(bold=True, border=1, align="center", text_wrap=True, bg_color="#DDEBF7")
+        row = 3
+        s.write_string(row, 0, "STT", header)
+        s.write_string(row, 1, "Lĩnh vực/Tiêu chí", header)
+        s.write_string(row, 2, "Điểm tối đa", header)
+        for index, outcome in enumerate(units):
+            s.write_string(row, 3 + index, outcome.unit.name, header)
+        s.set_row(row, 48)
+        s.set_column(0, 0, 7)
+        s.set_column(1, 1, 48)
+        s.set_column(2, 2, 9)
+        s.set_column(3, 3 + max(len(units), 1), 11)
+        number = self.fmt(border=1, align="center")
+        bold_number = self.fmt(border=1, align="center", bold=True, bg_color="#F2F2F2")
+        for node in self.rubric.nodes():
+            row += 1
+            is_parent = not node.is_leaf
+            text = self.fmt(border=1, bold=is_parent, text_wrap=True, bg_color="#F2F2F2" if is_parent else "#FFFFFF")
+            s.write_string(row, 0, node.code, self.fmt(border=1, align="center", bold=is_parent))
+            s.write_string(row, 1, node.label, text)
+            s.write_number(row, 2, float(node.max), bold_number if is_parent else number)
+            for index, outcome in enumerate(units):
+                checked = outcome.checked
+                value = (checked.totals.subtotals.get(node.code) if is_parent else checked.scores.get(node.code))
+                if value is None:
+                    status = "KAD" if node.code in checked.na else ""
+                    s.write_string(row, 3 + index, status, number)
+                else:
+                    s.write_number(row, 3 + index, float(value), bold_number if is_parent else number)
+        footer = self.fmt(border=1, bold=True, bg_color="#DDEBF7")
+        footer_n = self.fmt(border=1, bold=True, bg_color="#DDEBF7", align="center")
+        rows = [
+            ("Tổng điểm tự đánh giá", lambda u: u.self_total, "number"),
+            ("Tỷ lệ đạt (%) so với điểm tối đa đơn vị tự chấm", lambda u: self_percent(u, self.rubric), "number"),
+            ("Xếp loại (tạm tính)", lambda u: u.group or "", "text"),
+            ("Xếp hạng (tạm tính)", lambda u: u.rank, "number"),
+        ]
+        for label, getter, kind in rows:
+            row += 1
+            s.merge_range(row, 0, row, 2, label, footer)
+            for index, outcome in enumerate(units):
+                value = getter(outcome)
+                if kind == "number" and value is not None:
+                    s.write_number(row, 3 + index, float(value), footer_n)
+                else:
+                    s.write_string(row, 3 + index, str(value or ""), footer_n)
+        s.freeze_panes(4, 3)
+        self.print_setup(s, 3, last_col, row)
+        s.repeat_columns(0, 2)
+
+    # -- Kiểm tra: one row per finding, errors first
+    def write_findings(self) -> None:
+        s = self.wb.add_worksheet("Kiểm tra")
+        columns = [("Đơn vị", 26), ("Tệp", 40), ("Trang", 12), ("Ô", 7), ("Mức độ", 10), ("Nội dung", 80)]
+        self.title(s, "DANH SÁCH CÁC VẤN ĐỀ PHÁT HIỆN KHI KIỂM TRA TỆP", len(columns) - 1)
+        header = self.fmt(bold=True, border=1, align="center", bg_color="#DDEBF7", text_wrap=True)
+        for col, (text, width) in enumerate(columns):
+            s.write_string(3, col, text, header)
+            s.set_column(col, col, width)
+        names = {u.unit.code: f"{u.unit.code} - {u.unit.name}" for u in self.result.units}
+        entries = []
+        for file in self.result.files:
+            for finding in file.findings:
+                entries.append((SEVERITY_ORDER[finding.severity], names.get(file.unit_code or "", file.unit_code or ""),
+                                file.path, finding))
+        entries.sort(key=lambda e: (e[0], e[1], e[2]))
+        fills = {"error": "#F8CBAD", "warning": "#FFF2CC", "info": "#FFFFFF"}
+        row = 3
+        for _, unit, path, finding in entries:
+            row += 1
+            cell = self.fmt(border=1, text_wrap=True, bg_color=fills[finding.severity])
+            s.write_string(row, 0, unit, cell)
+            s.write_string(row, 1, path, cell)
+            s.write_string(row, 2, finding.sheet or "", cell)
+            s.write_string(row, 3, finding.cell or "", cell)
+            s.write_string(row, 4, SEVERITY_LABEL[finding.severity], cell)
+            s.write_string(row, 5, finding.message, cell)
+        s.autofilter(3, 0, max(row, 4), len(columns) - 1)
+        s.freeze_panes(4, 0)
+        self.print_setup(s, 3, len(columns) - 1, row)
+
+    # -- Tiến độ: each unit, received or not
+    def write_progress(self) -> None:
+        s = self.wb.add_worksheet("Tiến độ")
+        columns = [("STT", 6), ("Mã", 10), ("Đơn vị", 28), ("Đã nhận", 10), ("Tệp", 44), ("Thời gian lưu", 18),
+                   ("Trạng thái", 16), ("Lỗi", 7), ("Cảnh báo", 9)]
+        self.title(s, "TIẾN ĐỘ NỘP PHIẾU TỰ ĐÁNH GIÁ", len(columns) - 1)
+        header = self.fmt(bold=True, border=1, align="center", bg_color="#DDEBF7", text_wrap=True)
+        for col, (text, width) in enumerate(columns):
+            s.write_string(3, col, text, header)
+            s.set_column(col, col, width)
+        row = 3
+        for index, outcome in enumerate(self.result.units, start=1):
+            row += 1
+            fill = {"submitted": "#FFFFFF", "missing": "#FCE4D6", "rejected": "#F8CBAD"}[outcome.status]
+            cell = self.fmt(border=1, text_wrap=True, bg_color=fill)
+            center = self.fmt(border=1, align="center", bg_color=fill)
+            file = outcome.file
+            findings = file.findings if file else []
+            s.write_number(row, 0, index, center)
+            s.write_string(row, 1, outcome.unit.code, center)
+            s.write_string(row, 2, outcome.unit.name, cell)
+            s.write_string(row, 3, "Có" if file else "Không", center)
+            s.write_string(row, 4, file.path if file else "", cell)
+            saved = file.modified.astimezone().strftime("%d/%m/%Y %H:%M") if file and file.modified else ""
+            s.write_string(row, 5, saved, center)
+            s.write_string(row, 6, STATUS_LABEL[outcome.status], center)
+            s.write_number(row, 7, sum(1 for f in findings if f.severity == "error"), center)
+            s.write_number(row, 8, sum(1 for f in findings if f.severity == "warning"), center)
+        s.autofilter(3, 0, max(row, 4), len(columns) - 1)
+        s.freeze_panes(4, 0)
+        self.print_setup(s, 3, len(columns) - 1, row)
+
+
+def self_percent(outcome: UnitResult, rubric) -> Decimal | None:
+    """Raw self total as % of the maximum the unit could give itself (N/A and survey criteria excluded)."""
+    checked = outcome.checked
+    if not checked or not checked.totals:
+        return None
+    possible = sum((n.max for n in rubric.scorable() if n.code not in checked.totals.not_applicable), ZERO)
+    if not possible:
+        return None
+    return (checked.totals.raw_total * HUNDRED / possible).quantize(Decimal("0.01"))

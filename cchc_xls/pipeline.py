@@ -1,0 +1,78 @@
+"""Whole jobs as the commands run them: harvest into a folder, with every output written whole."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from cchc_xls.consolidate import write_harvest_json, write_tong_hop
+from cchc_xls.errors import OutputError
+from cchc_xls.harvest import Harvest, harvest
+from cchc_xls.rubric import Rubric
+from cchc_xls.units import Period, Unit
+
+OUTPUT_LABELS = {
+    "tong_hop": "Bảng tổng hợp, danh sách vấn đề, tiến độ nộp",
+    "harvest_json": "Dữ liệu đầy đủ (JSON)",
+    "received": "Bản sao mọi tệp đã nhận",
+}
+
+
+@dataclass(frozen=True)
+class HarvestOutputs:
+    out_dir: Path
+    harvest: Harvest
+    paths: dict[str, Path] = field(default_factory=dict)
+
+    def labelled(self):
+        return [(OUTPUT_LABELS.get(key, key), path) for key, path in self.paths.items()]
+
+
+class _Progress:
+    """A one-line progress counter on stderr for long runs (nothing for short ones)."""
+
+    def __init__(self, label: str | None):
+        self.label = label
+        self.done = 0
+        self.total = 0
+
+    def __call__(self, step: int) -> None:
+        self.done += step
+        if not self.label or self.total < 20:
+            return
+        if sys.stderr.isatty() or self.done == self.total or self.done % max(1, self.total // 10) == 0:
+            end = "\n" if self.done == self.total else ""
+            sys.stderr.write(f"\r{self.label}: {self.done}/{self.total}{end}")
+            sys.stderr.flush()
+
+
+def count_inputs(inputs: list[Path]) -> int:
+    total = 0
+    for path in inputs:
+        total += sum(1 for p in path.rglob("*") if p.is_file()) if path.is_dir() else 1
+    return total
+
+
+def run_harvest(rubric: Rubric, inputs: list[Path], units: list[Unit], out_dir: Path, *,
+                period: Period | None = None, workers: int | None = None,
+                progress_label: str | None = None) -> HarvestOutputs:
+    """Harvest the inputs and write harvest.json, tong-hop.xlsx and received/ into out_dir."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"Không tạo được thư mục kết quả “{out_dir}”: {exc.strerror}.") from exc
+    progress = _Progress(progress_label)
+    progress.total = count_inputs(inputs)
+    received = out_dir / "received"
+    try:
+        result = harvest(rubric, inputs, units, period=period, received_dir=received, workers=workers,
+                         progress=progress)
+        paths = {
+            "tong_hop": write_tong_hop(result, out_dir / "tong-hop.xlsx"),
+            "harvest_json": write_harvest_json(result, out_dir / "harvest.json"),
+            "received": received,
+        }
+    except OSError as exc:
+        raise OutputError(f"Không ghi được kết quả vào “{out_dir}”: {exc.strerror or exc}.") from exc
+    return HarvestOutputs(out_dir, result, paths)
