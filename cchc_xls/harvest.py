@@ -269,6 +269,8 @@ def harvest(rubric: Rubric, inputs: list[Path], units: list[Unit], *, period: Pe
     """Read, check, identify every input; keep the newest accepted file per unit."""
     with tempfile.TemporaryDirectory(prefix="cchc-harvest-") as staging:
         items = collect_inputs(inputs, Path(staging))
+        if progress is not None and hasattr(progress, "start"):
+            progress.start(len(items))
         kinds = {u.code: u.kind for u in units}
         jobs = [(item, rubric, kinds) for item in items]
         workers = workers if workers is not None else min(os.cpu_count() or 1, 8)

@@ -30,28 +30,28 @@ class HarvestOutputs:
 
 
 class _Progress:
-    """A one-line progress counter on stderr for long runs (nothing for short ones)."""
+    """A progress counter on stderr for long runs (nothing for short ones)."""
 
     def __init__(self, label: str | None):
         self.label = label
         self.done = 0
         self.total = 0
 
+    def start(self, total: int) -> None:
+        self.total = total
+
     def __call__(self, step: int) -> None:
         self.done += step
         if not self.label or self.total < 20:
             return
-        if sys.stderr.isatty() or self.done == self.total or self.done % max(1, self.total // 10) == 0:
-            end = "\n" if self.done == self.total else ""
-            sys.stderr.write(f"\r{self.label}: {self.done}/{self.total}{end}")
+        tty = sys.stderr.isatty()
+        if tty or self.done == self.total or self.done % max(1, self.total // 10) == 0:
+            line = f"{self.label}: {self.done}/{self.total}"
+            if tty:
+                sys.stderr.write("\r" + line + ("\n" if self.done == self.total else ""))
+            else:
+                sys.stderr.write(line + "\n")
             sys.stderr.flush()
-
-
-def count_inputs(inputs: list[Path]) -> int:
-    total = 0
-    for path in inputs:
-        total += sum(1 for p in path.rglob("*") if p.is_file()) if path.is_dir() else 1
-    return total
 
 
 def run_harvest(rubric: Rubric, inputs: list[Path], units: list[Unit], out_dir: Path, *,
@@ -63,7 +63,6 @@ def run_harvest(rubric: Rubric, inputs: list[Path], units: list[Unit], out_dir: 
     except OSError as exc:
         raise OutputError(f"Không tạo được thư mục kết quả “{out_dir}”: {exc.strerror}.") from exc
     progress = _Progress(progress_label)
-    progress.total = count_inputs(inputs)
     received = out_dir / "received"
     try:
         result = harvest(rubric, inputs, units, period=period, received_dir=received, workers=workers,
