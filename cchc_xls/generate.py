@@ -544,6 +544,8 @@ def generate_templates(rubric: Rubric, units: list[Unit], period: Period, out_di
                        deadline: str = "", password: str = "", workers: int | None = None) -> Generated:
     """Write one workbook per unit, manifest.csv, templates.zip and messages.txt into `out_dir`."""
     out_dir = Path(out_dir)
+    if password and not password.isascii():
+        raise OutputError("Mật khẩu khóa trang chỉ dùng chữ không dấu, chữ số và ký hiệu (Excel không nhận mật khẩu có dấu).")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

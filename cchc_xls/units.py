@@ -23,6 +23,7 @@ HEADER_ALIASES = {
     "kind": ("kind", "loại", "loại đơn vị", "loai"),
     "group": ("group", "nhóm", "cụm", "nhom"),
 }
+UNIT_CODE = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
 KIND_PREFIXES = (("thị trấn", "thị trấn"), ("phường", "phường"), ("xã", "xã"))
 
 
@@ -155,10 +156,11 @@ def load_units(path: str | Path) -> list[Unit]:
         rows = _rows_from_xlsx(path)
     else:
         rows = _rows_from_csv(path)
-    rows = [r for r in rows if any(str(c).strip() for c in r)]
-    if not rows:
+    numbered = [(n, r) for n, r in enumerate(rows, start=1) if any(str(c).strip() for c in r)]
+    if not numbered:
         raise UnitsError(f"Tệp danh sách đơn vị “{path.name}” trống.")
-    header = [_norm_header(c) for c in rows[0]]
+    header_number, header_cells = numbered[0]
+    header = [_norm_header(c) for c in header_cells]
     columns = {}
     for key, aliases in HEADER_ALIASES.items():
         for index, name in enumerate(header):
@@ -169,8 +171,8 @@ def load_units(path: str | Path) -> list[Unit]:
     if missing:
         names = {"code": "code (Mã)", "name": "name (Tên đơn vị)"}
         raise UnitsError(
-            f"Tệp danh sách đơn vị “{path.name}” thiếu cột {', '.join(names[m] for m in missing)} ở dòng tiêu đề (dòng 1); "
-            f"tiêu đề hiện có: {', '.join(str(c) for c in rows[0])}."
+            f"Tệp danh sách đơn vị “{path.name}” thiếu cột {', '.join(names[m] for m in missing)} ở dòng tiêu đề "
+            f"(dòng {header_number}); tiêu đề hiện có: {', '.join(str(c) for c in header_cells)}."
         )
 
     def cell(row, key):
@@ -180,10 +182,13 @@ def load_units(path: str | Path) -> list[Unit]:
         return unicodedata.normalize("NFC", str(row[index])).strip()
 
     problems, units, seen = [], [], {}
-    for number, row in enumerate(rows[1:], start=2):
+    for number, row in numbered[1:]:
         code, name = cell(row, "code"), cell(row, "name")
         if not code:
             problems.append(f"dòng {number}: thiếu mã đơn vị")
+            continue
+        if not UNIT_CODE.match(code):
+            problems.append(f"dòng {number}: mã “{code}” chỉ được gồm chữ không dấu, chữ số, dấu chấm, gạch ngang, gạch dưới")
             continue
         if not name:
             problems.append(f"dòng {number}: đơn vị mã {code} thiếu tên")

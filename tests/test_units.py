@@ -183,15 +183,11 @@ def test_damaged_xlsx(tmp_path):
     assert "Không đọc được" in units_error(path)
 
 
-@pytest.mark.xfail(reason="BUG: load_units drops blank rows before numbering, so after a blank row every "
-                          "row number in an error message is too small", strict=True)
 def test_row_numbers_count_blank_rows_csv(tmp_path):
     message = units_error(write_csv(tmp_path, "code,name\n30512,Xã A\n\n30512,Xã B\n"))
     assert "dòng 4" in message, message  # the duplicate is on the file's 4th line
 
 
-@pytest.mark.xfail(reason="BUG: load_units drops blank rows before numbering, so after a blank row every "
-                          "row number in an error message is too small", strict=True)
 def test_row_numbers_count_blank_rows_xlsx(tmp_path):
     path = write_xlsx(tmp_path, [["code", "name"], [30512, "Xã A"], [None, None], [None, "Xã B"]])
     message = units_error(path)
