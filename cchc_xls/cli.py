@@ -167,6 +167,33 @@ def harvest_command(rubric, inputs, units_path, out_dir, period, as_json):
     )
 
 
+@main.command("rank")
+@click.argument("harvest_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
+              help="Thư mục ghi phu-luc-ii.xlsx (mặc định: chính HARVEST_DIR).")
+@click.option("--office", default="", help="Cơ quan ban hành quyết định xếp hạng, ví dụ “UBND huyện Tứ Kỳ”.")
+@click.option("--json", "as_json", is_flag=True, help="In bảng xếp hạng dạng JSON.")
+def rank_command(harvest_dir, out_dir, office, as_json):
+    """Lập lại bảng xếp hạng Phụ lục II từ HARVEST_DIR/harvest.json (sau khi sửa hoặc thẩm định)."""
+    from cchc_xls.pipeline import run_rank
+    from cchc_xls.results import ordered_for_ranking
+
+    outputs = run_rank(Path(harvest_dir), Path(out_dir) if out_dir else None, office=office)
+    results = outputs.results
+    if as_json:
+        _echo_json({"path": str(outputs.path), "provisional": not results.appraised, "units": [
+            {"code": u.code, "name": u.name, "self_total": to_json_number(u.self_total),
+             "appraisal_total": to_json_number(u.appraisal_total), "rank": u.rank, "group": u.group, "note": u.note}
+            for u in ordered_for_ranking(results)]})
+        return
+    click.echo(f"Đã ghi bảng xếp hạng: {outputs.path}")
+    if not results.appraised:
+        click.echo("Lưu ý: tạm xếp theo điểm tự chấm (chưa có đủ điểm thẩm định).")
+    for unit in ordered_for_ranking(results):
+        total = format_vn(unit.ranking_total) if unit.rank is not None else "-"
+        click.echo(f"  {unit.rank or '-':>3}  {unit.committee:<40} {total:>8}  {unit.group or unit.note}")
+
+
 @main.command("demo")
 def demo_command():
     """Chạy thử toàn bộ quy trình trên dữ liệu mẫu (hiện chỉ in các bộ tiêu chí có sẵn)."""

@@ -16,11 +16,12 @@ from cchc_xls import __version__
 from cchc_xls.findings import SEVERITY_LABEL, SEVERITY_ORDER
 from cchc_xls.harvest import Harvest, UnitResult
 from cchc_xls.numbers import HUNDRED, ZERO, to_json_number
+from cchc_xls.style import Formats, fit_row
 
+HEAT_MAP_SHEET = "Tỷ lệ theo lĩnh vực"
 STATUS_LABEL = {"submitted": "Đã nộp", "missing": "Chưa nộp", "rejected": "Bị từ chối"}
 FILE_STATUS_LABEL = {"accepted": "Được tính", "superseded": "Bị thay bằng tệp mới hơn", "rejected": "Bị từ chối",
                      "skipped": "Bỏ qua"}
-FONT = {"font_name": "Times New Roman", "font_size": 12, "valign": "vcenter"}
 
 
 def harvest_json(result: Harvest) -> dict:
@@ -38,6 +39,7 @@ def harvest_json(result: Harvest) -> dict:
             "file": outcome.file.path if outcome.file else None,
             "self_total": to_json_number(outcome.self_total),
             "appraisal_total": None,
+            "appraisal_complete": False,
             "rank": outcome.rank,
             "group": outcome.group,
             "subtotals": {k: to_json_number(v) for k, v in totals.subtotals.items()} if totals else {},
@@ -45,6 +47,7 @@ def harvest_json(result: Harvest) -> dict:
             "not_applicable": sorted(checked.na) if checked else [],
             "evidence": dict(checked.evidence) if checked else {},
             "explanations": dict(checked.explanations) if checked else {},
+            "note": unit_note(outcome),
         })
     files = []
     for file in result.files:
@@ -69,6 +72,17 @@ def harvest_json(result: Harvest) -> dict:
         "units": units,
         "files": files,
     }
+
+
+def unit_note(outcome: UnitResult) -> str:
+    """Why a unit is not ranked, in the words of the Ghi chú column."""
+    if outcome.status == "missing":
+        return "Chưa nộp phiếu tự đánh giá"
+    if outcome.status == "rejected":
+        errors = [f for f in outcome.file.findings if f.is_error] if outcome.file else []
+        reason = errors[0].message if errors else "tệp không dùng được"
+        return f"Tệp bị từ chối: {reason}"
+    return ""
 
 
 def write_atomic(path: Path, writer) -> Path:
@@ -103,16 +117,11 @@ class _TongHop:
         self.wb = workbook
         self.result = result
         self.rubric = result.rubric
-        self._formats = {}
-
-    def fmt(self, **props):
-        key = tuple(sorted(props.items()))
-        if key not in self._formats:
-            self._formats[key] = self.wb.add_format({**FONT, **props})
-        return self._formats[key]
+        self.fmt = Formats(workbook, font_size=12)
 
     def write(self) -> None:
         self.write_summary()
+        self.write_heat_map()
         self.write_findings()
         self.write_progress()
 
@@ -157,6 +166,7 @@ class _TongHop:
             text = self.fmt(border=1, bold=is_parent, text_wrap=True, bg_color="#F2F2F2" if is_parent else "#FFFFFF")
             s.write_string(row, 0, node.code, self.fmt(border=1, align="center", bold=is_parent))
             s.write_string(row, 1, node.label, text)
+            fit_row(s, row, [(node.label, 48)], bold=is_parent, line_height=15.5)
             s.write_number(row, 2, float(node.max), bold_number if is_parent else number)
             for index, outcome in enumerate(units):
                 checked = outcome.checked
@@ -187,6 +197,50 @@ class _TongHop:
         self.print_setup(s, 3, last_col, row)
         s.repeat_columns(0, 2)
 
+    # -- Tỷ lệ theo lĩnh vực: % of maximum per area per commune, as a colour scale
+    def write_heat_map(self) -> None:
+        s = self.wb.add_worksheet(HEAT_MAP_SHEET)
+        units = [u for u in self.result.units if u.status == "submitted"]
+        areas = self.rubric.areas()
+        last_col = 2 + max(len(units), 1)
+        self.title(s, "TỶ LỆ ĐIỂM ĐẠT ĐƯỢC (%) THEO LĨNH VỰC CỦA TỪNG ĐƠN VỊ", last_col)
+        header = self.fmt(bold=True, border=1, align="center", text_wrap=True, bg_color="#DDEBF7")
+        s.write_string(3, 0, "STT", header)
+        s.write_string(3, 1, "Lĩnh vực", header)
+        s.write_string(3, 2, "Điểm tối đa", header)
+        for index, outcome in enumerate(units):
+            s.write_string(3, 3 + index, outcome.unit.name, header)
+        s.set_row(3, 48)
+        s.set_column(0, 0, 7)
+        s.set_column(1, 1, 44)
+        s.set_column(2, 2, 9)
+        s.set_column(3, 3 + max(len(units), 1), 11)
+        number = self.fmt(border=1, align="center", num_format="0.0")
+        row = 3
+        for area in areas:
+            row += 1
+            s.write_string(row, 0, area.code, self.fmt(border=1, align="center"))
+            s.write_string(row, 1, area.label, self.fmt(border=1, text_wrap=True))
+            fit_row(s, row, [(area.label, 44)], line_height=15.5)
+            s.write_number(row, 2, float(area.max), self.fmt(border=1, align="center"))
+            for index, outcome in enumerate(units):
+                percent = area_percent(area, outcome.checked)
+                if percent is None:
+                    s.write_string(row, 3 + index, "", number)
+                else:
+                    s.write_number(row, 3 + index, float(percent), number)
+        if units and areas:
+            s.conditional_format(4, 3, row, 2 + len(units), {
+                "type": "3_color_scale", "min_type": "num", "min_value": 50, "mid_type": "num", "mid_value": 80,
+                "max_type": "num", "max_value": 100, "min_color": "#F8696B", "mid_color": "#FFEB84", "max_color": "#63BE7B",
+            })
+        s.merge_range(row + 2, 0, row + 2, last_col,
+                      "Màu: đỏ = dưới 50%, vàng = khoảng 80%, xanh = 100% điểm tối đa của lĩnh vực (chỉ tính các tiêu chí đơn vị tự chấm).",
+                      self.fmt(italic=True, font_size=11))
+        s.freeze_panes(4, 3)
+        self.print_setup(s, 3, last_col, row + 2)
+        s.repeat_columns(0, 2)
+
     # -- Kiểm tra: one row per finding, errors first
     def write_findings(self) -> None:
         s = self.wb.add_worksheet("Kiểm tra")
@@ -214,6 +268,7 @@ class _TongHop:
             s.write_string(row, 3, finding.cell or "", cell)
             s.write_string(row, 4, SEVERITY_LABEL[finding.severity], cell)
             s.write_string(row, 5, finding.message, cell)
+            fit_row(s, row, [(path, 40), (finding.message, 80), (unit, 26)], line_height=15.5)
         s.autofilter(3, 0, max(row, 4), len(columns) - 1)
         s.freeze_panes(4, 0)
         self.print_setup(s, 3, len(columns) - 1, row)
@@ -244,11 +299,24 @@ class _TongHop:
             saved = file.modified.astimezone().strftime("%d/%m/%Y %H:%M") if file and file.modified else ""
             s.write_string(row, 5, saved, center)
             s.write_string(row, 6, STATUS_LABEL[outcome.status], center)
+            fit_row(s, row, [(outcome.unit.name, 28), (file.path if file else "", 44)], line_height=15.5)
             s.write_number(row, 7, sum(1 for f in findings if f.severity == "error"), center)
             s.write_number(row, 8, sum(1 for f in findings if f.severity == "warning"), center)
         s.autofilter(3, 0, max(row, 4), len(columns) - 1)
         s.freeze_panes(4, 0)
         self.print_setup(s, 3, len(columns) - 1, row)
+
+
+def area_percent(area, checked) -> Decimal | None:
+    """An area's self score as % of the maximum the unit could score in it (survey, N/A excluded)."""
+    if checked is None or checked.totals is None:
+        return None
+    leaves = [n for n in area.leaves() if n.self_scored and n.code not in checked.totals.not_applicable]
+    possible = sum((n.max for n in leaves), ZERO)
+    if not possible:
+        return None
+    earned = sum((checked.scores.get(n.code, ZERO) for n in leaves), ZERO)
+    return (earned * HUNDRED / possible).quantize(Decimal("0.1"))
 
 
 def self_percent(outcome: UnitResult, rubric) -> Decimal | None:

@@ -11,7 +11,6 @@ import csv
 import hashlib
 import io
 import os
-import textwrap
 import uuid
 import zipfile
 from concurrent.futures import ProcessPoolExecutor
@@ -33,10 +32,9 @@ from cchc_xls.numbers import ZERO, format_vn, to_decimal
 from cchc_xls.resources import render_text
 from cchc_xls.rubric import Node, Rubric
 from cchc_xls.score import compute_totals, not_applicable_codes
+from cchc_xls.style import Formats, fit_row, row_height, wrapped_lines
 from cchc_xls.units import Period, Unit
 
-FONT = "Times New Roman"
-FONT_SIZE = 13
 HEADER_ROW = 8  # zero-based row of the table header
 LEVELS_FIRST_ROW = 40  # zero-based row in the meta sheet where drop-down lists start
 
@@ -106,22 +104,6 @@ def make_identity(rubric: Rubric, unit: Unit, period: Period, options: Options) 
 # One workbook
 
 
-class _Formats:
-    """Cell formats, created once per workbook (xlsxwriter formats belong to one workbook)."""
-
-    def __init__(self, workbook):
-        self.workbook = workbook
-        self._cache = {}
-
-    def __call__(self, **props):
-        key = tuple(sorted(props.items()))
-        if key not in self._cache:
-            base = {"font_name": FONT, "font_size": FONT_SIZE, "valign": "vcenter", "text_wrap": True}
-            base.update(props)
-            self._cache[key] = self.workbook.add_format(base)
-        return self._cache[key]
-
-
 @dataclass
 class _RowPlan:
     node: Node
@@ -139,7 +121,7 @@ class _TemplateWriter:
         self.period = period
         self.options = options
         self.entries = entries or Entries()
-        self.fmt = _Formats(workbook)
+        self.fmt = Formats(workbook, text_wrap=True)
         self.has_na = any(n.may_be_na or n.applies_to for n in rubric.leaves())
         self.columns = active_columns(self.has_na)
         self.col = {c.key: i for i, c in enumerate(self.columns)}
@@ -253,8 +235,7 @@ class _TemplateWriter:
     def fit_row(self, row: int, texts: dict[str, str], bold: bool = False, minimum: int = 1) -> None:
         """Set the row's height from the wrapped length of its longest text."""
         widths = {col.key: col.width for col in self.columns}
-        lines = max([minimum] + [wrapped_lines(t, widths[k], bold) for k, t in texts.items() if t])
-        self.sheet.set_row(row, row_height(lines))
+        fit_row(self.sheet, row, [(t, widths[k]) for k, t in texts.items()], bold, minimum)
 
     def write_node(self, plan: _RowPlan) -> None:
         s, f, node, row = self.sheet, self.fmt, plan.node, plan.row
@@ -481,28 +462,6 @@ class _TemplateWriter:
         g.set_margins(left=0.7, right=0.5, top=0.7, bottom=0.7)
         g.fit_to_pages(1, 0)
         g.hide_gridlines(2)
-
-
-LINE_HEIGHT = 17.0  # points per line of Times New Roman 13
-
-
-def wrapped_lines(text: str, width: float, bold: bool = False) -> int:
-    """How many lines `text` takes in a column `width` characters wide (Times New Roman 13).
-
-    Row heights are set from this estimate because LibreOffice and phone viewers do not grow
-    rows to fit wrapped text on their own.
-    """
-    if not text:
-        return 1
-    per_line = max(8, int(width * (1.0 if bold else 1.15)))
-    lines = 0
-    for paragraph in str(text).splitlines() or [""]:
-        lines += max(1, len(textwrap.wrap(paragraph, per_line, break_long_words=True)) or 1)
-    return lines
-
-
-def row_height(lines: int) -> float:
-    return round(lines * LINE_HEIGHT + 4, 1)
 
 
 def _num(value: Decimal) -> float:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,10 +11,13 @@ from pathlib import Path
 from cchc_xls.consolidate import write_harvest_json, write_tong_hop
 from cchc_xls.errors import OutputError
 from cchc_xls.harvest import Harvest, harvest
+from cchc_xls.rank import write_phu_luc_ii
+from cchc_xls.results import RUBRIC_COPY, load_results
 from cchc_xls.rubric import Rubric
 from cchc_xls.units import Period, Unit
 
 OUTPUT_LABELS = {
+    "phu_luc_ii": "Bảng xếp hạng Phụ lục II (mở tệp này trước)",
     "tong_hop": "Bảng tổng hợp, danh sách vấn đề, tiến độ nộp",
     "harvest_json": "Dữ liệu đầy đủ (JSON)",
     "received": "Bản sao mọi tệp đã nhận",
@@ -67,11 +72,41 @@ def run_harvest(rubric: Rubric, inputs: list[Path], units: list[Unit], out_dir: 
     try:
         result = harvest(rubric, inputs, units, period=period, received_dir=received, workers=workers,
                          progress=progress)
+        copy_rubric(rubric, out_dir)
         paths = {
             "tong_hop": write_tong_hop(result, out_dir / "tong-hop.xlsx"),
             "harvest_json": write_harvest_json(result, out_dir / "harvest.json"),
-            "received": received,
         }
+        results = load_results(out_dir)
+        paths = {"phu_luc_ii": write_phu_luc_ii(results, out_dir / "phu-luc-ii.xlsx"), **paths, "received": received}
     except OSError as exc:
         raise OutputError(f"Không ghi được kết quả vào “{out_dir}”: {exc.strerror or exc}.") from exc
     return HarvestOutputs(out_dir, result, paths)
+
+
+def copy_rubric(rubric: Rubric, out_dir: Path) -> None:
+    """Keep the rubric beside harvest.json, so rank and report work even for a rubric given by path."""
+    if rubric.source and Path(rubric.source).is_file():
+        target = out_dir / RUBRIC_COPY
+        partial = target.with_name(target.name + ".part")
+        shutil.copyfile(rubric.source, partial)
+        os.replace(partial, target)
+
+
+@dataclass(frozen=True)
+class RankOutputs:
+    out_dir: Path
+    results: object
+    path: Path
+
+
+def run_rank(harvest_dir: Path, out_dir: Path | None = None, office: str = "") -> RankOutputs:
+    """Rebuild phu-luc-ii.xlsx from DIR/harvest.json."""
+    results = load_results(harvest_dir)
+    out_dir = out_dir or harvest_dir
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = write_phu_luc_ii(results, out_dir / "phu-luc-ii.xlsx", office=office)
+    except OSError as exc:
+        raise OutputError(f"Không ghi được bảng xếp hạng vào “{out_dir}”: {exc.strerror or exc}.") from exc
+    return RankOutputs(out_dir, results, path)

@@ -167,6 +167,17 @@ class Rubric:
     def __contains__(self, code: str) -> bool:
         return code in self._index
 
+    def areas(self) -> list[Node]:
+        """The areas (Lĩnh vực) as reports name them: the top level, except that a top-level part
+        made only of areas (Hải Dương's part I) is replaced by those areas."""
+        result = []
+        for root in self.roots:
+            if root.children and all(not child.is_leaf for child in root.children):
+                result.extend(root.children)
+            else:
+                result.append(root)
+        return result
+
     def self_max(self) -> Decimal:
         """The most a commune can give itself (the survey criteria excluded)."""
         return sum((n.max for n in self.scorable()), ZERO)

@@ -1,0 +1,133 @@
+"""The harvested results as the ranking and the reports use them, loaded from harvest.json.
+
+harvest.json is the hand-over point: `cchc rank` and `cchc report` read it, so an office can
+rebuild the ranking after editing it or after the appraisal, without re-reading any workbook.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from pathlib import Path
+
+from cchc_xls.errors import CchcError
+from cchc_xls.numbers import to_decimal
+from cchc_xls.rubric import Rubric, load_rubric
+from cchc_xls.score import rank_with_ties
+from cchc_xls.units import Period, parse_period
+
+RUBRIC_COPY = "rubric.yaml"
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    code: str
+    name: str
+    kind: str | None
+    cluster: str | None  # the units file's `group` (e.g. a former district)
+    status: str  # submitted | missing | rejected
+    file: str | None
+    self_total: Decimal | None
+    appraisal_total: Decimal | None = None
+    appraisal_complete: bool = False
+    subtotals: dict[str, Decimal] = field(default_factory=dict)
+    scores: dict[str, Decimal] = field(default_factory=dict)
+    not_applicable: tuple[str, ...] = ()
+    evidence: dict[str, str] = field(default_factory=dict)
+    explanations: dict[str, str] = field(default_factory=dict)
+    appraisal: dict[str, Decimal] = field(default_factory=dict)
+    appraisal_comments: dict[str, str] = field(default_factory=dict)
+    appraisal_subtotals: dict[str, Decimal] = field(default_factory=dict)
+    note: str = ""
+    rank: int | None = None
+    group: str | None = None
+
+    @property
+    def committee(self) -> str:
+        from cchc_xls.units import Unit
+
+        return Unit(self.code, self.name, self.kind).committee
+
+    @property
+    def ranking_total(self) -> Decimal | None:
+        return self.appraisal_total if self.appraisal_complete else self.self_total
+
+
+@dataclass(frozen=True)
+class Results:
+    rubric: Rubric
+    period: Period | None
+    units: tuple[UnitRow, ...]
+    files: tuple[dict, ...] = ()
+    source: Path | None = None
+
+    @property
+    def appraised(self) -> bool:
+        """Final ranking: every submitted unit has a complete appraisal."""
+        submitted = [u for u in self.units if u.status == "submitted"]
+        return bool(submitted) and all(u.appraisal_complete for u in submitted)
+
+    def submitted(self) -> list[UnitRow]:
+        return [u for u in self.units if u.status == "submitted"]
+
+
+def _dec(value) -> Decimal | None:
+    return None if value is None else to_decimal(value)
+
+
+def _decs(mapping) -> dict[str, Decimal]:
+    return {k: to_decimal(v) for k, v in (mapping or {}).items() if v is not None}
+
+
+def load_results(harvest_dir: Path) -> Results:
+    """Read DIR/harvest.json (and the rubric copy beside it)."""
+    path = Path(harvest_dir) / "harvest.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise CchcError(f"Không thấy {path}: chạy “cchc harvest” trước, hoặc chỉ đúng thư mục kết quả.") from exc
+    except (OSError, ValueError) as exc:
+        raise CchcError(f"Không đọc được {path}: {exc}") from exc
+    copy = Path(harvest_dir) / RUBRIC_COPY
+    rubric = load_rubric(copy if copy.is_file() else data["rubric"])
+    units = []
+    for item in data.get("units", []):
+        units.append(UnitRow(
+            code=str(item["code"]), name=item.get("name", ""), kind=item.get("kind"),
+            cluster=item.get("group_of_units"), status=item.get("status", "missing"), file=item.get("file"),
+            self_total=_dec(item.get("self_total")), appraisal_total=_dec(item.get("appraisal_total")),
+            appraisal_complete=bool(item.get("appraisal_complete", item.get("appraisal_total") is not None)),
+            subtotals=_decs(item.get("subtotals")), scores=_decs(item.get("scores")),
+            not_applicable=tuple(item.get("not_applicable", [])),
+            evidence=dict(item.get("evidence") or {}), explanations=dict(item.get("explanations") or {}),
+            appraisal=_decs(item.get("appraisal")), appraisal_comments=dict(item.get("appraisal_comments") or {}),
+            appraisal_subtotals=_decs(item.get("appraisal_subtotals")),
+            note=item.get("note") or "",
+        ))
+    period = parse_period(data["period"]) if data.get("period") else None
+    results = Results(rubric, period, tuple(units), tuple(data.get("files", [])), path)
+    return rank_results(results)
+
+
+def rank_results(results: Results) -> Results:
+    """Ranks (ties share: 1, 2, 2, 4) and groups by the appraised totals when complete, else self."""
+    final = results.appraised
+    ranked = [u for u in results.units if u.status == "submitted"]
+    totals = [(u.appraisal_total if final else u.self_total) or Decimal(0) for u in ranked]
+    ranks = dict(zip((u.code for u in ranked), rank_with_ties(totals)))
+    units = []
+    for unit in results.units:
+        if unit.status != "submitted":
+            units.append(replace(unit, rank=None, group=None))
+            continue
+        total = unit.appraisal_total if final else unit.self_total
+        units.append(replace(unit, rank=ranks[unit.code], group=results.rubric.group_for(total)))
+    return replace(results, units=tuple(units))
+
+
+def ordered_for_ranking(results: Results) -> list[UnitRow]:
+    """Ranked units best first, then the units that sent nothing or were rejected."""
+    ranked = sorted((u for u in results.units if u.rank is not None), key=lambda u: (u.rank, u.name))
+    rest = [u for u in results.units if u.rank is None]
+    return ranked + rest

@@ -1,0 +1,51 @@
+"""Shared look of every workbook the tool writes: fonts, a cache of formats, row heights."""
+
+from __future__ import annotations
+
+import textwrap
+
+FONT_NAME = "Times New Roman"
+LINE_HEIGHT = 17.0  # points per line of Times New Roman 13
+FILL_HEADER = "#DDEBF7"
+FILL_PARENT = "#F2F2F2"
+
+
+class Formats:
+    """xlsxwriter formats created once per workbook (a format belongs to one workbook)."""
+
+    def __init__(self, workbook, **base):
+        self.workbook = workbook
+        self.base = {"font_name": FONT_NAME, "font_size": 13, "valign": "vcenter", **base}
+        self._cache = {}
+
+    def __call__(self, **props):
+        key = tuple(sorted(props.items()))
+        if key not in self._cache:
+            self._cache[key] = self.workbook.add_format({**self.base, **props})
+        return self._cache[key]
+
+
+def wrapped_lines(text: str, width: float, bold: bool = False) -> int:
+    """How many lines `text` takes in a column `width` characters wide (Times New Roman 13).
+
+    Row heights are set from this estimate because LibreOffice and phone viewers do not grow
+    rows to fit wrapped text on their own.
+    """
+    if not text:
+        return 1
+    per_line = max(8, int(width * (1.0 if bold else 1.15)))
+    lines = 0
+    for paragraph in str(text).splitlines() or [""]:
+        lines += max(1, len(textwrap.wrap(paragraph, per_line, break_long_words=True)) or 1)
+    return lines
+
+
+def row_height(lines: int, line_height: float = LINE_HEIGHT) -> float:
+    return round(lines * line_height + 4, 1)
+
+
+def fit_row(sheet, row: int, cells: list[tuple[str, float]], bold: bool = False, minimum: int = 1,
+            line_height: float = LINE_HEIGHT) -> None:
+    """Set a row's height from its longest wrapped text; `cells` are (text, column width) pairs."""
+    lines = max([minimum] + [wrapped_lines(text, width, bold) for text, width in cells if text])
+    sheet.set_row(row, row_height(lines, line_height))
