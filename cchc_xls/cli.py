@@ -194,6 +194,26 @@ def rank_command(harvest_dir, out_dir, office, as_json):
         click.echo(f"  {unit.rank or '-':>3}  {unit.committee:<40} {total:>8}  {unit.group or unit.note}")
 
 
+@main.command("report")
+@click.argument("harvest_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--unit", "unit_code", default=None, help="Chỉ lập báo cáo của đơn vị có mã này.")
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Thư mục ghi các báo cáo .docx.")
+@click.option("--office", default="", help="Cơ quan lập báo cáo tổng hợp, ví dụ “UBND huyện Tứ Kỳ”.")
+@click.option("--json", "as_json", is_flag=True, help="In danh sách tệp đã ghi dạng JSON.")
+def report_command(harvest_dir, unit_code, out_dir, office, as_json):
+    """Viết báo cáo (.docx) của từng đơn vị và báo cáo tổng hợp từ HARVEST_DIR/harvest.json."""
+    from cchc_xls.report import write_reports
+
+    reports = write_reports(Path(harvest_dir), Path(out_dir), unit_code=unit_code, office=office)
+    if as_json:
+        _echo_json({"communes": [str(p) for p in reports.communes],
+                    "summary": str(reports.summary) if reports.summary else None})
+        return
+    click.echo(f"Đã ghi {len(reports.communes)} báo cáo của đơn vị vào {reports.out_dir}")
+    if reports.summary:
+        click.echo(f"Báo cáo tổng hợp: {reports.summary}")
+
+
 @main.command("demo")
 def demo_command():
     """Chạy thử toàn bộ quy trình trên dữ liệu mẫu (hiện chỉ in các bộ tiêu chí có sẵn)."""

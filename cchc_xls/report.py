@@ -1,0 +1,377 @@
+"""Narrative reports (.docx): each commune's report in the form of seeds 000/001, and the office's
+summary of the district. The words live in Jinja2 templates in templates/; this module computes
+the figures and lays the rendered lines out as an editable Word document (python-docx).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from decimal import ROUND_DOWN, Decimal
+from pathlib import Path
+
+from docx import Document
+from docx.enum.table import WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml.ns import qn
+from docx.shared import Cm, Pt
+
+from cchc_xls.errors import CchcError, OutputError
+from cchc_xls.numbers import HUNDRED, ZERO, format_vn, normalize
+from cchc_xls.resources import jinja_env
+from cchc_xls.results import Results, UnitRow, load_results
+from cchc_xls.units import Unit, ascii_slug
+
+BODY_SIZE = Pt(14)
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_DIRECTIVE = re.compile(r"^\[\[(quoc-hieu|ky-ten):(.*)\]\]$")
+
+
+def percent_vn(part: Decimal, whole: Decimal) -> str:
+    """As seed 004 writes it: two decimals cut, not rounded (14,35/15 -> "95,66")."""
+    if not whole:
+        return "0"
+    value = (part * HUNDRED / whole).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+    return format_vn(normalize(value))
+
+
+def _vn(value) -> str:
+    return format_vn(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# The figures
+
+
+@dataclass(frozen=True)
+class Line:
+    kind: str  # part | area | criterion
+    code: str
+    label: str
+    score: Decimal
+    max: Decimal
+    percent: str
+    prefix: str = ""
+    show_points: bool = True
+    appraised: Decimal | None = None
+    difference: str = ""
+    not_applicable: bool = False
+
+
+def _self_scored_max(node, na: set[str]) -> Decimal:
+    return sum((leaf.max for leaf in node.leaves() if leaf.self_scored and leaf.code not in na), ZERO)
+
+
+def _earned(node, unit: UnitRow) -> Decimal:
+    if node.is_leaf:
+        return unit.scores.get(node.code, ZERO)
+    return unit.subtotals.get(node.code, sum((_earned(c, unit) for c in node.children), ZERO))
+
+
+def _appraised(node, unit: UnitRow) -> Decimal | None:
+    if not unit.appraisal:
+        return None
+    if node.is_leaf:
+        return unit.appraisal.get(node.code)
+    if node.code in unit.appraisal_subtotals:
+        return unit.appraisal_subtotals[node.code]
+    values = [_appraised(c, unit) for c in node.children]
+    return None if any(v is None for v in values) else sum(values, ZERO)
+
+
+def _difference(appraised: Decimal, score: Decimal) -> str:
+    delta = appraised - score
+    if delta == 0:
+        return "bằng điểm tự chấm"
+    return f"{'tăng' if delta > 0 else 'giảm'} {format_vn(abs(delta))} điểm so với tự chấm"
+
+
+def commune_lines(results: Results, unit: UnitRow) -> list[Line]:
+    """One line per part, area and criterion, in the seeds' form; survey criteria left out."""
+    rubric = results.rubric
+    na = set(unit.not_applicable)
+    lines = []
+
+    def area_line(node, prefix: str) -> None:
+        possible = _self_scored_max(node, na)
+        score = _earned(node, unit)
+        appraised = _appraised(node, unit)
+        lines.append(Line("area", node.code, node.label, score, possible, percent_vn(score, possible), prefix,
+                          appraised=appraised, difference=_difference(appraised, score) if appraised is not None else ""))
+        for child in node.children:
+            if all(not leaf.self_scored for leaf in child.leaves()):
+                continue
+            child_max = _self_scored_max(child, na) or child.max
+            lines.append(Line("criterion", child.code, child.label, _earned(child, unit), child_max,
+                              percent_vn(_earned(child, unit), child_max), appraised=_appraised(child, unit),
+                              not_applicable=child.is_leaf and child.code in na))
+
+    for root in rubric.roots:
+        expanded = root.children and all(not c.is_leaf for c in root.children)
+        if expanded:
+            all_self = all(leaf.self_scored for leaf in root.leaves())
+            possible = _self_scored_max(root, na)
+            lines.append(Line("part", root.code, root.label, _earned(root, unit), possible,
+                              percent_vn(_earned(root, unit), possible), show_points=all_self))
+            for area in root.children:
+                area_line(area, "Phần ")
+        elif root.children and any(not leaf.self_scored for leaf in root.leaves()):
+            lines.append(Line("part", root.code, root.label, ZERO, ZERO, "0", show_points=False))
+            for child in root.children:
+                if all(leaf.self_scored for leaf in child.leaves()):
+                    score = _earned(child, unit)
+                    lines.append(Line("criterion", child.code, child.label, score, child.max,
+                                      percent_vn(score, child.max), appraised=_appraised(child, unit)))
+        else:
+            area_line(root, "")
+    return lines
+
+
+def lost_points(results: Results, unit: UnitRow) -> list[dict]:
+    items = []
+    for leaf in results.rubric.scorable():
+        if leaf.code in unit.not_applicable:
+            continue
+        score = unit.scores.get(leaf.code, ZERO)
+        if score < leaf.max:
+            items.append({"code": leaf.code, "label": leaf.label, "score": score, "max": leaf.max,
+                          "explanation": unit.explanations.get(leaf.code, "")})
+    return items
+
+
+def commune_context(results: Results, unit: UnitRow) -> dict:
+    period = results.period
+    has_survey = any(not leaf.self_scored for leaf in results.rubric.leaves())
+    return {
+        "unit": Unit(unit.code, unit.name, unit.kind, unit.cluster),
+        "period": period,
+        "rubric": results.rubric,
+        "report_year": _report_year(results),
+        "lines": commune_lines(results, unit),
+        "self_total": unit.self_total,
+        "survey_note": "chưa gồm điểm điều tra xã hội học, SIPAS do tỉnh chấm" if has_survey else "",
+        "appraisal_total": unit.appraisal_total,
+        "appraisal_note": "" if unit.appraisal_complete else "chưa thẩm định đủ các tiêu chí",
+        "group": unit.group,
+        "lost": lost_points(results, unit),
+    }
+
+
+def _report_year(results: Results) -> str:
+    period = results.period
+    if period is None:
+        return "……"
+    return str(period.year if period.half == 1 else period.year + 1)
+
+
+def summary_context(results: Results, office: str = "") -> dict:
+    rubric = results.rubric
+    submitted = [u for u in results.units if u.status == "submitted"]
+    final = results.appraised
+    totals = [(u.ranking_total or ZERO, u) for u in submitted]
+    count = {"total": len(results.units), "submitted": len(submitted),
+             "missing": sum(1 for u in results.units if u.status == "missing"),
+             "rejected": sum(1 for u in results.units if u.status == "rejected")}
+    bands = []
+    for band in rubric.bands:
+        number = sum(1 for u in submitted if u.group == band.name)
+        share = percent_vn(Decimal(number), Decimal(len(submitted))) if submitted else "0"
+        bands.append({"name": band.name, "count": number, "percent": share})
+    best = worst = None
+    average = None
+    if totals:
+        high = max(t for t, _ in totals)
+        low = min(t for t, _ in totals)
+        best = {"total": high, "names": ", ".join(u.committee for t, u in totals if t == high)}
+        worst = {"total": low, "names": ", ".join(u.committee for t, u in totals if t == low)}
+        average = (sum((t for t, _ in totals), ZERO) / len(totals)).quantize(Decimal("0.01"))
+    areas = []
+    for area in rubric.areas():
+        leaves = [leaf for leaf in area.leaves() if leaf.self_scored]
+        if not leaves or not submitted:
+            continue
+        earned = sum((u.scores.get(leaf.code, ZERO) for u in submitted for leaf in leaves), ZERO)
+        possible = sum((leaf.max for leaf in leaves), ZERO) * len(submitted)
+        areas.append({"code": area.code, "label": area.label, "percent": percent_vn(earned, possible),
+                      "ratio": earned / possible if possible else ZERO})
+    areas.sort(key=lambda a: a["ratio"])
+    weakest = []
+    for leaf in rubric.scorable():
+        if not submitted:
+            break
+        scores = [u.scores.get(leaf.code, ZERO) for u in submitted]
+        mean = sum(scores, ZERO) / len(scores)
+        weakest.append({"code": leaf.code, "label": leaf.label, "max": leaf.max,
+                        "average": mean.quantize(Decimal("0.01")), "percent": percent_vn(mean, leaf.max),
+                        "below": sum(1 for s in scores if s < leaf.max), "ratio": mean / leaf.max})
+    weakest = [w for w in sorted(weakest, key=lambda w: (w["ratio"], w["code"])) if w["ratio"] < 1][:10]
+    return {
+        "office": office, "period": results.period, "rubric": rubric, "final": final,
+        "report_year": _report_year(results), "count": count, "bands": bands, "best": best, "worst": worst,
+        "average": average, "areas": areas, "weakest": weakest,
+        "missing": [u.committee for u in results.units if u.status == "missing"],
+        "rejected": [f"{u.committee} ({u.note.rstrip('.')})" for u in results.units if u.status == "rejected"],
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Text lines -> Word
+
+
+def render_lines(template: str, context: dict) -> list[str]:
+    env = jinja_env()
+    env.filters.setdefault("vn", _vn)
+    text = env.get_template(template).render(**context)
+    return [line.rstrip() for line in text.splitlines() if line.strip()]
+
+
+def _set_font(run, size=BODY_SIZE, bold=None, italic=None) -> None:
+    run.font.name = "Times New Roman"
+    run._element.rPr.rFonts.set(qn("w:eastAsia"), "Times New Roman")
+    run.font.size = size
+    if bold is not None:
+        run.bold = bold
+    if italic is not None:
+        run.italic = italic
+
+
+def _add_runs(paragraph, text: str, size=BODY_SIZE, bold=False, italic=False) -> None:
+    """Text with **bold** spans as runs (the only inline markup)."""
+    position = 0
+    for match in _BOLD.finditer(text):
+        if match.start() > position:
+            _set_font(paragraph.add_run(text[position:match.start()]), size, bold, italic)
+        _set_font(paragraph.add_run(match.group(1)), size, True, italic)
+        position = match.end()
+    if position < len(text):
+        _set_font(paragraph.add_run(text[position:]), size, bold, italic)
+
+
+def _paragraph(container, text: str, *, align=None, bold=False, italic=False, size=BODY_SIZE, indent=None,
+               first_line=None, space_after=Pt(4)):
+    paragraph = container.add_paragraph()
+    fmt = paragraph.paragraph_format
+    fmt.space_after = space_after
+    fmt.space_before = Pt(0)
+    fmt.line_spacing = 1.15
+    if align is not None:
+        paragraph.alignment = align
+    if indent is not None:
+        fmt.left_indent = indent
+    if first_line is not None:
+        fmt.first_line_indent = first_line
+    _add_runs(paragraph, text, size, bold, italic)
+    return paragraph
+
+
+def _two_columns(document, left: list[str], right: list[str], kind: str) -> None:
+    table = document.add_table(rows=1, cols=2)
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    widths = (Cm(6), Cm(10.5)) if kind == "quoc-hieu" else (Cm(8), Cm(8.5))
+    for column, cell, width in zip(table.columns, table.rows[0].cells, widths):
+        column.width = width  # LibreOffice reads the grid, Word the cells: set both
+        cell.width = width
+    for side, (cell, lines) in enumerate(zip(table.rows[0].cells, (left, right))):
+        cell.paragraphs[0]._element.getparent().remove(cell.paragraphs[0]._element)
+        for index, line in enumerate(lines):
+            if kind == "quoc-hieu":
+                last = index == len(lines) - 1
+                bold = not (last and index >= 2)
+                italic = last and index >= 2
+                size = Pt(12) if side == 0 or index == 0 else Pt(13)
+                align = WD_ALIGN_PARAGRAPH.CENTER
+                if side == 0 and last:  # "Số: …/BC-UBND"
+                    bold, italic = False, False
+            else:
+                bold = side == 1
+                italic = False
+                size = Pt(12) if side == 0 else Pt(14)
+                align = WD_ALIGN_PARAGRAPH.LEFT if side == 0 else WD_ALIGN_PARAGRAPH.CENTER
+            _paragraph(cell, line or " ", align=align, bold=bold, italic=italic, size=size, space_after=Pt(0))
+    document.add_paragraph()
+
+
+def lines_to_docx(lines: list[str], path: Path, title: str) -> Path:
+    """Lay out rendered lines as an A4 Word document in the style of administrative documents."""
+    document = Document()
+    section = document.sections[0]
+    section.page_height, section.page_width = Cm(29.7), Cm(21.0)
+    section.top_margin, section.bottom_margin = Cm(2), Cm(2)
+    section.left_margin, section.right_margin = Cm(3), Cm(1.5)
+    normal = document.styles["Normal"]
+    normal.font.name = "Times New Roman"
+    normal.font.size = BODY_SIZE
+    normal.element.rPr.rFonts.set(qn("w:eastAsia"), "Times New Roman")
+    document.core_properties.title = title
+    document.core_properties.author = "cchc-xls"
+    for line in lines:
+        directive = _DIRECTIVE.match(line.strip())
+        if directive:
+            left, _, right = directive.group(2).partition("|")
+            _two_columns(document, [s.strip() for s in left.split(";")], [s.strip() for s in right.split(";")],
+                         directive.group(1))
+        elif line.startswith("# "):
+            _paragraph(document, line[2:], align=WD_ALIGN_PARAGRAPH.CENTER, bold=True, size=Pt(15), space_after=Pt(2))
+        elif line.startswith("## "):
+            _paragraph(document, line[3:], align=WD_ALIGN_PARAGRAPH.CENTER, bold=True, space_after=Pt(2))
+        elif line.startswith("### "):
+            _paragraph(document, line[4:], align=WD_ALIGN_PARAGRAPH.JUSTIFY, bold=True, first_line=Cm(1))
+        elif line.startswith("- "):
+            _paragraph(document, line, align=WD_ALIGN_PARAGRAPH.JUSTIFY, first_line=Cm(1))
+        elif line.startswith("> "):
+            _paragraph(document, line[2:], align=WD_ALIGN_PARAGRAPH.JUSTIFY, italic=True, first_line=Cm(1))
+        else:
+            _paragraph(document, line, align=WD_ALIGN_PARAGRAPH.JUSTIFY, first_line=Cm(1))
+    partial = path.with_name(path.name + ".part")
+    try:
+        document.save(str(partial))
+        os.replace(partial, path)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reports:
+    out_dir: Path
+    communes: tuple[Path, ...]
+    summary: Path | None
+
+
+def commune_report_name(unit: UnitRow, results: Results) -> str:
+    period = results.period.key if results.period else "ky"
+    return f"bao-cao_{unit.code}_{ascii_slug(Unit(unit.code, unit.name, unit.kind).full_name)}_{period}.docx"
+
+
+def write_reports(harvest_dir: Path, out_dir: Path, unit_code: str | None = None, office: str = "") -> Reports:
+    """The commune reports (one, with unit_code) and, for all, the office's summary report."""
+    results = load_results(harvest_dir)
+    units = [u for u in results.units if u.status == "submitted"]
+    if unit_code is not None:
+        units = [u for u in results.units if u.code == unit_code]
+        if not units:
+            raise CchcError(f"Không có đơn vị mã {unit_code} trong {results.source}.")
+        if units[0].status != "submitted":
+            raise CchcError(f"Đơn vị mã {unit_code} chưa có phiếu được tính ({units[0].note}): chưa lập được báo cáo.")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        written = []
+        for unit in units:
+            lines = render_lines("bao-cao-xa.txt.j2", commune_context(results, unit))
+            written.append(lines_to_docx(lines, out_dir / commune_report_name(unit, results),
+                                         f"Báo cáo tự đánh giá Chỉ số CCHC - {unit.committee}"))
+        summary = None
+        if unit_code is None:
+            lines = render_lines("bao-cao-tong-hop.txt.j2", summary_context(results, office))
+            period = results.period.key if results.period else "ky"
+            summary = lines_to_docx(lines, out_dir / f"bao-cao-tong-hop_{period}.docx",
+                                    "Báo cáo tổng hợp kết quả Chỉ số CCHC cấp xã")
+    except OSError as exc:
+        raise OutputError(f"Không ghi được báo cáo vào “{out_dir}”: {exc.strerror or exc}.") from exc
+    return Reports(out_dir, tuple(written), summary)
