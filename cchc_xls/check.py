@@ -17,7 +17,7 @@ from cchc_xls.legacy import fix_legacy_text
 from cchc_xls.numbers import ZERO, format_vn, parse_text_number, to_decimal
 from cchc_xls.read import Return, Row, text_of
 from cchc_xls.rubric import Node, Rubric
-from cchc_xls.score import Totals, compute_totals, not_applicable_codes
+from cchc_xls.score import Totals, compute_totals, leaf_contribution, not_applicable_codes, rescale
 
 _THOUSANDS_LIKE = re.compile(r"^\d{1,3}[.,]\d{2}0$")
 TOLERANCE = Decimal("0.0005")  # the workbook rounds a rescaled total to 3 places
@@ -222,25 +222,45 @@ def _judge_value(ctx: _Ctx, node: Node, value: Decimal, out: Checked):
                    max=format_vn(node.max))
 
 
-def _file_view_totals(ctx: _Ctx) -> Totals:
-    """What the file's formulas should show for what is typed (numbers as typed, text ignored)."""
+def _file_view(ctx: _Ctx) -> tuple[Totals, dict[str, Decimal], dict[str, Decimal]]:
+    """What the file's own formulas work with: numbers as typed (text ignored), its N/A marks.
+
+    Returns the totals that follow from the leaves, the value each parent cell shows, and the
+    typed leaf scores.
+    """
     ret, rubric = ctx.ret, ctx.rubric
-    scores, na = {}, set()
-    for node in rubric.leaves():
+    scores, na, shown = {}, set(), {}
+    for node in rubric.nodes():
         row = ret.rows.get(node.code)
         if row is None:
             continue
         cell = row.score
-        if cell is not None and isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
-            scores[node.code] = to_decimal(cell.value)
-        if node.may_be_na and text_of(row.na):
-            na.add(node.code)
-    return compute_totals(rubric, scores, ctx.kind, na)
+        numeric = cell is not None and isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool)
+        if node.is_leaf:
+            if numeric:
+                scores[node.code] = to_decimal(cell.value)
+            if node.may_be_na and text_of(row.na):
+                na.add(node.code)
+        elif numeric:
+            shown[node.code] = to_decimal(cell.value)
+    return compute_totals(rubric, scores, ctx.kind, na), shown, scores
+
+
+def _expected_cell(node: Node, ctx: _Ctx, view: Totals, shown: dict[str, Decimal], scores: dict[str, Decimal]) -> Decimal:
+    """A parent's value from its children as the file shows them: each broken cell is found
+    where it is, instead of its error being repeated by every total above it."""
+    total = ZERO
+    for child in node.children:
+        if child.is_leaf:
+            total += leaf_contribution(ctx.rubric, child, scores, view.not_applicable)
+        else:
+            total += shown.get(child.code, view.subtotals.get(child.code, ZERO))
+    return total
 
 
 def _check_formulas_and_totals(ctx: _Ctx, out: Checked):
     ret, rubric = ctx.ret, ctx.rubric
-    expected = _file_view_totals(ctx)
+    view, shown, scores = _file_view(ctx)
     missing_cache = False
     if not ret.formulas_known:
         yield make("formula.unknown", file=ret.file, sheet=ret.sheet_name)
@@ -251,35 +271,47 @@ def _check_formulas_and_totals(ctx: _Ctx, out: Checked):
         what = f"tiêu chí {node.code}"
         where = ctx.at(node.code, "score")
         if ret.formulas_known and (cell is None or cell.formula is None):
-            yield make("formula.replaced", **where, what=what, value=text_of(cell.value) if cell else "(trống)")
-        shown = None if cell is None else cell.value
-        if shown is None:
+            yield make("formula.replaced", **where, what=what, value=_shown_text(cell.value) if cell else "(trống)")
+        value = None if cell is None else cell.value
+        if value is None:
             missing_cache = missing_cache or (cell is not None and cell.formula is not None)
             continue
-        yield from _compare(where, what, shown, expected.subtotals.get(node.code, ZERO))
+        local = _expected_cell(node, ctx, view, shown, scores)
+        yield from _compare(where, what, value, view.subtotals.get(node.code, ZERO), local)
+    raw_from_shown = sum((shown.get(r.code, view.subtotals.get(r.code, ZERO)) if not r.is_leaf
+                          else leaf_contribution(rubric, r, scores, view.not_applicable) for r in rubric.roots), ZERO)
     for row, cell, label in ret.total_cells:
         squashed = " ".join(label.split()).casefold()
         if squashed.startswith(TOTAL_LABEL.casefold()):
-            what, value = "tổng điểm", expected.raw_total
+            what, value, local = "tổng điểm", view.raw_total, raw_from_shown
         elif squashed.startswith(RESCALED_LABEL.split("{")[0].strip().casefold()):
-            what, value = "tổng điểm quy đổi", expected.total
+            what, value, local = "tổng điểm quy đổi", view.total, rescale(raw_from_shown, rubric.total, view.applicable_max)
         else:
             continue
         where = {"file": ret.file, "sheet": ret.sheet_name, "cell": ret.col_letter_ref("score", row)}
         if ret.formulas_known and cell.formula is None:
-            yield make("formula.replaced", **where, what=what, value=text_of(cell.value))
+            yield make("formula.replaced", **where, what=what, value=_shown_text(cell.value))
         if cell.value is None:
             missing_cache = missing_cache or cell.formula is not None
             continue
-        yield from _compare(where, what, cell.value, value)
+        yield from _compare(where, what, cell.value, value, local)
     if missing_cache:
         yield make("formula.missing_cache", file=ret.file, sheet=ret.sheet_name)
 
 
-def _compare(where: dict, what: str, shown, computed: Decimal):
+def _shown_text(value) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return format_vn(to_decimal(value))
+    return text_of(value) or "(trống)"
+
+
+def _compare(where: dict, what: str, shown, computed: Decimal, local: Decimal | None = None):
+    """A finding when the shown value matches neither the sum of the typed leaves (`computed`) nor
+    the sum of the cells just below it as the file shows them (`local`): so a typed-over subtotal
+    is reported once, where it is, and not again by every total above it."""
     if isinstance(shown, bool) or not isinstance(shown, (int, float)):
         yield make("total.not_number", **where, what=what, shown=text_of(shown)[:40], computed=format_vn(computed))
         return
     value = to_decimal(shown)
-    if abs(value - computed) > TOLERANCE:
+    if abs(value - computed) > TOLERANCE and (local is None or abs(value - local) > TOLERANCE):
         yield make("total.mismatch", **where, what=what, shown=format_vn(value), computed=format_vn(computed))

@@ -215,11 +215,30 @@ def report_command(harvest_dir, unit_code, out_dir, office, as_json):
 
 
 @main.command("demo")
-def demo_command():
-    """Chạy thử toàn bộ quy trình trên dữ liệu mẫu (hiện chỉ in các bộ tiêu chí có sẵn)."""
-    click.echo("Các bộ tiêu chí có sẵn:")
-    ctx = click.get_current_context()
-    ctx.invoke(rubrics_command, as_json=False)
+@click.option("--out", "out_dir", default="output/demo", show_default=True, type=click.Path(file_okay=False),
+              help="Thư mục ghi kết quả chạy thử (bị ghi đè).")
+def demo_command(out_dir):
+    """Chạy thử toàn bộ quy trình trên DỮ LIỆU MẪU: tạo phiếu, điền, thu, kiểm tra, xếp hạng, báo cáo."""
+    from cchc_xls.demo import run_demo
+
+    click.echo("Chạy thử trên DỮ LIỆU MẪU (huyện Mẫu, 15 đơn vị; 3 đơn vị mang điểm thật của xã Chí Minh, "
+               "thị trấn Thanh Miện, xã Thanh Xá):")
+    demo = run_demo(Path(out_dir))
+    counts = demo.harvest.harvest.counts()
+    paths = demo.harvest.paths
+    click.echo(f"1. Phiếu gửi các xã: {demo.templates} (kèm templates.zip, messages.txt)")
+    click.echo(f"2. Hộp thư giả lập (tệp các xã gửi về, có tệp nén Zalo, tệp gửi 2 lần, tệp tạm): {demo.inbox}")
+    click.echo(f"3. Kết quả thu và kiểm tra: {demo.harvest.out_dir}")
+    click.echo(f"   Đã nhận {counts['received']} tệp: {counts['accepted']} được tính, {counts['rejected']} bị từ chối, "
+               f"{counts['superseded']} bị thay bằng tệp mới hơn, {counts['skipped']} bỏ qua; "
+               f"{counts['missing']} đơn vị chưa nộp; {counts['errors']} lỗi, {counts['warnings']} cảnh báo.")
+    click.echo(f"4. Báo cáo: {len(demo.reports.communes)} báo cáo của xã và báo cáo tổng hợp trong {demo.reports.out_dir}")
+    click.echo("")
+    click.echo("Nên mở trước:")
+    click.echo(f"  - {paths['phu_luc_ii']}  (bảng xếp hạng Phụ lục II, tạm xếp theo điểm tự chấm)")
+    click.echo(f"  - {paths['tong_hop']}  (trang “Kiểm tra”: mọi lỗi, theo tệp, trang, ô)")
+    if demo.reports.summary:
+        click.echo(f"  - {demo.reports.summary}  (báo cáo tổng hợp)")
 
 
 if __name__ == "__main__":  # pragma: no cover

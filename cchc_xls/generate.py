@@ -14,7 +14,7 @@ import os
 import uuid
 import zipfile
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -31,7 +31,7 @@ from cchc_xls.layout import (
 from cchc_xls.numbers import ZERO, format_vn, to_decimal
 from cchc_xls.resources import render_text
 from cchc_xls.rubric import Node, Rubric
-from cchc_xls.score import compute_totals, not_applicable_codes
+from cchc_xls.score import compute_totals, not_applicable_codes, rescale
 from cchc_xls.style import Formats, fit_row, row_height, wrapped_lines
 from cchc_xls.units import Period, Unit
 
@@ -56,6 +56,8 @@ class Entries:
     evidence: dict[str, str] = field(default_factory=dict)
     explanations: dict[str, str] = field(default_factory=dict)
     na: set[str] = field(default_factory=set)
+    typed_subtotals: dict[str, Decimal] = field(default_factory=dict)  # formulas overwritten by a typed number
+    saved_at: datetime | None = None  # when the commune saved the file (the workbook's own time)
 
 
 @dataclass(frozen=True)
@@ -128,7 +130,24 @@ class _TemplateWriter:
         self.last_col = len(self.columns) - 1
         self.kind_na = not_applicable_codes(rubric, unit.kind) - {n.code for n in rubric.leaves() if n.may_be_na and n.applies(unit.kind)}
         self.numeric = {code: to_decimal(v) for code, v in self.entries.scores.items() if not isinstance(v, str)}
-        self.totals = compute_totals(rubric, self.numeric, unit.kind, self.entries.na)
+        self.totals = self._cached_totals()
+
+    def _cached_totals(self):
+        """What Excel would show: the exact totals, with any typed-over subtotal carried upwards."""
+        totals = compute_totals(self.rubric, self.numeric, self.unit.kind, self.entries.na)
+        if not self.entries.typed_subtotals:
+            return totals
+        subtotals = dict(totals.subtotals)
+        raw = totals.raw_total
+        for code, typed in self.entries.typed_subtotals.items():
+            delta = to_decimal(typed) - subtotals.get(code, ZERO)
+            subtotals[code] = to_decimal(typed)
+            parent = self.rubric.node(code).parent
+            while parent is not None:
+                subtotals[parent] += delta
+                parent = self.rubric.node(parent).parent
+            raw += delta
+        return replace(totals, subtotals=subtotals, raw_total=raw, total=rescale(raw, self.rubric.total, totals.applicable_max))
 
     # -- helpers --
     def ref(self, key: str, row: int, absolute: bool = False) -> str:
@@ -151,7 +170,9 @@ class _TemplateWriter:
         for key in IDENTITY_KEYS:
             if identity.get(key):
                 self.wb.set_custom_property(PROPERTY_PREFIX + key, str(identity[key]))
+        saved = {"created": self.entries.saved_at} if self.entries.saved_at else {}
         self.wb.set_properties({
+            **saved,
             "title": f"Phiếu tự đánh giá Chỉ số CCHC {self.period.label} - {self.unit.committee}",
             "subject": self.rubric.title,
             "author": self.options.office or "cchc-xls",
@@ -256,7 +277,11 @@ class _TemplateWriter:
             terms = [t for t in (self.contribution(ch.code) for ch in node.children) if t is not None]
             formula = f"=SUM({','.join(terms)})" if terms else "=0"
             cached = self.totals.subtotals.get(node.code, ZERO)
-            s.write_formula(row, c["score"], formula, f(bold=True, border=1, bg_color=fill, align="center"), _num(cached))
+            score_format = f(bold=True, border=1, bg_color=fill, align="center")
+            if node.code in self.entries.typed_subtotals:
+                s.write_number(row, c["score"], _num(self.entries.typed_subtotals[node.code]), score_format)
+            else:
+                s.write_formula(row, c["score"], formula, score_format, _num(cached))
             for key in ("na", "evidence", "explanation"):
                 if key in c:
                     s.write_blank(row, c[key], None, f(border=1, bg_color=fill))

@@ -1,0 +1,146 @@
+"""`cchc demo`: the whole job on bundled SAMPLE data (samples/): a fictional district of 15
+communes on hai-duong-2022, three of them carrying the real scores of seeds 003, 000 and 004.
+
+It generates the templates, fills them as communes would (with their typical mistakes), puts the
+returns in an inbox the way email and Zalo deliver them, harvests, ranks and writes the reports.
+"""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import yaml
+
+from cchc_xls.errors import CchcError
+from cchc_xls.generate import Entries, Options, generate_templates, render_template
+from cchc_xls.numbers import to_decimal
+from cchc_xls.pipeline import HarvestOutputs, run_harvest
+from cchc_xls.report import Reports, write_reports
+from cchc_xls.resources import data_dir
+from cchc_xls.rubric import Rubric, load_rubric
+from cchc_xls.units import Unit, load_units, parse_period
+
+SAMPLE_OFFICE = "Phòng Nội vụ huyện Mẫu (dữ liệu mẫu)"
+SAMPLE_DEADLINE = "15/12/2024"
+
+
+@dataclass(frozen=True)
+class DemoOutputs:
+    out_dir: Path
+    templates: Path
+    inbox: Path
+    harvest: HarvestOutputs
+    reports: Reports
+
+
+def _sample_paths() -> tuple[Path, Path]:
+    folder = data_dir("samples")
+    units, scores = folder / "don-vi-mau.csv", folder / "diem-mau.yaml"
+    if not units.is_file() or not scores.is_file():
+        raise CchcError(f"Thiếu dữ liệu mẫu trong {folder}.")
+    return units, scores
+
+
+def _entries(data: dict, rubric: Rubric, saved_at: datetime) -> Entries:
+    scores = {str(k): to_decimal(v) for k, v in (data.get("scores") or {}).items()}
+    return Entries(
+        scores=dict(scores),
+        evidence={str(k): str(v) for k, v in (data.get("evidence") or {}).items()},
+        explanations={str(k): str(v) for k, v in (data.get("explanations") or {}).items()},
+        saved_at=saved_at,
+    )
+
+
+def _apply_problems(entries: Entries, problems: list[dict], rubric: Rubric) -> None:
+    """The typical mistakes a commune makes, as declared in the sample file."""
+    for problem in problems:
+        kind, code = problem.get("type"), str(problem.get("code", ""))
+        if kind == "text_score":
+            entries.scores[code] = str(problem["text"])
+        elif kind == "above_max":
+            entries.scores[code] = to_decimal(problem["value"])
+        elif kind == "missing_evidence":
+            entries.evidence.pop(code, None)
+        elif kind == "wrong_total":
+            area = rubric.areas()[0]
+            exact = sum((to_decimal(v) for c, v in entries.scores.items()
+                         if not isinstance(v, str) and c in {leaf.code for leaf in area.leaves()}), Decimal(0))
+            entries.typed_subtotals[area.code] = min(area.max, exact + Decimal("0.75"))
+
+
+def _earlier_draft(entries: Entries) -> Entries:
+    """The first, incomplete version a commune sent before the final one."""
+    codes = list(entries.scores)
+    kept = {c: entries.scores[c] for c in codes[: len(codes) // 2]}
+    return Entries(scores=kept, evidence={c: e for c, e in entries.evidence.items() if c in kept},
+                   saved_at=entries.saved_at - timedelta(days=2) if entries.saved_at else None)
+
+
+def run_demo(out_dir: Path) -> DemoOutputs:
+    units_path, scores_path = _sample_paths()
+    sample = yaml.safe_load(scores_path.read_text(encoding="utf-8"))
+    rubric = load_rubric(sample.get("rubric", "hai-duong-2022"))
+    period = parse_period(str(sample.get("period", "2024")))
+    units = load_units(units_path)
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    templates_dir = out_dir / "1-mau-gui-xa"
+    inbox = out_dir / "2-hop-thu"
+    results_dir = out_dir / "3-ket-qua"
+    reports_dir = out_dir / "4-bao-cao"
+    generated = generate_templates(rubric, units, period, templates_dir, office=SAMPLE_OFFICE, deadline=SAMPLE_DEADLINE)
+    options = Options(office=SAMPLE_OFFICE, deadline=SAMPLE_DEADLINE, batch=generated.batch,
+                      generated_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat())
+
+    inbox.mkdir(parents=True)
+    zalo = inbox / "Zalo"
+    zalo.mkdir()
+    communes = sample.get("communes") or {}
+    base_time = datetime(period.year, 12, 1, 8, 30, tzinfo=timezone.utc)
+    zipped: list[Path] = []
+    for index, unit in enumerate(units):
+        data = communes.get(unit.code) or {}
+        problems = data.get("problems") or []
+        if any(p.get("type") == "sends_nothing" for p in problems):
+            continue
+        entries = _entries(data, rubric, base_time + timedelta(hours=index * 5))
+        _apply_problems(entries, problems, rubric)
+        final = _returned_name(unit, index)
+        if any(p.get("type") == "sent_twice" for p in problems):
+            draft = _earlier_draft(entries)
+            render_template(inbox / f"{unit.code} ban nhap.xlsx", rubric, unit, period, options, draft)
+        target = (zalo if index % 3 == 0 else inbox) / final
+        render_template(target, rubric, unit, period, options, entries)
+        if index % 3 == 0:
+            zipped.append(target)
+    _zip_and_remove(zipped, inbox / "Zalo_tep_nhan.zip")
+    zalo.rmdir()
+    (inbox / "~$Phu luc CCHC.xlsx").write_bytes(b"temporary lock file of an open workbook")
+
+    harvest = run_harvest(rubric, [inbox], units, results_dir, period=period)
+    reports = write_reports(results_dir, reports_dir, office="UBND huyện Mẫu (dữ liệu mẫu)")
+    return DemoOutputs(out_dir, templates_dir, inbox, harvest, reports)
+
+
+def _returned_name(unit: Unit, index: int) -> str:
+    """File names as they come back: renamed, without diacritics, with copy numbers."""
+    styles = [
+        "Phu luc CCHC {code}.xlsx",
+        "Phu luc CCHC (1).xlsx",
+        "{slug}-tu-cham-2024.xlsx",
+        "{code}_{slug}_CCHC_2024.xlsx",
+    ]
+    name = styles[index % len(styles)].format(code=unit.code, slug=unit.slug)
+    return name if "(1)" not in name else f"{unit.code} {name}"
+
+
+def _zip_and_remove(files: list[Path], archive: Path) -> None:
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in files:
+            zf.write(path, f"Zalo Received Files/{path.name}")
+            path.unlink()
