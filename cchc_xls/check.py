@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from datetime import datetime, timedelta
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -55,6 +56,14 @@ def clean_text(value) -> tuple[str, str | None]:
     return unicodedata.normalize("NFC", fixed), encoding
 
 
+def _date_text(value) -> str:
+    """A date cell as the commune sees it: an Excel serial number becomes dd/mm/yyyy."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value < 2958466:
+        day = datetime(1899, 12, 30) + timedelta(days=float(value))
+        return day.strftime("%d/%m/%Y")
+    return text_of(value)
+
+
 def parse_score(cell, node: Node, ctx: _Ctx, findings: list) -> Decimal | None:
     """The score as a person wrote it: a number, or a number typed as text. None: not entered."""
     if cell is None or cell.value is None:
@@ -63,10 +72,10 @@ def parse_score(cell, node: Node, ctx: _Ctx, findings: list) -> Decimal | None:
     where = ctx.at(node.code, "score")
     maximum = format_vn(node.max)
     if isinstance(value, bool):
-        findings.append(make("score.not_number", value=str(value), max=maximum, **where))
+        findings.append(make("score.not_number", code=node.code, value=str(value), max=maximum, **where))
         return None
     if cell.is_date:
-        findings.append(make("score.date", value=str(value), max=maximum, **where))
+        findings.append(make("score.date", code=node.code, value=_date_text(value), max=maximum, **where))
         return None
     if isinstance(value, (int, float)):
         return to_decimal(value)
@@ -75,7 +84,7 @@ def parse_score(cell, node: Node, ctx: _Ctx, findings: list) -> Decimal | None:
         return None
     parsed = parse_text_number(text)
     if parsed is None:
-        findings.append(make("score.not_number", value=text[:60], max=maximum, **where))
+        findings.append(make("score.not_number", code=node.code, value=text[:60], max=maximum, **where))
         return None
     if _THOUSANDS_LIKE.match(text):
         findings.append(make("score.thousands_separator", value=text, parsed=format_vn(parsed), **where))
@@ -149,7 +158,8 @@ def _read_leaves(ctx: _Ctx, out: Checked):
         row = ret.rows.get(node.code)
         if row is None:
             continue
-        yield from _read_texts(ctx, node, row, out)
+        if node.self_scored and node.code not in kind_na:  # elsewhere the text is the template's own note
+            yield from _read_texts(ctx, node, row, out)
         findings: list[Finding] = []
         value = parse_score(row.score, node, ctx, findings)
         if value is not None:
@@ -204,7 +214,7 @@ def _judge_value(ctx: _Ctx, node: Node, value: Decimal, out: Checked):
     shown = format_vn(value)
     counted = value
     if value < 0:
-        yield make("score.negative", **where, value=shown, max=format_vn(node.max))
+        yield make("score.negative", **where, code=node.code, value=shown, max=format_vn(node.max))
         counted = ZERO
     elif value > node.max:
         yield make("score.above_max", **where, value=shown, max=format_vn(node.max), code=node.code)

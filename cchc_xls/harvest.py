@@ -34,7 +34,7 @@ SENT_INSTEAD = {
 }
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_ZIP_DEPTH = 3
-REJECTING_SKIPS = {"file.zip_bomb", "file.archive_damaged", "file.xml_entities", "file.too_large"}
+REJECTING_SKIPS = {"file.zip_bomb", "file.archive_damaged", "file.xml_entities", "file.too_large", "file.not_spreadsheet"}
 
 
 @dataclass

@@ -90,10 +90,10 @@ def read_return(path: Path, data: bytes, display_name: str) -> Return | Finding:
     _read_identity(book, result)
     sheet, header_row, columns = _find_table(book)
     if sheet is None:
-        result.findings.append(make("sheet.missing", file=display_name, sheet=MAIN_SHEET))
+        result.findings.append(make("sheet.missing", file=display_name, name=MAIN_SHEET))
         return result
     if sheet.name != MAIN_SHEET:
-        result.findings.append(make("sheet.renamed", file=display_name, sheet=sheet.name, expected=MAIN_SHEET))
+        result.findings.append(make("sheet.renamed", file=display_name, sheet=sheet.name, name=sheet.name, expected=MAIN_SHEET))
     result.sheet_name = sheet.name
     result.columns = columns
     result.header_row = header_row

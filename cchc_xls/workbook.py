@@ -129,12 +129,21 @@ def read_part(zf: zipfile.ZipFile, name: str) -> bytes | None:
     return data
 
 
+def refuse_dtd(data: bytes, part: str) -> None:
+    """Refuse any part with a document type declaration, wherever it is and in any encoding:
+    workbooks never need one, and it is how entity-expansion and external-entity attacks start."""
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff") or b"\x00" in data[:4]:
+        text = data.decode("utf-16", errors="ignore")
+        found = "<!DOCTYPE" in text or "<!ENTITY" in text
+    else:
+        found = b"<!DOCTYPE" in data or b"<!ENTITY" in data
+    if found:
+        raise WorkbookError("file.xml_entities", part=part)
+
+
 def parse_xml(data: bytes, part: str) -> ET.Element:
     """Parse an XML part; refuse any DTD (entity expansion, external entities) before parsing."""
-    prologue_end = data.find(b"<", data.find(b"?>") + 1 if data.startswith(b"<?xml") else 0)
-    head = data[: max(prologue_end, 0) + 2048]
-    if b"<!DOCTYPE" in head or b"<!ENTITY" in head or b"<!doctype" in head:
-        raise WorkbookError("file.xml_entities", part=part)
+    refuse_dtd(data, part)
     try:
         return ET.fromstring(data)
     except ET.ParseError as exc:
@@ -150,17 +159,16 @@ def _q(tag: str, ns: str = NS_MAIN) -> str:
 
 
 def _text_of(element: ET.Element) -> str:
-    """Concatenated text of <t> runs (shared strings and inline strings, rich text included)."""
-    t_tag = _q("t")
-    rph = _q("rPh")
+    """Text of a shared or inline string: plain <t>, or rich-text runs <r><t>; phonetic guides
+    (<rPh>, East-Asian reading aids) are not part of the text."""
+    t_tag, r_tag = _q("t"), _q("r")
     parts = []
-    for child in element.iter():
-        if child.tag == t_tag and child.text:
-            parts.append(child.text)
-        elif child.tag == rph:  # phonetic runs are not part of the text; skip their <t>
+    for child in element:
+        if child.tag == t_tag:
+            parts.append(child.text or "")
+        elif child.tag == r_tag:
             for t in child.iter(t_tag):
-                if t.text and parts and parts[-1] is t.text:
-                    parts.pop()
+                parts.append(t.text or "")
     return "".join(parts)
 
 
@@ -205,9 +213,7 @@ def _xlsx_sheet(zf: zipfile.ZipFile, part: str, name: str, state: str, strings: 
     data = read_part(zf, part)
     if data is None:
         raise WorkbookError("file.damaged", reason=f"thiếu phần {part}")
-    head = data[:4096]
-    if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
-        raise WorkbookError("file.xml_entities", part=part)
+    refuse_dtd(data, part)
     c_tag, v_tag, f_tag, is_tag, prot_tag = _q("c"), _q("v"), _q("f"), _q("is"), _q("sheetProtection")
     row_tag = _q("row")
     sheet.protected = False
