@@ -16,7 +16,19 @@ META_SHEET = "_cchc"  # very hidden: identity and drop-down lists
 
 FORMAT_VERSION = "1"
 KIND_SELF = "self"  # a commune's self-assessment template
-# later kinds: appraisal workbooks, survey workbooks
+KIND_APPRAISAL_UNIT = "appraisal-unit"  # the council's workbook for one commune
+KIND_APPRAISAL_AREA = "appraisal-area"  # the council's workbook for one area, communes as columns
+KIND_SURVEY = "survey"  # the province's survey scores, one row per commune
+KIND_LABELS = {
+    KIND_SELF: "phiếu tự đánh giá",
+    KIND_APPRAISAL_UNIT: "bảng thẩm định theo đơn vị",
+    KIND_APPRAISAL_AREA: "bảng thẩm định theo lĩnh vực",
+    KIND_SURVEY: "bảng điểm điều tra",
+}
+APPRAISAL_SHEET = "Thẩm định"
+SURVEY_SHEET = "Điều tra"
+UNIT_COLUMN_LABEL = "Mã đơn vị:"  # heads each commune's columns in an appraisal-by-area sheet
+SURVEY_CODE_HEADER = "Mã đơn vị"
 
 NA_MARK = "Không áp dụng"
 NOT_SELF_SCORED_NOTE = "Tỉnh chấm (điều tra XHH/SIPAS), xã không tự chấm"
@@ -38,8 +50,14 @@ COLUMNS = (
     Column("evidence", "Tài liệu kiểm chứng", 34),
     Column("explanation", "Nội dung giải trình", 28),
 )
-HEADERS = {c.key: c.header for c in COLUMNS}
-HEADER_KEYS = {c.header: c.key for c in COLUMNS}
+# The appraisal council's columns (appraisal workbooks by unit).
+APPRAISAL_COLUMNS = (
+    Column("appraisal", "Điểm thẩm định", 10),
+    Column("percent", "Kết quả đạt được (%)", 10),
+    Column("comment", "Ý kiến thẩm định", 30),
+)
+HEADERS = {c.key: c.header for c in COLUMNS + APPRAISAL_COLUMNS}
+HEADER_KEYS = {c.header: c.key for c in COLUMNS + APPRAISAL_COLUMNS}
 
 FIRST_TABLE_ROW_LABEL = "header"
 TOTAL_LABEL = "TỔNG ĐIỂM TỰ ĐÁNH GIÁ"
@@ -52,10 +70,10 @@ IDENTITY_LABEL = "Mã nhận diện (không sửa):"
 # document properties (prefixed "cchc_") and, as one ASCII line, in a visible cell.
 IDENTITY_KEYS = (
     "kind", "format", "rubric_id", "rubric_hash", "period", "unit_code", "unit_name",
-    "template_id", "batch", "tool_version", "generated_at",
+    "template_id", "batch", "tool_version", "generated_at", "area",
 )
 PROPERTY_PREFIX = "cchc_"
-VISIBLE_IDENTITY_KEYS = ("kind", "rubric_id", "rubric_hash", "period", "unit_code", "template_id")
+VISIBLE_IDENTITY_KEYS = ("kind", "rubric_id", "rubric_hash", "period", "unit_code", "template_id", "batch", "area")
 _IDENTITY_RE = re.compile(r"CCHC\[([^\]]*)\]")
 
 

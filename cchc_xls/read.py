@@ -15,7 +15,7 @@ from pathlib import Path
 
 from cchc_xls.findings import Finding, make
 from cchc_xls.layout import (
-    HEADER_KEYS, IDENTITY_KEYS, MAIN_SHEET, META_SHEET, PROPERTY_PREFIX, UNIT_CODE_LABEL, cell_ref, parse_identity_line,
+    KIND_SELF, HEADER_KEYS, IDENTITY_KEYS, MAIN_SHEET, META_SHEET, PROPERTY_PREFIX, UNIT_CODE_LABEL, cell_ref, parse_identity_line,
 )
 from cchc_xls.workbook import Book, Cell, Sheet, WorkbookError, open_book
 
@@ -36,6 +36,8 @@ class Row:
     na: object = None
     evidence: object = None
     explanation: object = None
+    appraisal: Cell | None = None  # appraisal workbooks by unit
+    comment: object = None
 
 
 @dataclass
@@ -58,7 +60,12 @@ class Return:
     formulas_known: bool = True
     modified: datetime | None = None
     has_macros: bool = False
+    book: Book | None = None  # kept for appraisal and survey workbooks, read by appraise.py
     findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        return self.identity.get("kind") or KIND_SELF
 
     def col_letter_ref(self, key: str, row: int) -> str | None:
         if key not in self.columns:
@@ -88,6 +95,11 @@ def read_return(path: Path, data: bytes, display_name: str) -> Return | Finding:
     result = Return(file=display_name, format=book.format, formulas_known=book.formulas_known,
                     modified=book.modified, has_macros=book.has_macros)
     _read_identity(book, result)
+    if not result.identity:
+        _identity_line_anywhere(book, result)
+    if result.kind != KIND_SELF:
+        result.book = book  # an appraisal or survey workbook: appraise.py reads it
+        return result
     sheet, header_row, columns = _find_table(book)
     if sheet is None:
         result.findings.append(make("sheet.missing", file=display_name, name=MAIN_SHEET))
@@ -117,16 +129,30 @@ def _read_identity(book: Book, result: Return) -> None:
                     from_sheet[cell.value] = text_of(value)
         if meta.state == "hidden":
             result.findings.append(make("identity.hidden_sheet_state", file=result.file, sheet=META_SHEET))
-    if props.get("unit_code"):
+    if props.get("unit_code") or props.get("rubric_id"):
         result.identity = {k: text_of(v) for k, v in props.items() if k in IDENTITY_KEYS}
         result.identity_source = "thuộc tính tệp"
         conflicts = [f"{k}: {from_sheet[k]} ≠ {result.identity[k]}" for k in ("unit_code", "period", "rubric_id")
                      if from_sheet.get(k) and result.identity.get(k) and from_sheet[k] != result.identity[k]]
         if conflicts:
             result.findings.append(make("identity.conflict", file=result.file, detail="; ".join(conflicts)))
-    elif from_sheet.get("unit_code"):
+    elif from_sheet.get("unit_code") or from_sheet.get("rubric_id"):
         result.identity = from_sheet
         result.identity_source = "trang nhận diện"
+
+
+def _identity_line_anywhere(book: Book, result: Return) -> None:
+    """A workbook other than a self-assessment, copied into a new file: its visible identity line."""
+    for sheet in book.sheets:
+        for cell in sheet.cells.values():
+            if isinstance(cell.value, str) and "CCHC[" in cell.value:
+                identity = parse_identity_line(cell.value)
+                if identity.get("kind") and identity["kind"] != KIND_SELF:
+                    result.identity = identity
+                    result.identity_source = "dòng mã nhận diện trên trang"
+                    result.findings.append(make("identity.missing", file=result.file, sheet=sheet.name,
+                                                source=result.identity_source))
+                    return
 
 
 def _identity_from_visible(sheet: Sheet, result: Return) -> None:
@@ -197,6 +223,10 @@ def _read_rows(sheet: Sheet, result: Return) -> None:
             if key in columns:
                 setattr(found, key, sheet.value(row, columns[key]))
         found.score = sheet.cells.get((row, columns["score"]))
+        if "appraisal" in columns:
+            found.appraisal = sheet.cells.get((row, columns["appraisal"]))
+        if "comment" in columns:
+            found.comment = sheet.value(row, columns["comment"])
         result.rows[code] = found
         result.order.append(code)
     # Cells in the score column below the last criterion: the file's own totals.
