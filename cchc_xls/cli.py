@@ -167,6 +167,31 @@ def harvest_command(rubric, inputs, units_path, out_dir, period, as_json):
     )
 
 
+@main.command("appraise")
+@click.argument("harvest_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Thư mục ghi các bảng thẩm định.")
+@click.option("--by", type=click.Choice(["unit", "area"]), default="unit", show_default=True,
+              help="unit: một bảng cho mỗi đơn vị; area: một bảng cho mỗi lĩnh vực, các đơn vị theo cột.")
+@click.option("--password", default="", help="Mật khẩu khóa trang tính (tùy chọn).")
+@click.option("--json", "as_json", is_flag=True, help="In danh sách tệp đã ghi dạng JSON.")
+def appraise_command(harvest_dir, out_dir, by, password, as_json):
+    """Lập bảng thẩm định (và bảng điểm điều tra) từ HARVEST_DIR/harvest.json cho Hội đồng thẩm định."""
+    from cchc_xls.appraise import write_appraisal_workbooks
+
+    if password and not password.isascii():
+        raise CchcError("Mật khẩu khóa trang chỉ dùng chữ không dấu, chữ số và ký hiệu.")
+    outputs = write_appraisal_workbooks(Path(harvest_dir), Path(out_dir), by=by, password=password)
+    if as_json:
+        _echo_json({"workbooks": [str(p) for p in outputs.workbooks],
+                    "survey": str(outputs.survey) if outputs.survey else None})
+        return
+    what = "đơn vị" if by == "unit" else "lĩnh vực"
+    click.echo(f"Đã ghi {len(outputs.workbooks)} bảng thẩm định (theo {what}) vào {outputs.out_dir}")
+    if outputs.survey:
+        click.echo(f"Bảng điểm điều tra xã hội học, SIPAS do tỉnh cung cấp: {outputs.survey}")
+    click.echo("Sau khi Hội đồng điền xong, chạy lại “cchc harvest” với cả các bảng này để ghép điểm thẩm định.")
+
+
 @main.command("rank")
 @click.argument("harvest_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),

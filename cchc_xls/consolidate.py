@@ -38,8 +38,8 @@ def harvest_json(result: Harvest) -> dict:
             "status": outcome.status,
             "file": outcome.file.path if outcome.file else None,
             "self_total": to_json_number(outcome.self_total),
-            "appraisal_total": None,
-            "appraisal_complete": False,
+            "appraisal_total": to_json_number(outcome.appraisal_total),
+            "appraisal_complete": outcome.appraisal_complete,
             "rank": outcome.rank,
             "group": outcome.group,
             "subtotals": {k: to_json_number(v) for k, v in totals.subtotals.items()} if totals else {},
@@ -48,6 +48,7 @@ def harvest_json(result: Harvest) -> dict:
             "evidence": dict(checked.evidence) if checked else {},
             "explanations": dict(checked.explanations) if checked else {},
             "note": unit_note(outcome),
+            **_appraisal_json(outcome),
         })
     files = []
     for file in result.files:
@@ -66,11 +67,27 @@ def harvest_json(result: Harvest) -> dict:
     return {
         "rubric": result.rubric.id,
         "rubric_hash": result.rubric.content_hash,
+        "batch": result.batch,
+        "appraised": result.appraised,
         "period": result.period.key if result.period else None,
         "tool_version": __version__,
         "summary": result.counts(),
         "units": units,
         "files": files,
+    }
+
+
+def _appraisal_json(outcome: UnitResult) -> dict:
+    appraisal = outcome.appraisal
+    totals = outcome.appraisal_totals
+    return {
+        "appraisal": {k: to_json_number(v) for k, v in appraisal.scores.items()} if appraisal else {},
+        "appraisal_comments": dict(appraisal.comments) if appraisal else {},
+        "survey": {k: to_json_number(v) for k, v in appraisal.survey.items()} if appraisal else {},
+        "appraisal_subtotals": {k: to_json_number(v) for k, v in totals.subtotals.items()} if totals else {},
+        "appraisal_partial_total": to_json_number(totals.total) if totals and outcome.appraisal_missing else None,
+        "appraisal_missing": list(outcome.appraisal_missing),
+        "appraisal_conflicts": sorted(appraisal.conflicts) if appraisal else [],
     }
 
 
@@ -82,6 +99,9 @@ def unit_note(outcome: UnitResult) -> str:
         errors = [f for f in outcome.file.findings if f.is_error] if outcome.file else []
         reason = errors[0].message if errors else "tệp không dùng được"
         return f"Tệp bị từ chối: {reason}"
+    if outcome.appraisal_totals is not None and outcome.appraisal_missing:
+        shown = ", ".join(outcome.appraisal_missing[:5]) + ("…" if len(outcome.appraisal_missing) > 5 else "")
+        return f"Chưa thẩm định đủ: còn {len(outcome.appraisal_missing)} tiêu chí ({shown})"
     return ""
 
 

@@ -80,6 +80,14 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "identity.period_unknown": (W, "Không xác định được kỳ đánh giá của tệp; coi như kỳ {expected}."),
     "unit.superseded": (W, "Đơn vị đã gửi tệp mới hơn (“{newer}”, lưu lúc {time}); tệp này không được tính."),
     "unit.superseded_other": (I, "Tệp này thay cho {count} tệp cũ hơn của cùng đơn vị: {files}."),
+    # --- appraisal and survey workbooks -------------------------------------------------
+    "appraisal.other_harvest": (E, "Bảng {what} này thuộc đợt khác ({detail}), không phải đợt đang tổng hợp: không ghép điểm."),
+    "appraisal.not_number": (E, "Điểm thẩm định tiêu chí {code} của đơn vị {unit} “{value}” không phải là số: chưa ghép."),
+    "appraisal.out_of_range": (E, "Điểm thẩm định {value} của tiêu chí {code} (đơn vị {unit}) ngoài khoảng 0 đến {max}: chưa ghép. Sửa lại điểm."),
+    "appraisal.off_level": (E, "Điểm thẩm định {value} của tiêu chí {code} (đơn vị {unit}) không thuộc các mức {allowed}: chưa ghép."),
+    "appraisal.unknown_unit": (E, "Mã đơn vị {unit} không có trong danh sách đơn vị: điểm tiêu chí {code} chưa ghép. Kiểm tra lại mã."),
+    "appraisal.conflict": (E, "Hai bảng thẩm định cho điểm khác nhau ở tiêu chí {code} của đơn vị {unit}: {value} ở đây và {other} ở “{other_file}” ô {other_cell}. Chưa ghép điểm nào: Hội đồng thống nhất một điểm rồi sửa một trong hai bảng."),
+    "appraisal.merged": (I, "Đã ghép {count} điểm thẩm định/điều tra từ bảng này."),
     # --- rows and values -----------------------------------------------------------------
     "row.missing": (E, "Thiếu dòng của tiêu chí {code} “{label}” (có thể đã bị xóa): tiêu chí này chưa được chấm."),
     "row.duplicate": (E, "Tiêu chí {code} xuất hiện nhiều lần (dòng {rows}); chỉ đọc dòng {first}."),

@@ -167,9 +167,7 @@ class _TemplateWriter:
         self.add_conditional_formats(plans)
         self.setup_sheet(end)
         self.write_guide()
-        for key in IDENTITY_KEYS:
-            if identity.get(key):
-                self.wb.set_custom_property(PROPERTY_PREFIX + key, str(identity[key]))
+        set_identity_properties(self.wb, identity)
         saved = {"created": self.entries.saved_at} if self.entries.saved_at else {}
         self.wb.set_properties({
             **saved,
@@ -182,23 +180,7 @@ class _TemplateWriter:
         self.sheet.activate()
 
     def write_meta(self, identity: dict) -> None:
-        meta = self.meta
-        meta.write_string(0, 0, "Thông tin nhận diện của phiếu: không sửa, không xóa trang này.")
-        for row, key in enumerate(IDENTITY_KEYS, start=1):
-            meta.write_string(row, 0, key)
-            meta.write_string(row, 1, str(identity.get(key, "")))
-        self.level_ranges = {}
-        row = LEVELS_FIRST_ROW
-        for leaf in self.rubric.leaves():
-            if leaf.levels:
-                meta.write_string(row, 0, leaf.code)
-                for offset, level in enumerate(leaf.levels, start=1):
-                    meta.write_number(row, offset, float(level.points))
-                last = column_letter(len(leaf.levels))
-                self.level_ranges[leaf.code] = f"={META_SHEET}!$B${row + 1}:${last}${row + 1}"
-                row += 1
-        meta.protect(self.options.password)
-        meta.very_hidden()
+        self.level_ranges = write_identity_sheet(self.meta, identity, self.rubric, self.options.password)
 
     def write_heading(self) -> None:
         s, f = self.sheet, self.fmt
@@ -329,29 +311,7 @@ class _TemplateWriter:
 
     def validate_score(self, node: Node, row: int) -> None:
         col = self.col["score"]
-        allowed = node.allowed_text()
-        message = node.method or f"Nhập điểm tự đánh giá: {allowed}."
-        options = {
-            "ignore_blank": True,
-            "input_title": _clip(f"Tiêu chí {node.code}", 32),
-            "input_message": _clip(message, 255),
-            "error_title": "Điểm không hợp lệ",
-            "error_message": _clip(f"Tiêu chí {node.code} (tối đa {format_vn(node.max)} điểm): {allowed}.", 255),
-            "error_type": "stop",
-        }
-        if node.levels:
-            options.update({"validate": "list", "source": self.level_ranges[node.code]})
-        elif node.step:
-            cell = cell_ref(row, col)
-            step = format(node.step, "f")
-            options.update({
-                "validate": "custom",
-                "value": f"=AND(ISNUMBER({cell}),{cell}>=0,{cell}<={format(node.max, 'f')},"
-                         f"ROUND({cell}/{step},9)=INT(ROUND({cell}/{step},9)))",
-            })
-        else:
-            options.update({"validate": "decimal", "criteria": "between", "minimum": 0, "maximum": float(node.max)})
-        self.sheet.data_validation(row, col, row, col, options)
+        self.sheet.data_validation(row, col, row, col, score_validation(node, row, col, self.level_ranges))
 
     def write_footer(self, plans: list[_RowPlan], identity: dict) -> int:
         s, f, c = self.sheet, self.fmt, self.col
@@ -487,6 +447,59 @@ class _TemplateWriter:
         g.set_margins(left=0.7, right=0.5, top=0.7, bottom=0.7)
         g.fit_to_pages(1, 0)
         g.hide_gridlines(2)
+
+
+def write_identity_sheet(meta, identity: dict, rubric: Rubric, password: str) -> dict[str, str]:
+    """Fill the very hidden identity sheet; also holds each levelled criterion's drop-down list
+    as numeric cells (so a Vietnamese-locale Excel stores 2,5 as a number). Returns list ranges."""
+    meta.write_string(0, 0, "Thông tin nhận diện của tệp: không sửa, không xóa trang này.")
+    for row, key in enumerate(IDENTITY_KEYS, start=1):
+        meta.write_string(row, 0, key)
+        meta.write_string(row, 1, str(identity.get(key, "")))
+    ranges = {}
+    row = LEVELS_FIRST_ROW
+    for leaf in rubric.leaves():
+        if leaf.levels:
+            meta.write_string(row, 0, leaf.code)
+            for offset, level in enumerate(leaf.levels, start=1):
+                meta.write_number(row, offset, float(level.points))
+            ranges[leaf.code] = f"={META_SHEET}!$B${row + 1}:${column_letter(len(leaf.levels))}${row + 1}"
+            row += 1
+    meta.protect(password)
+    meta.very_hidden()
+    return ranges
+
+
+def set_identity_properties(workbook, identity: dict) -> None:
+    for key in IDENTITY_KEYS:
+        if identity.get(key):
+            workbook.set_custom_property(PROPERTY_PREFIX + key, str(identity[key]))
+
+
+def score_validation(node: Node, row: int, col: int, level_ranges: dict[str, str], who: str = "tự đánh giá") -> dict:
+    """The data validation of one score cell: the rubric's levels, step, or [0, max]."""
+    allowed = node.allowed_text()
+    options = {
+        "ignore_blank": True,
+        "input_title": _clip(f"Tiêu chí {node.code}", 32),
+        "input_message": _clip(node.method or f"Nhập điểm {who}: {allowed}.", 255),
+        "error_title": "Điểm không hợp lệ",
+        "error_message": _clip(f"Tiêu chí {node.code} (tối đa {format_vn(node.max)} điểm): {allowed}.", 255),
+        "error_type": "stop",
+    }
+    if node.levels:
+        options.update({"validate": "list", "source": level_ranges[node.code]})
+    elif node.step:
+        cell = cell_ref(row, col)
+        step = format(node.step, "f")
+        options.update({
+            "validate": "custom",
+            "value": f"=AND(ISNUMBER({cell}),{cell}>=0,{cell}<={format(node.max, 'f')},"
+                     f"ROUND({cell}/{step},9)=INT(ROUND({cell}/{step},9)))",
+        })
+    else:
+        options.update({"validate": "decimal", "criteria": "between", "minimum": 0, "maximum": float(node.max)})
+    return options
 
 
 def _num(value: Decimal) -> float:

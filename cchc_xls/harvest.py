@@ -18,15 +18,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
+from cchc_xls.appraise import UnitAppraisal, appraisal_missing, merge_appraisals, read_appraisal
 from cchc_xls.check import Checked, check_return
 from cchc_xls.findings import Finding, make
-from cchc_xls.layout import KIND_SELF
+from cchc_xls.layout import KIND_APPRAISAL_AREA, KIND_APPRAISAL_UNIT, KIND_LABELS, KIND_SELF, KIND_SURVEY
 from cchc_xls.read import read_return
 from cchc_xls.rubric import Rubric
-from cchc_xls.score import rank_with_ties
+from cchc_xls.score import Totals, compute_totals, not_applicable_codes, rank_with_ties
 from cchc_xls.units import Period, Unit
 from cchc_xls.workbook import WorkbookError, check_zip
 
+APPRAISAL_KINDS = (KIND_APPRAISAL_UNIT, KIND_APPRAISAL_AREA, KIND_SURVEY)
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xls", ".ods"}
 SENT_INSTEAD = {
     ".pdf": "tệp PDF", ".doc": "tệp Word", ".docx": "tệp Word", ".odt": "tệp văn bản",
@@ -60,6 +62,8 @@ class FileResult:
     mtime: float = 0.0
     received: str | None = None
     checked: Checked | None = None
+    kind: str = KIND_SELF
+    appraisal_entries: list = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
 
 
@@ -70,6 +74,21 @@ class UnitResult:
     file: FileResult | None = None
     rank: int | None = None
     group: str | None = None
+    appraisal: UnitAppraisal | None = None
+    appraisal_totals: Totals | None = None
+    appraisal_missing: tuple[str, ...] = ()
+
+    @property
+    def appraisal_complete(self) -> bool:
+        return self.appraisal_totals is not None and not self.appraisal_missing
+
+    @property
+    def appraisal_total(self):
+        return self.appraisal_totals.total if self.appraisal_complete else None
+
+    @property
+    def ranking_total(self):
+        return self.appraisal_total if self.appraisal_complete else self.self_total
 
     @property
     def checked(self) -> Checked | None:
@@ -87,6 +106,13 @@ class Harvest:
     period: Period | None
     units: tuple[UnitResult, ...]
     files: tuple[FileResult, ...]
+    batch: str = ""
+
+    @property
+    def appraised(self) -> bool:
+        """Final ranking: every submitted unit has a complete appraisal."""
+        submitted = [u for u in self.units if u.status == "submitted"]
+        return bool(submitted) and all(u.appraisal_complete for u in submitted)
 
     def findings(self) -> list[Finding]:
         return [f for file in self.files for f in file.findings]
@@ -237,11 +263,21 @@ def _process(args) -> FileResult:
         result.findings.append(located)
         return result
     result.identity = dict(located.identity)
-    result.unit_code = located.identity.get("unit_code")
+    result.unit_code = located.identity.get("unit_code") or None
     result.modified = located.modified
+    result.kind = located.kind
     result.findings.extend(located.findings)
     if located.has_macros:
         result.findings.append(make("file.macros", file=item.display))
+    if located.kind in APPRAISAL_KINDS:
+        entries, findings, _ = read_appraisal(located.book, located.identity, rubric, item.display)
+        result.appraisal_entries = entries
+        result.findings.extend(findings)
+        result.status = "accepted"
+        return result
+    if located.kind != KIND_SELF:
+        result.findings.append(make("identity.not_self", file=item.display, what=located.kind))
+        return result
     if located.rows:
         kind = kinds.get(result.unit_code)
         checked = check_return(located, rubric, kind)
@@ -290,10 +326,12 @@ def harvest(rubric: Rubric, inputs: list[Path], units: list[Unit], *, period: Pe
             _copy_received(items, results, received_dir)
     _mark_duplicates(results)
     period = period or _majority_period(results)
-    _identify(results, rubric, units, period)
+    batch = _majority_batch(results)
+    _identify(results, rubric, units, period, batch)
     unit_results = _assign(results, units)
+    _merge_appraisals(results, unit_results, rubric, units)
     _rank(unit_results, rubric)
-    return Harvest(rubric, period, tuple(unit_results), tuple(results))
+    return Harvest(rubric, period, tuple(unit_results), tuple(results), batch)
 
 
 def _copy_received(items: list[Item], results: list[FileResult], received_dir: Path) -> None:
@@ -335,17 +373,42 @@ def _majority_period(results: list[FileResult]) -> Period | None:
         return None
 
 
-def _identify(results: list[FileResult], rubric: Rubric, units: list[Unit], period: Period | None) -> None:
+def _majority_batch(results: list[FileResult]) -> str:
+    batches = Counter(r.identity.get("batch") for r in results
+                      if r.status == "accepted" and r.kind == KIND_SELF and r.identity.get("batch"))
+    return batches.most_common(1)[0][0] if batches else ""
+
+
+def _identify_appraisal(result: FileResult, rubric: Rubric, names: dict, period: Period | None, batch: str) -> Finding | None:
+    identity = result.identity
+    what = KIND_LABELS.get(result.kind, result.kind)
+    if identity.get("rubric_id") != rubric.id:
+        return make("appraisal.other_harvest", file=result.path, what=what,
+                    detail=f"bộ tiêu chí {identity.get('rubric_id') or 'không rõ'}, đang tổng hợp {rubric.id}")
+    if period and identity.get("period") and identity["period"] != period.key:
+        return make("appraisal.other_harvest", file=result.path, what=what,
+                    detail=f"kỳ {identity['period']}, đang tổng hợp kỳ {period.key}")
+    if batch and identity.get("batch") and identity["batch"] != batch:
+        return make("appraisal.other_harvest", file=result.path, what=what,
+                    detail=f"bộ mẫu {identity['batch']}, đang tổng hợp bộ mẫu {batch}")
+    if result.kind == KIND_APPRAISAL_UNIT and result.unit_code not in names:
+        return make("identity.unknown_unit", file=result.path, code=result.unit_code or "?",
+                    name=identity.get("unit_name") or "không rõ tên")
+    return None
+
+
+def _identify(results: list[FileResult], rubric: Rubric, units: list[Unit], period: Period | None,
+              batch: str = "") -> None:
     names = {u.code: u for u in units}
     for result in results:
         if result.status != "accepted":
             continue
         identity = result.identity
         problem = None
-        if not result.unit_code:
+        if result.kind in APPRAISAL_KINDS:
+            problem = _identify_appraisal(result, rubric, names, period, batch)
+        elif not result.unit_code:
             problem = make("identity.none", file=result.path)
-        elif identity.get("kind") and identity["kind"] != KIND_SELF:
-            problem = make("identity.not_self", file=result.path, what=identity["kind"])
         elif identity.get("rubric_id") and identity["rubric_id"] != rubric.id:
             problem = make("identity.other_rubric", file=result.path, found=identity["rubric_id"], expected=rubric.id)
         elif period and identity.get("period") and identity["period"] != period.key:
@@ -373,6 +436,8 @@ def _assign(results: list[FileResult], units: list[Unit]) -> list[UnitResult]:
     by_unit: dict[str, list[FileResult]] = {}
     rejected_by_unit: dict[str, FileResult] = {}
     for result in results:
+        if result.kind != KIND_SELF:
+            continue
         if result.status == "accepted":
             by_unit.setdefault(result.unit_code, []).append(result)
         elif result.status == "rejected" and result.unit_code:
@@ -399,9 +464,36 @@ def _assign(results: list[FileResult], units: list[Unit]) -> list[UnitResult]:
     return unit_results
 
 
+def _merge_appraisals(results: list[FileResult], unit_results: list[UnitResult], rubric: Rubric,
+                      units: list[Unit]) -> None:
+    """The council's and the survey's scores, merged per unit; totals only from complete sets."""
+    sources = [(r, r.appraisal_entries) for r in results if r.status == "accepted" and r.kind in APPRAISAL_KINDS]
+    if not sources:
+        return
+    merged = merge_appraisals(sources, rubric, {u.code: u for u in units})
+    for result, entries in sources:
+        count = sum(1 for e in entries if e.value is not None)
+        result.findings.append(make("appraisal.merged", file=result.path, count=count))
+    for outcome in unit_results:
+        appraisal = merged.get(outcome.unit.code)
+        if appraisal is None or outcome.status != "submitted":
+            outcome.appraisal = appraisal
+            continue
+        checked = outcome.checked
+        na = set(checked.na) if checked else set()
+        excluded = set(not_applicable_codes(rubric, outcome.unit.kind, na))
+        outcome.appraisal = appraisal
+        outcome.appraisal_totals = compute_totals(rubric, appraisal.scores, outcome.unit.kind, na)
+        outcome.appraisal_missing = tuple(appraisal_missing(rubric, appraisal, excluded))
+
+
 def _rank(unit_results: list[UnitResult], rubric: Rubric) -> None:
+    """Ranks by the appraised totals when every submitted unit's appraisal is complete, else
+    provisionally by the self totals (never treating a criterion not yet appraised as 0)."""
     submitted = [u for u in unit_results if u.status == "submitted"]
-    ranks = rank_with_ties([u.self_total for u in submitted])
-    for outcome, rank in zip(submitted, ranks):
+    final = bool(submitted) and all(u.appraisal_complete for u in submitted)
+    totals = [(u.appraisal_total if final else u.self_total) for u in submitted]
+    ranks = rank_with_ties(totals)
+    for outcome, total, rank in zip(submitted, totals, ranks):
         outcome.rank = rank
-        outcome.group = rubric.group_for(outcome.self_total)
+        outcome.group = rubric.group_for(total)

@@ -108,13 +108,12 @@ class _Writer:
         s.freeze_panes(top + 2, 0)
 
     def note(self, unit: UnitRow) -> str:
-        notes = []
         if unit.note:
-            notes.append(unit.note)
-        if unit.status == "submitted" and not self.results.appraised and not unit.appraisal_complete \
+            return unit.note
+        if unit.status == "submitted" and not unit.appraisal_complete \
                 and any(u.appraisal_complete or u.appraisal for u in self.results.units):
-            notes.append("Chưa thẩm định đủ các tiêu chí")
-        return "; ".join(notes)
+            return "Chưa có điểm thẩm định"
+        return ""
 
     def signature(self, s, row: int, last: int) -> None:
         s.merge_range(row, 4, row, last, "……, ngày …… tháng …… năm ……", self.fmt(italic=True, align="center"))

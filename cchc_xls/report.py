@@ -123,6 +123,10 @@ def commune_lines(results: Results, unit: UnitRow) -> list[Line]:
                     score = _earned(child, unit)
                     lines.append(Line("criterion", child.code, child.label, score, child.max,
                                       percent_vn(score, child.max), appraised=_appraised(child, unit)))
+                elif _appraised(child, unit) is not None:  # the province's survey score, once supplied
+                    survey = _appraised(child, unit)
+                    lines.append(Line("survey", child.code, child.label, survey, child.max,
+                                      percent_vn(survey, child.max)))
         else:
             area_line(root, "")
     return lines

@@ -39,6 +39,7 @@ class UnitRow:
     appraisal: dict[str, Decimal] = field(default_factory=dict)
     appraisal_comments: dict[str, str] = field(default_factory=dict)
     appraisal_subtotals: dict[str, Decimal] = field(default_factory=dict)
+    appraisal_missing: tuple[str, ...] = ()
     note: str = ""
     rank: int | None = None
     group: str | None = None
@@ -103,6 +104,7 @@ def load_results(harvest_dir: Path) -> Results:
             evidence=dict(item.get("evidence") or {}), explanations=dict(item.get("explanations") or {}),
             appraisal=_decs(item.get("appraisal")), appraisal_comments=dict(item.get("appraisal_comments") or {}),
             appraisal_subtotals=_decs(item.get("appraisal_subtotals")),
+            appraisal_missing=tuple(item.get("appraisal_missing") or ()),
             note=item.get("note") or "",
         ))
     period = parse_period(data["period"]) if data.get("period") else None
