@@ -117,9 +117,26 @@ def write_atomic(path: Path, writer) -> Path:
     return path
 
 
+def write_json(data: dict, path: Path) -> Path:
+    """Stream JSON to the file (no second copy of it in memory), one unit or file per line."""
+    def dump(partial: Path) -> None:
+        with open(partial, "w", encoding="utf-8") as handle:
+            head = {k: v for k, v in data.items() if k not in ("units", "files")}
+            handle.write(json.dumps(head, ensure_ascii=False)[:-1])
+            for key in ("units", "files"):
+                handle.write(f', "{key}": [\n')
+                for index, item in enumerate(data.get(key, [])):
+                    if index:
+                        handle.write(",\n")
+                    handle.write(json.dumps(item, ensure_ascii=False))
+                handle.write("\n]")
+            handle.write("}\n")
+
+    return write_atomic(path, dump)
+
+
 def write_harvest_json(result: Harvest, path: Path) -> Path:
-    text = json.dumps(harvest_json(result), ensure_ascii=False, indent=1)
-    return write_atomic(path, lambda p: p.write_text(text, encoding="utf-8"))
+    return write_json(harvest_json(result), path)
 
 
 def write_tong_hop(result: Harvest, path: Path) -> Path:

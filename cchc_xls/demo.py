@@ -87,8 +87,7 @@ def run_demo(out_dir: Path) -> DemoOutputs:
     rubric = load_rubric(sample.get("rubric", "hai-duong-2022"))
     period = parse_period(str(sample.get("period", "2024")))
     units = load_units(units_path)
-    if out_dir.exists():
-        shutil.rmtree(out_dir)
+    _prepare(out_dir)
     templates_dir = out_dir / "1-mau-gui-xa"
     inbox = out_dir / "2-hop-thu"
     results_dir = out_dir / "3-ket-qua"
@@ -125,6 +124,21 @@ def run_demo(out_dir: Path) -> DemoOutputs:
     harvest = run_harvest(rubric, [inbox], units, results_dir, period=period)
     reports = write_reports(results_dir, reports_dir, office="UBND huyện Mẫu (dữ liệu mẫu)")
     return DemoOutputs(out_dir, templates_dir, inbox, harvest, reports)
+
+
+DEMO_FOLDERS = ("1-mau-gui-xa", "2-hop-thu", "3-ket-qua", "4-bao-cao")
+MARKER = ".cchc-demo"
+
+
+def _prepare(out_dir: Path) -> None:
+    """Re-runnable, but never at the cost of someone's files: only the demo's own folders go."""
+    if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / MARKER).exists():
+        raise CchcError(f"Thư mục “{out_dir}” đã có tệp khác: chọn một thư mục trống hoặc thư mục chạy thử trước đây.")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / MARKER).write_text("Thư mục kết quả chạy thử cchc demo (dữ liệu mẫu).\n", encoding="utf-8")
+    for name in DEMO_FOLDERS:
+        if (out_dir / name).exists():
+            shutil.rmtree(out_dir / name)
 
 
 def _returned_name(unit: Unit, index: int) -> str:

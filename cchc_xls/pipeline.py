@@ -8,11 +8,11 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cchc_xls.consolidate import write_harvest_json, write_tong_hop
+from cchc_xls.consolidate import harvest_json, write_json, write_tong_hop
 from cchc_xls.errors import OutputError
 from cchc_xls.harvest import Harvest, harvest
 from cchc_xls.rank import write_phu_luc_ii
-from cchc_xls.results import RUBRIC_COPY, load_results
+from cchc_xls.results import RUBRIC_COPY, load_results, results_from_data
 from cchc_xls.rubric import Rubric
 from cchc_xls.units import Period, Unit
 
@@ -73,12 +73,13 @@ def run_harvest(rubric: Rubric, inputs: list[Path], units: list[Unit], out_dir: 
         result = harvest(rubric, inputs, units, period=period, received_dir=received, workers=workers,
                          progress=progress)
         copy_rubric(rubric, out_dir)
-        paths = {
-            "tong_hop": write_tong_hop(result, out_dir / "tong-hop.xlsx"),
-            "harvest_json": write_harvest_json(result, out_dir / "harvest.json"),
-        }
-        results = load_results(out_dir)
-        paths = {"phu_luc_ii": write_phu_luc_ii(results, out_dir / "phu-luc-ii.xlsx"), **paths, "received": received}
+        tong_hop = write_tong_hop(result, out_dir / "tong-hop.xlsx")
+        data = harvest_json(result)
+        json_path = write_json(data, out_dir / "harvest.json")
+        results = results_from_data(data, rubric, json_path)  # the same numbers `cchc rank` reads back
+        del data
+        paths = {"phu_luc_ii": write_phu_luc_ii(results, out_dir / "phu-luc-ii.xlsx"), "tong_hop": tong_hop,
+                 "harvest_json": json_path, "received": received}
     except OSError as exc:
         raise OutputError(f"Không ghi được kết quả vào “{out_dir}”: {exc.strerror or exc}.") from exc
     return HarvestOutputs(out_dir, result, paths)

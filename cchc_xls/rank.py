@@ -6,7 +6,7 @@ Written by `cchc harvest` and rebuilt by `cchc rank` from harvest.json (after ed
 from __future__ import annotations
 
 from collections import Counter
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 
 import xlsxwriter
@@ -171,7 +171,9 @@ class _Writer:
             row += 1
             s.write_string(row, 0, band.name, self.fmt(border=1))
             s.write_number(row, 1, counts.get(band.name, 0), self.fmt(border=1, align="center"))
-            share = (Decimal(counts.get(band.name, 0)) * HUNDRED / ranked).quantize(Decimal("0.01")) if ranked else Decimal(0)
+            # cut, not rounded, as the reports (seed 004) write percentages: the two always agree
+            share = (Decimal(counts.get(band.name, 0)) * HUNDRED / ranked).quantize(Decimal("0.01"), rounding=ROUND_DOWN) \
+                if ranked else Decimal(0)
             s.write_number(row, 2, float(share), self.fmt(border=1, align="center"))
         self.distribution_rows = (4, row)
         row += 1

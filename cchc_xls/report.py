@@ -18,7 +18,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 
 from cchc_xls.errors import CchcError, OutputError
-from cchc_xls.numbers import HUNDRED, ZERO, format_vn, normalize
+from cchc_xls.numbers import HUNDRED, ZERO, format_vn, normalize, round_half_up
 from cchc_xls.resources import jinja_env
 from cchc_xls.results import Results, UnitRow, load_results
 from cchc_xls.units import Unit, ascii_slug
@@ -189,7 +189,7 @@ def summary_context(results: Results, office: str = "") -> dict:
         low = min(t for t, _ in totals)
         best = {"total": high, "names": ", ".join(u.committee for t, u in totals if t == high)}
         worst = {"total": low, "names": ", ".join(u.committee for t, u in totals if t == low)}
-        average = (sum((t for t, _ in totals), ZERO) / len(totals)).quantize(Decimal("0.01"))
+        average = round_half_up(sum((t for t, _ in totals), ZERO) / len(totals), 2)
     areas = []
     for area in rubric.areas():
         leaves = [leaf for leaf in area.leaves() if leaf.self_scored]
@@ -207,7 +207,7 @@ def summary_context(results: Results, office: str = "") -> dict:
         scores = [u.scores.get(leaf.code, ZERO) for u in submitted]
         mean = sum(scores, ZERO) / len(scores)
         weakest.append({"code": leaf.code, "label": leaf.label, "max": leaf.max,
-                        "average": mean.quantize(Decimal("0.01")), "percent": percent_vn(mean, leaf.max),
+                        "average": round_half_up(mean, 2), "percent": percent_vn(mean, leaf.max),
                         "below": sum(1 for s in scores if s < leaf.max), "ratio": mean / leaf.max})
     weakest = [w for w in sorted(weakest, key=lambda w: (w["ratio"], w["code"])) if w["ratio"] < 1][:10]
     return {

@@ -7,6 +7,7 @@ rebuild the ranking after editing it or after the appraisal, without re-reading 
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -50,9 +51,7 @@ class UnitRow:
 
         return Unit(self.code, self.name, self.kind).committee
 
-    @property
-    def ranking_total(self) -> Decimal | None:
-        return self.appraisal_total if self.appraisal_complete else self.self_total
+    ranking_total: Decimal | None = None  # what the ranking uses: set by rank_results for everyone alike
 
 
 @dataclass(frozen=True)
@@ -81,17 +80,33 @@ def _decs(mapping) -> dict[str, Decimal]:
     return {k: to_decimal(v) for k, v in (mapping or {}).items() if v is not None}
 
 
+def _nfc(value):
+    """harvest.json may have been edited by hand, possibly with decomposed (NFD) Vietnamese."""
+    if isinstance(value, str):
+        return unicodedata.normalize("NFC", value)
+    if isinstance(value, list):
+        return [_nfc(v) for v in value]
+    if isinstance(value, dict):
+        return {_nfc(k): _nfc(v) for k, v in value.items()}
+    return value
+
+
 def load_results(harvest_dir: Path) -> Results:
     """Read DIR/harvest.json (and the rubric copy beside it)."""
     path = Path(harvest_dir) / "harvest.json"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = _nfc(json.loads(path.read_text(encoding="utf-8-sig")))
     except FileNotFoundError as exc:
         raise CchcError(f"Không thấy {path}: chạy “cchc harvest” trước, hoặc chỉ đúng thư mục kết quả.") from exc
     except (OSError, ValueError) as exc:
         raise CchcError(f"Không đọc được {path}: {exc}") from exc
     copy = Path(harvest_dir) / RUBRIC_COPY
     rubric = load_rubric(copy if copy.is_file() else data["rubric"])
+    return results_from_data(data, rubric, path)
+
+
+def results_from_data(data: dict, rubric: Rubric, source: Path | None = None) -> Results:
+    """Results from the harvest.json structure (already parsed, or just built by the harvest)."""
     units = []
     for item in data.get("units", []):
         units.append(UnitRow(
@@ -108,7 +123,7 @@ def load_results(harvest_dir: Path) -> Results:
             note=item.get("note") or "",
         ))
     period = parse_period(data["period"]) if data.get("period") else None
-    results = Results(rubric, period, tuple(units), tuple(data.get("files", [])), path)
+    results = Results(rubric, period, tuple(units), tuple(data.get("files", [])), source)
     return rank_results(results)
 
 
@@ -121,10 +136,10 @@ def rank_results(results: Results) -> Results:
     units = []
     for unit in results.units:
         if unit.status != "submitted":
-            units.append(replace(unit, rank=None, group=None))
+            units.append(replace(unit, rank=None, group=None, ranking_total=None))
             continue
         total = unit.appraisal_total if final else unit.self_total
-        units.append(replace(unit, rank=ranks[unit.code], group=results.rubric.group_for(total)))
+        units.append(replace(unit, rank=ranks[unit.code], group=results.rubric.group_for(total), ranking_total=total))
     return replace(results, units=tuple(units))
 
 
