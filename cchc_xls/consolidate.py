@@ -48,7 +48,7 @@ def harvest_json(result: Harvest) -> dict:
             "evidence": dict(checked.evidence) if checked else {},
             "explanations": dict(checked.explanations) if checked else {},
             "note": unit_note(outcome),
-            **_appraisal_json(outcome),
+            **_appraisal_json(outcome, result.rubric),
         })
     files = []
     for file in result.files:
@@ -77,14 +77,18 @@ def harvest_json(result: Harvest) -> dict:
     }
 
 
-def _appraisal_json(outcome: UnitResult) -> dict:
+def _appraisal_json(outcome: UnitResult, rubric) -> dict:
     appraisal = outcome.appraisal
     totals = outcome.appraisal_totals
+    missing = set(outcome.appraisal_missing)
+    leaves_of = {n.code: {leaf.code for leaf in n.leaves()} for n in rubric.nodes() if not n.is_leaf}
     return {
         "appraisal": {k: to_json_number(v) for k, v in appraisal.scores.items()} if appraisal else {},
         "appraisal_comments": dict(appraisal.comments) if appraisal else {},
         "survey": {k: to_json_number(v) for k, v in appraisal.survey.items()} if appraisal else {},
-        "appraisal_subtotals": {k: to_json_number(v) for k, v in totals.subtotals.items()} if totals else {},
+        # only the parents whose every criterion is appraised: a blank is never counted as 0
+        "appraisal_subtotals": {k: to_json_number(v) for k, v in totals.subtotals.items()
+                                if not (missing & leaves_of[k])} if totals else {},
         "appraisal_partial_total": to_json_number(totals.total) if totals and outcome.appraisal_missing else None,
         "appraisal_missing": list(outcome.appraisal_missing),
         "appraisal_conflicts": sorted(appraisal.conflicts) if appraisal else [],
@@ -215,11 +219,17 @@ class _TongHop:
                     s.write_number(row, 3 + index, float(value), bold_number if is_parent else number)
         footer = self.fmt(border=1, bold=True, bg_color="#DDEBF7")
         footer_n = self.fmt(border=1, bold=True, bg_color="#DDEBF7", align="center")
+        final = self.result.appraised
+        basis = "theo điểm thẩm định" if final else "tạm tính theo điểm tự đánh giá"
         rows = [
             ("Tổng điểm tự đánh giá", lambda u: u.self_total, "number"),
             ("Tỷ lệ đạt (%) so với điểm tối đa đơn vị tự chấm", lambda u: self_percent(u, self.rubric), "number"),
-            ("Xếp loại (tạm tính)", lambda u: u.group or "", "text"),
-            ("Xếp hạng (tạm tính)", lambda u: u.rank, "number"),
+        ]
+        if any(u.appraisal for u in units):
+            rows.append(("Tổng điểm thẩm định (gồm điểm điều tra)", lambda u: u.appraisal_total, "number"))
+        rows += [
+            (f"Xếp loại ({basis})", lambda u: u.group or "", "text"),
+            (f"Xếp hạng ({basis})", lambda u: u.rank, "number"),
         ]
         for label, getter, kind in rows:
             row += 1

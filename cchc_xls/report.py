@@ -70,14 +70,12 @@ def _earned(node, unit: UnitRow) -> Decimal:
 
 
 def _appraised(node, unit: UnitRow) -> Decimal | None:
+    """The appraised figure, only where every criterion under it is appraised (a blank is not 0)."""
     if not unit.appraisal:
         return None
     if node.is_leaf:
         return unit.appraisal.get(node.code)
-    if node.code in unit.appraisal_subtotals:
-        return unit.appraisal_subtotals[node.code]
-    values = [_appraised(c, unit) for c in node.children]
-    return None if any(v is None for v in values) else sum(values, ZERO)
+    return unit.appraisal_subtotals.get(node.code)
 
 
 def _difference(appraised: Decimal, score: Decimal) -> str:
