@@ -24,46 +24,57 @@ FILE_STATUS_LABEL = {"accepted": "Được tính", "superseded": "Bị thay bằ
                      "skipped": "Bỏ qua"}
 
 
-def harvest_json(result: Harvest) -> dict:
-    """The harvest as the documented harvest.json structure (exact decimals as JSON numbers)."""
-    units = []
-    for outcome in result.units:
-        checked = outcome.checked
-        totals = checked.totals if checked else None
-        units.append({
-            "code": outcome.unit.code,
-            "name": outcome.unit.name,
-            "kind": outcome.unit.kind,
-            "group_of_units": outcome.unit.group,
-            "status": outcome.status,
-            "file": outcome.file.path if outcome.file else None,
-            "self_total": to_json_number(outcome.self_total),
-            "appraisal_total": to_json_number(outcome.appraisal_total),
-            "appraisal_complete": outcome.appraisal_complete,
-            "rank": outcome.rank,
-            "group": outcome.group,
-            "subtotals": {k: to_json_number(v) for k, v in totals.subtotals.items()} if totals else {},
-            "scores": {k: to_json_number(v) for k, v in checked.scores.items()} if checked else {},
-            "not_applicable": sorted(checked.na) if checked else [],
-            "evidence": dict(checked.evidence) if checked else {},
-            "explanations": dict(checked.explanations) if checked else {},
-            "note": unit_note(outcome),
-            **_appraisal_json(outcome, result.rubric),
-        })
-    files = []
-    for file in result.files:
-        files.append({
-            "path": file.path,
-            "sha256": file.sha256,
-            "unit_code": file.unit_code,
-            "status": file.status,
-            "received": file.received,
-            "saved_at": file.modified.isoformat() if file.modified else None,
-            "findings": [
-                {"code": f.code, "severity": f.severity, "sheet": f.sheet, "cell": f.cell, "message": f.message}
-                for f in file.findings
-            ],
-        })
+def unit_json(outcome: UnitResult, rubric, detail: bool = True) -> dict:
+    """One unit as harvest.json holds it; without `detail`, only what the ranking needs."""
+    checked = outcome.checked
+    totals = checked.totals if checked else None
+    item = {
+        "code": outcome.unit.code,
+        "name": outcome.unit.name,
+        "kind": outcome.unit.kind,
+        "group_of_units": outcome.unit.group,
+        "status": outcome.status,
+        "file": outcome.file.path if outcome.file else None,
+        "self_total": to_json_number(outcome.self_total),
+        "appraisal_total": to_json_number(outcome.appraisal_total),
+        "appraisal_complete": outcome.appraisal_complete,
+        "rank": outcome.rank,
+        "group": outcome.group,
+        "note": unit_note(outcome),
+    }
+    if not detail:
+        appraisal = outcome.appraisal
+        item["appraisal"] = {k: to_json_number(v) for k, v in appraisal.scores.items()} if appraisal else {}
+        item["appraisal_missing"] = list(outcome.appraisal_missing)
+        return item
+    evidence, explanations = checked.text_maps() if checked else ({}, {})
+    item.update({
+        "subtotals": {k: to_json_number(v) for k, v in totals.subtotals.items()} if totals else {},
+        "scores": {k: to_json_number(v) for k, v in checked.scores.items()} if checked else {},
+        "not_applicable": sorted(checked.na) if checked else [],
+        "evidence": evidence,
+        "explanations": explanations,
+        **_appraisal_json(outcome, rubric),
+    })
+    return item
+
+
+def file_json(file) -> dict:
+    return {
+        "path": file.path,
+        "sha256": file.sha256,
+        "unit_code": file.unit_code,
+        "status": file.status,
+        "received": file.received,
+        "saved_at": file.modified.isoformat() if file.modified else None,
+        "findings": [
+            {"code": f.code, "severity": f.severity, "sheet": f.sheet, "cell": f.cell, "message": f.message}
+            for f in file.findings
+        ],
+    }
+
+
+def harvest_head(result: Harvest) -> dict:
     return {
         "rubric": result.rubric.id,
         "rubric_hash": result.rubric.content_hash,
@@ -72,8 +83,15 @@ def harvest_json(result: Harvest) -> dict:
         "period": result.period.key if result.period else None,
         "tool_version": __version__,
         "summary": result.counts(),
-        "units": units,
-        "files": files,
+    }
+
+
+def harvest_json(result: Harvest, detail: bool = True) -> dict:
+    """The harvest as the documented harvest.json structure (exact decimals as JSON numbers)."""
+    return {
+        **harvest_head(result),
+        "units": [unit_json(u, result.rubric, detail) for u in result.units],
+        "files": [file_json(f) for f in result.files] if detail else [],
     }
 
 
@@ -122,14 +140,18 @@ def write_atomic(path: Path, writer) -> Path:
 
 
 def write_json(data: dict, path: Path) -> Path:
-    """Stream JSON to the file (no second copy of it in memory), one unit or file per line."""
+    """Write harvest.json-shaped data: one unit or file per line, streamed."""
+    head = {k: v for k, v in data.items() if k not in ("units", "files")}
+    return _stream_json(head, data.get("units", []), data.get("files", []), path)
+
+
+def _stream_json(head: dict, units, files, path: Path) -> Path:
     def dump(partial: Path) -> None:
         with open(partial, "w", encoding="utf-8") as handle:
-            head = {k: v for k, v in data.items() if k not in ("units", "files")}
             handle.write(json.dumps(head, ensure_ascii=False)[:-1])
-            for key in ("units", "files"):
+            for key, items in (("units", units), ("files", files)):
                 handle.write(f', "{key}": [\n')
-                for index, item in enumerate(data.get(key, [])):
+                for index, item in enumerate(items):
                     if index:
                         handle.write(",\n")
                     handle.write(json.dumps(item, ensure_ascii=False))
@@ -140,13 +162,17 @@ def write_json(data: dict, path: Path) -> Path:
 
 
 def write_harvest_json(result: Harvest, path: Path) -> Path:
-    return write_json(harvest_json(result), path)
+    """Stream harvest.json unit by unit: the whole document is never held in memory at once."""
+    units = (unit_json(u, result.rubric) for u in result.units)
+    files = (file_json(f) for f in result.files)
+    return _stream_json(harvest_head(result), units, files, path)
 
 
 def write_tong_hop(result: Harvest, path: Path) -> Path:
     def build(partial: Path) -> None:
+        # constant_memory: rows go to disk as they are written (a province has 168 communes as columns)
         workbook = xlsxwriter.Workbook(str(partial), {"strings_to_formulas": False, "strings_to_urls": False,
-                                                      "strings_to_numbers": False})
+                                                      "strings_to_numbers": False, "constant_memory": True})
         _TongHop(workbook, result).write()
         workbook.close()
 

@@ -288,6 +288,7 @@ def _process(args) -> FileResult:
         else:
             result.findings.extend(checked.findings)
         checked.findings = []  # kept once, on the file
+        checked.pack_texts()
     result.status = "accepted" if located.rows and not _fatal(result.findings) else "rejected"
     return result
 

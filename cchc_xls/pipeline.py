@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cchc_xls.consolidate import harvest_json, write_json, write_tong_hop
+from cchc_xls.consolidate import harvest_json, write_harvest_json, write_tong_hop
 from cchc_xls.errors import OutputError
 from cchc_xls.harvest import Harvest, harvest
 from cchc_xls.rank import write_phu_luc_ii
@@ -74,10 +74,9 @@ def run_harvest(rubric: Rubric, inputs: list[Path], units: list[Unit], out_dir: 
                          progress=progress)
         copy_rubric(rubric, out_dir)
         tong_hop = write_tong_hop(result, out_dir / "tong-hop.xlsx")
-        data = harvest_json(result)
-        json_path = write_json(data, out_dir / "harvest.json")
-        results = results_from_data(data, rubric, json_path)  # the same numbers `cchc rank` reads back
-        del data
+        json_path = write_harvest_json(result, out_dir / "harvest.json")
+        # the same figures `cchc rank` reads back from harvest.json, without the texts
+        results = results_from_data(harvest_json(result, detail=False), rubric, json_path)
         paths = {"phu_luc_ii": write_phu_luc_ii(results, out_dir / "phu-luc-ii.xlsx"), "tong_hop": tong_hop,
                  "harvest_json": json_path, "received": received}
     except OSError as exc:
