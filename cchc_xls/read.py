@@ -15,7 +15,7 @@ from pathlib import Path
 
 from cchc_xls.findings import Finding, make
 from cchc_xls.layout import (
-    KIND_SELF, HEADER_KEYS, IDENTITY_KEYS, MAIN_SHEET, META_SHEET, PROPERTY_PREFIX, UNIT_CODE_LABEL, cell_ref, parse_identity_line,
+    GUIDE_SHEET, KIND_SELF, HEADER_KEYS, IDENTITY_KEYS, MAIN_SHEET, META_SHEET, PROPERTY_PREFIX, UNIT_CODE_LABEL, cell_ref, parse_identity_line,
 )
 from cchc_xls.workbook import Book, Cell, Sheet, WorkbookError, open_book
 
@@ -82,8 +82,9 @@ def text_of(value) -> str:
 
 
 def _wanted(name: str, state: str) -> bool:
-    # The table sheet, the identity sheet, and any visible sheet (a renamed table sheet).
-    return name in (MAIN_SHEET, META_SHEET) or state == "visible" or name.lower().startswith("phụ lục")
+    # The table sheet, the identity sheet, and any visible sheet (a renamed table sheet) except
+    # the instructions, which hold nothing to read.
+    return name != GUIDE_SHEET and (name in (MAIN_SHEET, META_SHEET) or state == "visible")
 
 
 def read_return(path: Path, data: bytes, display_name: str) -> Return | Finding:

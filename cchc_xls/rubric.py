@@ -149,13 +149,18 @@ class Rubric:
     source: str = ""
     content_hash: str = ""
     _index: dict = field(default_factory=dict, repr=False, compare=False)
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)  # node lists, computed once
 
     def nodes(self) -> list[Node]:
         """Every node in rubric order (pre-order)."""
-        return [n for root in self.roots for n in root.walk()]
+        if "nodes" not in self._cache:
+            self._cache["nodes"] = tuple(n for root in self.roots for n in root.walk())
+        return list(self._cache["nodes"])
 
     def leaves(self) -> list[Node]:
-        return [n for n in self.nodes() if n.is_leaf]
+        if "leaves" not in self._cache:
+            self._cache["leaves"] = tuple(n for n in self.nodes() if n.is_leaf)
+        return list(self._cache["leaves"])
 
     def scorable(self) -> list[Node]:
         """The leaves a commune scores itself."""

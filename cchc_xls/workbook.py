@@ -209,65 +209,64 @@ def _resolve_target(base: str, target: str) -> str:
 
 
 def _xlsx_sheet(zf: zipfile.ZipFile, part: str, name: str, state: str, strings: list[str], dates: set[int]) -> Sheet:
+    """One worksheet's cells. The part is parsed in one call of the C parser (a sheet is small),
+    then walked row by row; cells without an `r` reference are placed after their neighbour."""
     sheet = Sheet(name, state)
     data = read_part(zf, part)
     if data is None:
         raise WorkbookError("file.damaged", reason=f"thiếu phần {part}")
-    refuse_dtd(data, part)
-    c_tag, v_tag, f_tag, is_tag, prot_tag = _q("c"), _q("v"), _q("f"), _q("is"), _q("sheetProtection")
-    row_tag = _q("row")
-    sheet.protected = False
+    root = parse_xml(data, part)
+    c_tag, v_tag, f_tag, is_tag = _q("c"), _q("v"), _q("f"), _q("is")
+    protection = root.find(_q("sheetProtection"))
+    sheet.protected = protection is not None and protection.get("sheet") in ("1", "true")
+    sheet_data = root.find(_q("sheetData"))
     shared_formulas: dict[str, str] = {}
-    try:
-        for _, element in ET.iterparse(io.BytesIO(data), events=("end",)):
-            tag = element.tag
-            if tag == c_tag:
-                ref = element.get("r")
-                match = _REF.match(ref or "")
-                if not match:
-                    continue
-                key = (int(match.group(2)), col_index(match.group(1)))
-                kind = element.get("t", "n")
-                v = element.find(v_tag)
-                f = element.find(f_tag)
-                formula = None
-                if f is not None:
-                    formula = f.text or ""
-                    if f.get("t") == "shared" and f.get("si") is not None:
-                        if formula:
-                            shared_formulas[f.get("si")] = formula
-                        else:
-                            formula = shared_formulas.get(f.get("si"), "") or "(shared)"
-                    formula = formula or "(formula)"
-                raw = v.text if v is not None else None
-                value: object = None
-                if kind == "s" and raw is not None:
-                    index = int(raw)
-                    value = strings[index] if 0 <= index < len(strings) else ""
-                elif kind == "inlineStr":
-                    inline = element.find(is_tag)
-                    value = _text_of(inline) if inline is not None else ""
-                elif kind in ("str", "e"):
-                    value = raw if raw is not None else None
-                    if kind == "e":
-                        value = raw  # "#VALUE!" etc. stays text
-                elif kind == "b":
-                    value = raw == "1"
-                elif raw is not None:
+    cells = sheet.cells
+    row_number = 0
+    for row in (sheet_data if sheet_data is not None else ()):
+        row_ref = row.get("r")
+        row_number = int(row_ref) if row_ref and row_ref.isdigit() else row_number + 1
+        col = 0
+        for element in row:
+            if element.tag != c_tag:
+                continue
+            ref = element.get("r")
+            match = _REF.match(ref) if ref else None
+            col = col_index(match.group(1)) if match else col + 1
+            kind = element.get("t", "n")
+            formula = None
+            f = element.find(f_tag)
+            if f is not None:
+                formula = f.text or ""
+                si = f.get("si")
+                if f.get("t") == "shared" and si is not None:
+                    if formula:
+                        shared_formulas[si] = formula
+                    else:
+                        formula = shared_formulas.get(si, "") or "(shared)"
+                formula = formula or "(formula)"
+            v = element.find(v_tag)
+            raw = v.text if v is not None else None
+            value: object = None
+            if raw is not None:
+                if kind == "n":
                     try:
                         value = float(raw)
                     except ValueError:
                         value = raw
-                is_date = kind == "n" and int(element.get("s", "0")) in dates
-                if value is not None or formula is not None:
-                    sheet.cells[key] = Cell(value, formula, is_date)
-                element.clear()
-            elif tag == row_tag:
-                element.clear()
-            elif tag == prot_tag:
-                sheet.protected = element.get("sheet") in ("1", "true")
-    except ET.ParseError as exc:
-        raise WorkbookError("file.damaged", reason=f"XML hỏng ở {part}: {exc}") from exc
+                elif kind == "s":
+                    index = int(raw)
+                    value = strings[index] if 0 <= index < len(strings) else ""
+                elif kind == "b":
+                    value = raw == "1"
+                else:  # "str" (formula text), "e" (#VALUE! etc. stays text)
+                    value = raw
+            elif kind == "inlineStr":
+                inline = element.find(is_tag)
+                value = _text_of(inline) if inline is not None else ""
+            if value is not None or formula is not None:
+                is_date = kind == "n" and dates and int(element.get("s", "0")) in dates
+                cells[(row_number, col)] = Cell(value, formula, bool(is_date))
     return sheet
 
 
