@@ -245,6 +245,18 @@ def _safe_name(name: str) -> str:
 # Reading and checking one file (runs in a worker process)
 
 
+_WORKER: dict = {}
+
+
+def _init_worker(rubric: Rubric, kinds: dict) -> None:
+    """Each worker process receives the rubric once, not with every file."""
+    _WORKER["rubric"], _WORKER["kinds"] = rubric, kinds
+
+
+def _process_in_worker(item: Item) -> FileResult:
+    return _process((item, _WORKER["rubric"], _WORKER["kinds"]))
+
+
 def _process(args) -> FileResult:
     item, rubric, kinds = args
     result = FileResult(path=item.display, name=item.name, mtime=item.mtime)
@@ -309,12 +321,12 @@ def harvest(rubric: Rubric, inputs: list[Path], units: list[Unit], *, period: Pe
         if progress is not None and hasattr(progress, "start"):
             progress.start(len(items))
         kinds = {u.code: u.kind for u in units}
-        jobs = [(item, rubric, kinds) for item in items]
+        jobs = [(item, rubric, kinds) for item in items]  # for the serial path
         workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
         results: list[FileResult] = []
         if workers > 1 and len(jobs) >= 24:
-            with ProcessPoolExecutor(max_workers=workers) as pool:
-                for result in pool.map(_process, jobs, chunksize=max(1, min(32, len(jobs) // (workers * 4)))):
+            with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(rubric, kinds)) as pool:
+                for result in pool.map(_process_in_worker, items, chunksize=max(1, min(32, len(items) // (workers * 4)))):
                     results.append(result)
                     if progress:
                         progress(1)
