@@ -95,6 +95,8 @@ def read_return(path: Path, data: bytes, display_name: str) -> Return | Finding:
         return make(exc.code, file=display_name, **exc.params)
     result = Return(file=display_name, format=book.format, formulas_known=book.formulas_known,
                     modified=book.modified, has_macros=book.has_macros)
+    if book.default_encryption:
+        result.findings.append(make("file.encrypted_default", file=display_name))
     _read_identity(book, result)
     if not result.identity:
         _identity_line_anywhere(book, result)

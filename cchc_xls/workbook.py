@@ -76,6 +76,7 @@ class Book:
     modified: datetime | None = None
     has_macros: bool = False
     formulas_known: bool = True  # False for .xls: calamine gives values only
+    default_encryption: bool = False  # opened with Excel's built-in read-only password
 
     def sheet(self, name: str) -> Sheet | None:
         for sheet in self.sheets:
@@ -428,13 +429,13 @@ def _ods_hidden_tables(zf: zipfile.ZipFile, content_root: ET.Element) -> set[str
 # .xls (old binary format) through calamine: values only
 
 
-def read_xls(path: Path, wanted) -> Book:
+def read_xls(data: bytes, wanted) -> Book:
     try:
         from python_calamine import CalamineWorkbook
     except ImportError as exc:  # pragma: no cover - a declared dependency
         raise WorkbookError("file.unsupported", what=".xls") from exc
     try:
-        workbook = CalamineWorkbook.from_path(str(path))
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
     except Exception as exc:  # calamine raises its own error types for damaged files
         text = str(exc).lower()
         if "password" in text or "encrypt" in text:
@@ -474,8 +475,36 @@ def _short(exc: Exception) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def open_book(path: Path, data: bytes, wanted) -> Book:
+DEFAULT_PASSWORD = "VelvetSweatshop"  # what Excel uses for "read-only recommended" encryption
+
+
+def _decrypt_default(data: bytes) -> bytes | None:
+    """None for an unencrypted OLE file (an .xls); the decrypted bytes for a file encrypted with
+    Excel's built-in password; WorkbookError("file.encrypted") for one with a real password."""
+    try:
+        import msoffcrypto
+        from msoffcrypto.exceptions import FileFormatError
+    except ImportError:  # pragma: no cover - a declared dependency
+        return None
+    try:
+        office = msoffcrypto.OfficeFile(io.BytesIO(data))
+        if not office.is_encrypted():
+            return None
+    except (FileFormatError, Exception):  # not an Office file msoffcrypto knows: let calamine try
+        return None
+    try:
+        office.load_key(password=DEFAULT_PASSWORD)
+        out = io.BytesIO()
+        office.decrypt(out)
+    except Exception as exc:
+        raise WorkbookError("file.encrypted") from exc
+    return out.getvalue()
+
+
+def open_book(path: Path, data: bytes, wanted, _depth: int = 0) -> Book:
     """Read a spreadsheet from its bytes; raise WorkbookError with a catalogue code otherwise."""
+    if _depth > 1:
+        raise WorkbookError("file.damaged", reason="mã hóa lồng nhau")
     kind = sniff(data[:8])
     if kind == "zip":
         try:
@@ -499,10 +528,12 @@ def open_book(path: Path, data: bytes, wanted) -> Book:
                 raise WorkbookError("file.not_spreadsheet", what="tệp văn bản (.odt)")
             raise WorkbookError("file.not_spreadsheet", what="tệp nén không phải bảng tính")
     if kind == "ole":
-        if b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00i\x00o\x00n\x00I\x00n\x00f\x00o" in data[:65536] or \
-                b"EncryptedPackage" in data or b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00e\x00d\x00P" in data:
-            raise WorkbookError("file.encrypted")
-        return read_xls(path, wanted)
+        decrypted = _decrypt_default(data)
+        if decrypted is not None:
+            book = open_book(path, decrypted, wanted, _depth + 1)
+            book.default_encryption = True
+            return book
+        return read_xls(data, wanted)
     if data[:5] == b"%PDF-":
         raise WorkbookError("file.not_spreadsheet", what="tệp PDF")
     if data[:3] == b"\xff\xd8\xff" or data[:8] == b"\x89PNG\r\n\x1a\n" or data[4:12] in (b"ftypheic", b"ftypmif1"):
