@@ -490,8 +490,10 @@ def _decrypt_default(data: bytes) -> bytes | None:
         office = msoffcrypto.OfficeFile(io.BytesIO(data))
         if not office.is_encrypted():
             return None
-    except (FileFormatError, Exception):  # not an Office file msoffcrypto knows: let calamine try
-        return None
+    except (FileFormatError, Exception):  # a container msoffcrypto cannot parse
+        if "EncryptionInfo".encode("utf-16-le") in data[:65536] or b"EncryptedPackage" in data:
+            raise WorkbookError("file.encrypted") from None
+        return None  # let calamine try it as an .xls
     try:
         office.load_key(password=DEFAULT_PASSWORD)
         out = io.BytesIO()
