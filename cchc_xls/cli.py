@@ -106,6 +106,40 @@ def rubric_check(path):
                f"tổng {format_vn(rubric.total)} điểm.")
 
 
+@rubric_group.command("export")
+@click.argument("rubric")
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Tệp Excel ghi ra (.xlsx).")
+def rubric_export(rubric, out_path):
+    """Xuất bộ tiêu chí RUBRIC ra bảng Excel để sửa (cho bộ tiêu chí năm sau)."""
+    from cchc_xls.rubric_xlsx import default_evidence_of, export_rubric
+
+    loaded = load_rubric(rubric)
+    path = export_rubric(loaded, Path(out_path), default_evidence_of(loaded))
+    click.echo(f"Đã xuất {loaded.id} ({len(loaded.nodes())} mục) ra {path}. Sửa trong Excel rồi chạy “cchc rubric import”.")
+
+
+@rubric_group.command("import")
+@click.argument("workbook", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False), help="Tệp bộ tiêu chí ghi ra (.yaml).")
+def rubric_import(workbook, out_path):
+    """Nhập bộ tiêu chí từ bảng Excel (trang Tiêu chí, Thông tin); báo mọi lỗi theo số dòng."""
+    from cchc_xls.rubric_xlsx import import_rubric, write_rubric_yaml
+
+    data, problems, findings = import_rubric(Path(workbook))
+    for problem in problems:
+        click.echo(str(problem))
+    for finding in findings:
+        click.echo(str(finding))
+    errors = len(problems) + sum(1 for f in findings if f.is_error)
+    if errors:
+        click.echo(f"Có {errors} lỗi: chưa ghi bộ tiêu chí. Sửa bảng Excel theo các dòng trên rồi chạy lại.", err=True)
+        sys.exit(1)
+    path = write_rubric_yaml(data, Path(out_path), Path(workbook).name)
+    rubric = load_rubric(path)
+    click.echo(f"Đã ghi {path}: {rubric.id}, {len(rubric.nodes())} mục, {len(rubric.leaves())} tiêu chí chấm điểm, "
+               f"tổng {format_vn(rubric.total)} điểm. Kiểm tra: cchc rubric show {path}")
+
+
 @main.command("generate")
 @click.argument("rubric")
 @click.option("--units", "units_path", required=True, type=click.Path(dir_okay=False),

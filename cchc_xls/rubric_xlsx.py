@@ -1,0 +1,598 @@
+"""Rubrics as spreadsheets: export a rubric to an editable workbook, and import the table an
+office pasted from the province's decision (Word -> Excel) back into a rubric YAML file.
+
+Import is forgiving about what pasting does (merged cells, blank spacer rows, numbers typed as
+text with a decimal comma, trailing spaces) and strict about meaning: every problem is reported
+at once with the row number Excel shows.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import xlsxwriter
+import yaml
+
+from cchc_xls.errors import CchcError, OutputError
+from cchc_xls.findings import Finding
+from cchc_xls.numbers import format_vn, parse_text_number, to_decimal
+from cchc_xls.rubric import UNIT_KINDS, Node, Rubric, parse_rubric
+from cchc_xls.style import Formats, fit_row
+
+TABLE_SHEET = "Tiêu chí"
+INFO_SHEET = "Thông tin"
+GUIDE_SHEET = "Hướng dẫn"
+
+YES, NO = "có", "không"
+NA_POLICY_LABELS = {"rescale": "quy đổi về thang điểm", "full_marks": "tính đủ điểm"}
+
+
+@dataclass(frozen=True)
+class TableColumn:
+    key: str
+    header: str
+    width: float
+    note: str
+
+
+TABLE_COLUMNS = (
+    TableColumn("code", "STT", 8, "Mã tiêu chí: I, II… cho lĩnh vực; 1, 1.1, 1.1.1 hoặc II.1 cho tiêu chí. Cây tiêu chí được dựng từ các mã này."),
+    TableColumn("label", "Lĩnh vực/Tiêu chí", 50, "Tên lĩnh vực, tiêu chí, tiêu chí thành phần."),
+    TableColumn("max", "Điểm tối đa", 10, "Số, dùng dấu phẩy hoặc chấm thập phân (2,5). Điểm của mục cha phải bằng tổng các mục con."),
+    TableColumn("method", "Cách thức chấm điểm", 40, "Cách tính điểm (hiện cho xã khi nhập điểm). Chỉ ghi ở tiêu chí không có mục con."),
+    TableColumn("levels", "Mức điểm", 14, "Các mức điểm được phép, cách nhau bằng dấu chấm phẩy, ví dụ: 0; 0,25; 0,5. Để trống: mọi số từ 0 đến điểm tối đa."),
+    TableColumn("level_texts", "Mô tả mức điểm", 40, "Mỗi dòng một mức: 0,25 = Có từ 05 cuộc đối thoại trở lên (Alt+Enter để xuống dòng)."),
+    TableColumn("step", "Bước điểm", 10, "Nếu điểm phải là bội số của một bước, ví dụ 0,25. Không dùng cùng với Mức điểm."),
+    TableColumn("self_scored", "Tự chấm", 9, "có: xã tự chấm; không: tỉnh chấm (điều tra xã hội học, SIPAS). Để trống = có."),
+    TableColumn("applies_to", "Áp dụng cho", 14, "Để trống = mọi đơn vị; hoặc: xã; phường; thị trấn (cách nhau bằng dấu phẩy)."),
+    TableColumn("may_be_na", "Có thể không áp dụng", 12, "có: tiêu chí “(nếu có)”, xã được chọn Không áp dụng. Để trống = không."),
+    TableColumn("evidence", "Bắt buộc kiểm chứng", 12, "có/không: điểm trên 0 phải có tài liệu kiểm chứng. Để trống = theo mặc định của bộ tiêu chí."),
+)
+HEADER_TO_KEY = {c.header.casefold(): c.key for c in TABLE_COLUMNS}
+
+INFO_FIELDS = (
+    ("id", "Mã bộ tiêu chí", "Chữ thường không dấu, số, gạch ngang; ví dụ hai-duong-2025."),
+    ("title", "Tên bộ tiêu chí", ""),
+    ("version", "Phiên bản", ""),
+    ("unit_level", "Cấp áp dụng", "Ví dụ: cấp xã."),
+    ("document", "Văn bản ban hành", "Ví dụ: Quyết định số 3395/QĐ-UBND."),
+    ("date", "Ngày ban hành", "Dạng 2022-12-15 hoặc 15/12/2022."),
+    ("issuer", "Cơ quan ban hành", "Ví dụ: UBND tỉnh Hải Dương."),
+    ("province", "Tỉnh", ""),
+    ("legal_note", "Ghi chú căn cứ", ""),
+    ("total", "Tổng điểm", ""),
+    ("na_policy", "Tiêu chí không áp dụng", "quy đổi về thang điểm (tổng được quy đổi) hoặc tính đủ điểm."),
+    ("na_policy_note", "Ghi chú cách tính", ""),
+    ("evidence_required", "Bắt buộc kiểm chứng (mặc định)", "có/không."),
+    ("groups_assumed", "Xếp loại là giả định", "có: văn bản nguồn không nêu các mức xếp loại."),
+    ("groups_note", "Ghi chú xếp loại", ""),
+)
+INFO_LABEL_TO_KEY = {label.casefold(): key for key, label, _ in INFO_FIELDS}
+BANDS_HEADER = ("Xếp loại", "Từ (điểm)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Export
+
+
+def _yes_no(value: bool) -> str:
+    return YES if value else NO
+
+
+def _levels_text(node: Node) -> tuple[str, str]:
+    points = "; ".join(format_vn(lv.points) for lv in node.levels)
+    texts = "\n".join(f"{format_vn(lv.points)} = {lv.text}" for lv in node.levels if lv.text)
+    return points, texts
+
+
+def export_rubric(rubric: Rubric, path: Path, default_evidence: bool = True) -> Path:
+    """Write the rubric as an editable workbook (whole or not at all)."""
+    partial = path.with_name(path.name + ".part")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        workbook = xlsxwriter.Workbook(str(partial), {"strings_to_numbers": False, "strings_to_formulas": False})
+        _write_table(workbook, rubric, default_evidence)
+        _write_info(workbook, rubric, default_evidence)
+        _write_guide(workbook)
+        workbook.close()
+        os.replace(partial, path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise OutputError(f"Không ghi được tệp “{path}”: {exc.strerror or exc}.") from exc
+    return path
+
+
+def _write_table(workbook, rubric: Rubric, default_evidence: bool) -> None:
+    s = workbook.add_worksheet(TABLE_SHEET)
+    f = Formats(workbook, font_size=12, text_wrap=True)
+    head = f(bold=True, border=1, align="center", bg_color="#DDEBF7")
+    for col, column in enumerate(TABLE_COLUMNS):
+        s.write_string(0, col, column.header, head)
+        s.write_comment(0, col, column.note, {"x_scale": 2, "y_scale": 1.5})
+        s.set_column(col, col, column.width)
+    s.set_row(0, 36)
+    for row, node in enumerate(rubric.nodes(), start=1):
+        parent = not node.is_leaf
+        text = f(border=1, bold=parent, bg_color="#F2F2F2" if parent else "#FFFFFF")
+        center = f(border=1, bold=parent, align="center", bg_color="#F2F2F2" if parent else "#FFFFFF")
+        s.write_string(row, 0, node.code, center)
+        s.write_string(row, 1, node.label, text)
+        s.write_number(row, 2, float(node.max), center)
+        if parent:
+            for col in range(3, len(TABLE_COLUMNS)):
+                s.write_blank(row, col, None, text)
+        else:
+            points, texts = _levels_text(node)
+            s.write_string(row, 3, node.method, text)
+            s.write_string(row, 4, points, center)
+            s.write_string(row, 5, texts, text)
+            if node.step:
+                s.write_number(row, 6, float(node.step), center)
+            else:
+                s.write_blank(row, 6, None, center)
+            s.write_string(row, 7, _yes_no(node.self_scored), center)
+            s.write_string(row, 8, ", ".join(node.applies_to), center)
+            s.write_string(row, 9, _yes_no(node.may_be_na), center)
+            s.write_string(row, 10, "" if node.evidence_required == default_evidence else _yes_no(node.evidence_required),
+                           center)
+        fit_row(s, row, [(node.label, 50), (node.method, 40), (_levels_text(node)[1], 40)], bold=parent, line_height=16)
+    s.freeze_panes(1, 2)
+    s.autofilter(0, 0, len(rubric.nodes()), len(TABLE_COLUMNS) - 1)
+    s.set_landscape()
+    s.set_paper(9)
+    s.fit_to_pages(1, 0)
+    s.repeat_rows(0)
+
+
+def _write_info(workbook, rubric: Rubric, default_evidence: bool) -> None:
+    s = workbook.add_worksheet(INFO_SHEET)
+    f = Formats(workbook, font_size=12, text_wrap=True)
+    s.set_column(0, 0, 34)
+    s.set_column(1, 1, 60)
+    s.set_column(2, 2, 50)
+    legal = rubric.legal_basis
+    values = {
+        "id": rubric.id, "title": rubric.title, "version": rubric.version, "unit_level": rubric.unit_level,
+        "document": legal.document, "date": legal.date, "issuer": legal.issuer, "province": legal.province,
+        "legal_note": legal.note, "total": rubric.total, "na_policy": NA_POLICY_LABELS[rubric.na_policy],
+        "na_policy_note": rubric.na_policy_note, "evidence_required": _yes_no(default_evidence),
+        "groups_assumed": _yes_no(rubric.bands_assumed), "groups_note": rubric.bands_note,
+    }
+    head = f(bold=True, border=1, bg_color="#DDEBF7")
+    s.write_string(0, 0, "Thông tin", head)
+    s.write_string(0, 1, "Giá trị", head)
+    s.write_string(0, 2, "Cách ghi", head)
+    for row, (key, label, note) in enumerate(INFO_FIELDS, start=1):
+        s.write_string(row, 0, label, f(border=1, bold=True))
+        value = values[key]
+        if isinstance(value, Decimal):
+            s.write_number(row, 1, float(value), f(border=1, align="left"))
+        else:
+            s.write_string(row, 1, str(value), f(border=1))
+        s.write_string(row, 2, note, f(border=1, italic=True, font_color="#595959"))
+        fit_row(s, row, [(str(value), 60), (note, 50)], line_height=16)
+    row = len(INFO_FIELDS) + 2
+    s.write_string(row, 0, BANDS_HEADER[0], head)
+    s.write_string(row, 1, BANDS_HEADER[1], head)
+    for band in rubric.bands:
+        row += 1
+        s.write_string(row, 0, band.name, f(border=1))
+        s.write_number(row, 1, float(band.min), f(border=1, align="left"))
+    s.write_string(row + 2, 0, "Mỗi mức xếp loại: từ số điểm ghi ở cột bên (trở lên); mức cuối cùng từ 0.",
+                   f(italic=True, text_wrap=False))
+
+
+GUIDE_LINES = (
+    ("# HƯỚNG DẪN LẬP BỘ TIÊU CHÍ MỚI TỪ BẢNG EXCEL", ""),
+    ("1. Sao chép bảng tiêu chí (Phụ lục) từ văn bản Word của tỉnh vào trang “Tiêu chí”, mỗi tiêu chí một dòng.", ""),
+    ("2. Cột STT ghi mã: I, II… cho lĩnh vực; 1.1, 1.1.1 hoặc II.1 cho tiêu chí. Dòng trống, ô gộp được bỏ qua.", ""),
+    ("3. Điểm tối đa của mục cha phải bằng tổng các mục con; dùng dấu phẩy hoặc chấm thập phân.", ""),
+    ("4. Điền trang “Thông tin”: mã bộ tiêu chí, văn bản, ngày, cơ quan ban hành, tổng điểm, các mức xếp loại.", ""),
+    ("5. Chạy: cchc rubric import tep.xlsx --out rubrics/ma-moi.yaml; sửa các lỗi được báo theo số dòng, chạy lại.", ""),
+    ("# VÍ DỤ", ""),
+    ("STT | Lĩnh vực/Tiêu chí | Điểm tối đa | Mức điểm | Tự chấm", ""),
+    ("I | CÔNG TÁC CHỈ ĐẠO, ĐIỀU HÀNH CCHC | 15 | |", ""),
+    ("1.1 | Kế hoạch CCHC năm | 2,5 | |", ""),
+    ("1.1.1 | Ban hành kế hoạch CCHC năm | 0,5 | 0; 0,5 | có", ""),
+    ("II.2 | Điều tra xã hội học | 14 | | không", ""),
+)
+
+
+def _write_guide(workbook) -> None:
+    s = workbook.add_worksheet(GUIDE_SHEET)
+    f = Formats(workbook, font_size=12, text_wrap=True)
+    s.set_column(0, 0, 110)
+    for row, (line, _) in enumerate(GUIDE_LINES):
+        heading = line.startswith("# ")
+        s.write_string(row, 0, line[2:] if heading else line, f(bold=heading, font_size=14 if heading else 12))
+
+
+# ---------------------------------------------------------------------------------------------
+# Import
+
+
+@dataclass
+class ImportFinding:
+    row: int | None
+    sheet: str
+    message: str
+    column: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.sheet}, dòng {self.row}" if self.row else self.sheet
+        if self.column:
+            where += f", cột “{self.column}”"
+        return f"[{where}] {self.message}"
+
+
+@dataclass
+class _Row:
+    number: int
+    values: dict[str, object] = field(default_factory=dict)
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return " ".join(unicodedata.normalize("NFC", str(value)).split())
+
+
+def _number(value) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return to_decimal(value)
+    return parse_text_number(_text(value))
+
+
+_ROMAN = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
+
+
+def _roman_value(code: str) -> int | None:
+    if not code or any(c not in _ROMAN for c in code):
+        return None
+    total, last = 0, 0
+    for char in reversed(code):
+        value = _ROMAN[char]
+        total += -value if value < last else value
+        last = max(last, value)
+    return total
+
+
+def _normal_code(value) -> str:
+    text = _text(value).rstrip(".").replace(" ", "")
+    if isinstance(value, float) and not value.is_integer():
+        text = repr(value)
+    return text.upper() if _roman_value(text.upper()) else text
+
+
+class _Importer:
+    def __init__(self, path: Path):
+        self.path = path
+        self.findings: list[ImportFinding] = []
+
+    def add(self, row, message, sheet=TABLE_SHEET, column=None):
+        self.findings.append(ImportFinding(row, sheet, message, column))
+
+    def run(self) -> dict:
+        from openpyxl import load_workbook
+
+        try:
+            workbook = load_workbook(self.path, data_only=True)
+        except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
+            raise CchcError(f"Không mở được tệp “{self.path.name}”: {exc}") from exc
+        table = self._sheet(workbook, TABLE_SHEET, first=True)
+        info = self._sheet(workbook, INFO_SHEET)
+        data = self._info(info) if info is not None else {}
+        data["tree"] = self._tree(table)
+        return data
+
+    def _sheet(self, workbook, name: str, first: bool = False):
+        for sheet in workbook.worksheets:
+            if _text(sheet.title).casefold() == name.casefold():
+                return sheet
+        if first:
+            return workbook.worksheets[0]
+        self.add(None, f"Không có trang “{name}”: lấy thông tin mặc định; nên điền trang này.", sheet=name)
+        return None
+
+    # -- the table
+    def _tree(self, sheet) -> list[dict]:
+        header_row, columns = self._header(sheet)
+        if not header_row:
+            self.add(None, "Không tìm thấy dòng tiêu đề có các cột “STT”, “Lĩnh vực/Tiêu chí”, “Điểm tối đa”.")
+            return []
+        rows = []
+        for cells in sheet.iter_rows(min_row=header_row + 1):
+            number = cells[0].row
+            values = {key: cells[col].value if col < len(cells) else None for key, col in columns.items()}
+            if not any(_text(v) for v in values.values()):
+                continue  # blank spacer row
+            rows.append(_Row(number, values))
+        return self._build(rows, columns)
+
+    def _header(self, sheet) -> tuple[int, dict[str, int]]:
+        for cells in sheet.iter_rows(min_row=1, max_row=30):
+            found = {}
+            for index, cell in enumerate(cells):
+                key = HEADER_TO_KEY.get(_text(cell.value).casefold())
+                if key and key not in found:
+                    found[key] = index
+            if {"code", "label", "max"} <= set(found):
+                return cells[0].row, found
+        return 0, {}
+
+    def _yes_no(self, row: _Row, key: str, default):
+        raw = _text(row.values.get(key)).casefold()
+        if not raw:
+            return default
+        if raw in ("có", "co", "x", "yes", "true", "1"):
+            return True
+        if raw in ("không", "khong", "no", "false", "0"):
+            return False
+        header = next(c.header for c in TABLE_COLUMNS if c.key == key)
+        self.add(row.number, f"Giá trị “{raw}” không hợp lệ; chỉ dùng: có, không (hoặc để trống).", column=header)
+        return default
+
+    def _build(self, rows: list[_Row], columns: dict[str, int]) -> list[dict]:
+        nodes: dict[str, dict] = {}
+        order: list[tuple[str, int]] = []
+        parent_of: dict[str, str | None] = {}
+        current_roman = None
+        romans = {}
+        for row in rows:
+            code = _normal_code(row.values.get("code"))
+            label = _text(row.values.get("label"))
+            if not code:
+                self.add(row.number, f"Dòng có nội dung “{label[:60]}” nhưng thiếu mã ở cột STT.", column="STT")
+                continue
+            if code in nodes:
+                first = next(number for c, number in order if c == code)
+                self.add(row.number, f"Mã “{code}” bị trùng với dòng {first}.", column="STT")
+                continue
+            maximum = _number(row.values.get("max"))
+            if maximum is None:
+                self.add(row.number, f"Điểm tối đa của “{code}” không phải là số: “{_text(row.values.get('max'))}”.",
+                         column="Điểm tối đa")
+            node = {"code": code, "label": label, "max": maximum, "_row": row.number, "children": []}
+            if not label:
+                self.add(row.number, f"Tiêu chí “{code}” chưa có tên.", column="Lĩnh vực/Tiêu chí")
+            roman = _roman_value(code)
+            if roman is not None:
+                parent = None
+                current_roman = code
+                romans[roman] = code
+            elif "." in code:
+                prefix = code.rsplit(".", 1)[0]
+                parent = prefix if prefix in nodes else None
+                if parent is None and prefix.isdigit() and int(prefix) in romans:
+                    parent = romans[int(prefix)]  # Thái Nguyên writes 1.1 under area I
+                if parent is None:
+                    self.add(row.number, f"Mã “{code}” không có mục cha “{prefix}” ở phía trên.", column="STT")
+                    continue
+            else:
+                parent = current_roman  # Hải Dương: areas 1-7 under part I; Hà Trung: no parts at all
+            self._leaf_fields(row, node)
+            nodes[code] = node
+            parent_of[code] = parent
+            order.append((code, row.number))
+            if parent is not None:
+                nodes[parent]["children"].append(node)
+        roots = [nodes[code] for code, _ in order if parent_of[code] is None]
+        for code, number in order:
+            self._check_node(nodes[code], number)
+        return [self._clean(n) for n in roots]
+
+    def _leaf_fields(self, row: _Row, node: dict) -> None:
+        node["_method"] = _text(row.values.get("method"))
+        node["_levels"] = _text(row.values.get("levels"))
+        node["_level_texts"] = str(row.values.get("level_texts") or "")
+        node["_step"] = _number(row.values.get("step")) if _text(row.values.get("step")) else None
+        if _text(row.values.get("step")) and node["_step"] is None:
+            self.add(row.number, f"Bước điểm “{_text(row.values.get('step'))}” không phải là số.", column="Bước điểm")
+        node["_self_scored"] = self._yes_no(row, "self_scored", True)
+        node["_may_be_na"] = self._yes_no(row, "may_be_na", False)
+        node["_evidence"] = self._yes_no(row, "evidence", None)
+        kinds = [k.strip().casefold() for k in re.split(r"[,;]", _text(row.values.get("applies_to"))) if k.strip()]
+        for kind in kinds:
+            if kind not in UNIT_KINDS:
+                self.add(row.number, f"Loại đơn vị “{kind}” không hợp lệ; chỉ dùng: xã, phường, thị trấn.",
+                         column="Áp dụng cho")
+        node["_applies_to"] = [k for k in kinds if k in UNIT_KINDS]
+
+    def _check_node(self, node: dict, number: int) -> None:
+        code, maximum = node["code"], node["max"]
+        if node["children"]:
+            extra = [h for h, k in (("Cách thức chấm điểm", "_method"), ("Mức điểm", "_levels"),
+                                    ("Bước điểm", "_step")) if node.get(k)]
+            for header in extra:
+                self.add(number, f"“{code}” có tiêu chí con nên không ghi {header}: điểm của nó là tổng các tiêu chí con.",
+                         column=header)
+            children = [c["max"] for c in node["children"]]
+            if maximum is not None and all(c is not None for c in children):
+                total = sum(children, Decimal(0))
+                if total != maximum:
+                    self.add(number, f"Điểm tối đa của “{code}” là {format_vn(maximum)} nhưng tổng các tiêu chí con là "
+                                     f"{format_vn(total)}.", column="Điểm tối đa")
+            return
+        if maximum is not None and maximum <= 0:
+            self.add(number, f"Điểm tối đa của “{code}” phải lớn hơn 0.", column="Điểm tối đa")
+        levels = self._levels(node, number)
+        node["_parsed_levels"] = levels
+        if levels and node["_step"] is not None:
+            self.add(number, f"“{code}” ghi cả Mức điểm và Bước điểm: chỉ dùng một trong hai.", column="Bước điểm")
+
+    def _levels(self, node: dict, number: int) -> list[dict]:
+        texts = {}
+        for line in node["_level_texts"].splitlines():
+            match = re.match(r"^\s*([0-9]+(?:[.,][0-9]+)?)\s*[=:]\s*(.+)$", line)
+            if match:
+                texts[parse_text_number(match.group(1))] = _text(match.group(2))
+            elif line.strip():
+                self.add(number, f"Không hiểu dòng mô tả mức điểm “{line.strip()[:60]}”: ghi dạng “0,25 = nội dung”.",
+                         column="Mô tả mức điểm")
+        levels = []
+        for part in [p for p in re.split(r";|\n", node["_levels"]) if p.strip()]:
+            points = parse_text_number(part)
+            if points is None:
+                self.add(number, f"Mức điểm “{part.strip()}” không phải là số (cách nhau bằng dấu chấm phẩy).",
+                         column="Mức điểm")
+                continue
+            if node["max"] is not None and points > node["max"]:
+                self.add(number, f"Mức điểm {format_vn(points)} của “{node['code']}” vượt điểm tối đa "
+                                 f"{format_vn(node['max'])}.", column="Mức điểm")
+            levels.append({"points": points, "text": texts.get(points, "")})
+        return levels
+
+    def _clean(self, node: dict) -> dict:
+        out = {"code": node["code"], "label": node["label"], "max": node["max"]}
+        if node["children"]:
+            out["children"] = [self._clean(c) for c in node["children"]]
+            return out
+        if node["_method"]:
+            out["method"] = node["_method"]
+        if node.get("_parsed_levels"):
+            out["levels"] = [{"points": lv["points"], "text": lv["text"]} if lv["text"] else {"points": lv["points"]}
+                             for lv in node["_parsed_levels"]]
+        if node["_step"] is not None:
+            out["step"] = node["_step"]
+        if not node["_self_scored"]:
+            out["self_scored"] = False
+        if node["_applies_to"]:
+            out["applies_to"] = node["_applies_to"]
+        if node["_may_be_na"]:
+            out["may_be_na"] = True
+        if node["_evidence"] is not None:
+            out["evidence_required"] = node["_evidence"]
+        return out
+
+    # -- the identity sheet
+    def _info(self, sheet) -> dict:
+        values, bands, in_bands = {}, [], False
+        for cells in sheet.iter_rows(min_row=1):
+            first = _text(cells[0].value) if cells else ""
+            second = cells[1].value if len(cells) > 1 else None
+            if not first:
+                continue
+            if first.casefold() == BANDS_HEADER[0].casefold():
+                in_bands = True
+                continue
+            if in_bands:
+                minimum = _number(second)
+                if minimum is None:
+                    if first and second is not None:
+                        self.add(cells[0].row, f"Ngưỡng của mức “{first}” không phải là số.", sheet=INFO_SHEET)
+                    continue
+                bands.append({"name": first, "min": minimum})
+                continue
+            key = INFO_LABEL_TO_KEY.get(first.casefold())
+            if key:
+                values[key] = (second, cells[0].row)
+        data: dict = {}
+
+        def text(key):
+            return _text(values.get(key, (None, None))[0])
+
+        for key in ("id", "title", "version", "unit_level", "na_policy_note"):
+            if text(key):
+                data[key] = text(key)
+        data["legal_basis"] = {k: _date_text(values.get(k, (None, None))[0]) if k == "date" else text(k)
+                               for k in ("document", "date", "issuer", "province")}
+        if text("legal_note"):
+            data["legal_basis"]["note"] = text("legal_note")
+        total = _number(values.get("total", (None, None))[0])
+        if total is None:
+            self.add(values.get("total", (None, None))[1], "Tổng điểm không phải là số.", sheet=INFO_SHEET)
+        else:
+            data["total"] = total
+        policy = text("na_policy").casefold()
+        reverse = {v.casefold(): k for k, v in NA_POLICY_LABELS.items()}
+        if policy:
+            if policy in reverse or policy in NA_POLICY_LABELS:
+                data["na_policy"] = reverse.get(policy, policy)
+            else:
+                self.add(values["na_policy"][1], f"Cách tính “{policy}” không hợp lệ; chỉ dùng: "
+                                                 f"{', '.join(NA_POLICY_LABELS.values())}.", sheet=INFO_SHEET)
+        for key, target in (("evidence_required", "evidence_required"),):
+            raw = text(key).casefold()
+            if raw:
+                if raw in ("có", "không"):
+                    data[target] = raw == "có"
+                else:
+                    self.add(values[key][1], f"Giá trị “{raw}” không hợp lệ; chỉ dùng: có, không.", sheet=INFO_SHEET)
+        groups: dict = {"bands": bands}
+        assumed = text("groups_assumed").casefold()
+        if assumed:
+            groups["assumed"] = assumed == "có"
+        if text("groups_note"):
+            groups["note"] = text("groups_note")
+        data["groups"] = groups
+        return data
+
+
+def _date_text(value) -> str:
+    if hasattr(value, "strftime"):
+        return value.strftime("%Y-%m-%d")
+    text = _text(value)
+    match = re.match(r"^(\d{1,2})/(\d{1,2})/(\d{4})$", text)
+    if match:
+        day, month, year = match.groups()
+        return f"{year}-{int(month):02d}-{int(day):02d}"
+    return text
+
+
+class _Dumper(yaml.SafeDumper):
+    """Numbers as plain decimals (2.5, not 2.50 or 2.5e0); long labels kept on one line."""
+
+
+def _represent_decimal(dumper, value: Decimal):
+    text = format(value.normalize() if value != value.to_integral_value() else value.quantize(Decimal(1)), "f")
+    tag = "tag:yaml.org,2002:int" if "." not in text else "tag:yaml.org,2002:float"
+    return dumper.represent_scalar(tag, text)
+
+
+_Dumper.add_representer(Decimal, _represent_decimal)
+
+
+def import_rubric(path: Path) -> tuple[dict, list[ImportFinding], list[Finding]]:
+    """Read an officer's rubric workbook: the YAML data, the row-located problems, and the
+    loader's own findings on the result (checked exactly as a rubric file is)."""
+    importer = _Importer(Path(path))
+    data = importer.run()
+    loader_findings: list[Finding] = []
+    if not importer.findings:
+        _, loader_findings = parse_rubric(data, source=str(path))
+    return data, importer.findings, loader_findings
+
+
+def write_rubric_yaml(data: dict, path: Path, source_name: str) -> Path:
+    ordered = {k: data[k] for k in ("id", "title", "version", "unit_level", "legal_basis", "total", "na_policy",
+                                    "na_policy_note", "evidence_required", "groups", "tree") if k in data}
+    text = f"# Nhập từ bảng Excel “{source_name}” bằng cchc rubric import.\n" + yaml.dump(
+        ordered, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=1000, default_flow_style=False)
+    partial = path.with_name(path.name + ".part")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        raise OutputError(f"Không ghi được tệp “{path}”: {exc.strerror or exc}.") from exc
+    return path
+
+
+def default_evidence_of(rubric: Rubric) -> bool:
+    """The rubric-wide default that reproduces the most per-criterion values."""
+    leaves = rubric.leaves()
+    required = sum(1 for leaf in leaves if leaf.evidence_required)
+    return required * 2 >= len(leaves)
+
