@@ -290,6 +290,10 @@ def _process(args) -> FileResult:
     if located.kind != KIND_SELF:
         result.findings.append(make("identity.not_self", file=item.display, what=located.kind))
         return result
+    other = located.identity.get("rubric_id")
+    if other and other != rubric.id:  # checking it against this rubric would only say noise
+        result.findings.insert(0, make("identity.other_rubric", file=item.display, found=other, expected=rubric.id))
+        return result
     if located.rows:
         kind = kinds.get(result.unit_code)
         checked = check_return(located, rubric, kind)

@@ -16,9 +16,11 @@ from datetime import datetime
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-MAX_PART_BYTES = 64 * 1024 * 1024  # one XML part, inflated
-MAX_TOTAL_BYTES = 256 * 1024 * 1024  # all parts, inflated
-MAX_RATIO = 1000  # inflated / compressed, for parts over 1 MB
+# A filled template's largest part is well under 1 MB; a 32,767-character text in every cell of
+# the largest rubric stays under these. Beyond them a file is refused before it is inflated.
+MAX_PART_BYTES = 12 * 1024 * 1024  # one XML part, inflated
+MAX_TOTAL_BYTES = 48 * 1024 * 1024  # all parts, inflated
+MAX_RATIO = 100  # inflated / compressed, for parts over 1 MB (XML compresses 5-20 times)
 MAX_PARTS = 5000
 
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -330,7 +332,35 @@ NS_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
 NS_TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
 NS_META = "urn:oasis:names:tc:opendocument:xmlns:meta:1.0"
 NS_CONFIG = "urn:oasis:names:tc:opendocument:xmlns:config:1.0"
-MAX_REPEAT = 1000  # rows/columns repeated beyond this are the empty remainder of the sheet
+MAX_REPEAT = 256  # copies kept of a repeated run of one value (rows or columns)
+MAX_CELLS = 100_000  # a self-assessment sheet has a few thousand; far more is not a return
+
+
+def _repeat(element: ET.Element, attribute: str) -> int:
+    try:
+        return max(1, int(element.get(attribute, "1")))
+    except ValueError:
+        return 1
+
+
+def _ods_value(cell: ET.Element) -> tuple[object, str | None, bool]:
+    O, T = f"{{{NS_OFFICE}}}", f"{{{NS_TABLE}}}"
+    kind = cell.get(f"{O}value-type")
+    formula = cell.get(f"{T}formula")
+    value: object = None
+    if kind in ("float", "percentage", "currency"):
+        try:
+            value = float(cell.get(f"{O}value"))
+        except (TypeError, ValueError):
+            value = None
+    elif kind == "date":
+        value = cell.get(f"{O}date-value")
+    elif kind == "boolean":
+        value = cell.get(f"{O}boolean-value") == "true"
+    elif kind == "string" or kind is None:
+        text = _ods_text(cell)
+        value = text if (text or kind == "string") else None
+    return value, formula, kind == "date"
 
 
 def _ods_text(cell: ET.Element) -> str:
@@ -374,30 +404,24 @@ def read_ods(zf: zipfile.ZipFile, wanted) -> Book:
         sheet.protected = table.get(f"{T}protected") == "true"
         row_number = 0
         for row in table.iter(f"{T}table-row"):
-            repeat_rows = min(int(row.get(f"{T}number-rows-repeated", "1")), MAX_REPEAT)
-            for _ in range(repeat_rows):
-                row_number += 1
-                col = 0
-                for cell in row:
-                    if cell.tag not in (f"{T}table-cell", f"{T}covered-table-cell"):
-                        continue
-                    repeat = min(int(cell.get(f"{T}number-columns-repeated", "1")), MAX_REPEAT)
-                    kind = cell.get(f"{O}value-type")
-                    formula = cell.get(f"{T}formula")
-                    value: object = None
-                    if kind in ("float", "percentage", "currency"):
-                        value = float(cell.get(f"{O}value"))
-                    elif kind == "date":
-                        value = cell.get(f"{O}date-value")
-                    elif kind == "boolean":
-                        value = cell.get(f"{O}boolean-value") == "true"
-                    elif kind == "string" or kind is None:
-                        text = _ods_text(cell)
-                        value = text if (text or kind == "string") else None
-                    for offset in range(repeat):
-                        if value is not None or formula:
-                            sheet.cells[(row_number, col + offset + 1)] = Cell(value, formula, kind == "date")
-                    col += repeat
+            row_repeat = _repeat(row, f"{T}number-rows-repeated")
+            cells, col = [], 0
+            for cell in row:
+                if cell.tag not in (f"{T}table-cell", f"{T}covered-table-cell"):
+                    continue
+                repeat = _repeat(cell, f"{T}number-columns-repeated")
+                value, formula, is_date = _ods_value(cell)
+                if value is not None or formula:
+                    # a repeated run of one value: LibreOffice writes it for filled ranges; keep a
+                    # bounded number of copies so a crafted 16,384-wide row cannot fill memory
+                    cells.extend((col + offset + 1, Cell(value, formula, is_date)) for offset in range(min(repeat, MAX_REPEAT)))
+                col += repeat
+            for offset in range(min(row_repeat, MAX_REPEAT) if cells else 0):
+                for column, cell in cells:
+                    sheet.cells[(row_number + offset + 1, column)] = cell
+                if len(sheet.cells) > MAX_CELLS:
+                    raise WorkbookError("file.zip_bomb", reason=f"trang {name} có hơn {MAX_CELLS:,} ô")
+            row_number += row_repeat
     book = Book("ods", sheets)
     meta = read_part(zf, "meta.xml")
     if meta is not None:
