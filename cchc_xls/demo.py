@@ -132,7 +132,8 @@ MARKER = ".cchc-demo"
 
 def _prepare(out_dir: Path) -> None:
     """Re-runnable, but never at the cost of someone's files: only the demo's own folders go."""
-    if out_dir.exists() and any(out_dir.iterdir()) and not (out_dir / MARKER).exists():
+    ours = set(DEMO_FOLDERS) | {MARKER}
+    if out_dir.exists() and not (out_dir / MARKER).exists() and any(p.name not in ours for p in out_dir.iterdir()):
         raise CchcError(f"Thư mục “{out_dir}” đã có tệp khác: chọn một thư mục trống hoặc thư mục chạy thử trước đây.")
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / MARKER).write_text("Thư mục kết quả chạy thử cchc demo (dữ liệu mẫu).\n", encoding="utf-8")
