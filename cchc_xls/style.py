@@ -33,7 +33,10 @@ def wrapped_lines(text: str, width: float, bold: bool = False) -> int:
     """
     if not text:
         return 1
-    per_line = max(8, int(width * (1.0 if bold else 1.15)))
+    letters = [c for c in str(text) if c.isalpha()]
+    upper = sum(1 for c in letters if c.isupper()) / len(letters) if letters else 0
+    # capitals are about a third wider than lower-case letters in Times New Roman
+    per_line = max(8, int(width * (1.0 if bold else 1.15) * (1 - 0.3 * upper)))
     lines = 0
     for paragraph in str(text).splitlines() or [""]:
         lines += max(1, len(textwrap.wrap(paragraph, per_line, break_long_words=True)) or 1)
