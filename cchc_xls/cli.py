@@ -284,18 +284,21 @@ def demo_command(out_dir):
                "thị trấn Thanh Miện, xã Thanh Xá):")
     demo = run_demo(Path(out_dir))
     counts = demo.harvest.harvest.counts()
-    paths = demo.harvest.paths
+    paths, final = demo.harvest.paths, demo.final.paths
     click.echo(f"1. Phiếu gửi các xã: {demo.templates} (kèm templates.zip, messages.txt)")
     click.echo(f"2. Hộp thư giả lập (tệp các xã gửi về, có tệp nén Zalo, tệp gửi 2 lần, tệp tạm): {demo.inbox}")
-    click.echo(f"3. Kết quả thu và kiểm tra: {demo.harvest.out_dir}")
+    click.echo(f"3. Thu và kiểm tra phiếu tự chấm: {demo.harvest.out_dir}")
     click.echo(f"   Đã nhận {counts['received']} tệp: {counts['accepted']} được tính, {counts['rejected']} bị từ chối, "
                f"{counts['superseded']} bị thay bằng tệp mới hơn, {counts['skipped']} bỏ qua; "
                f"{counts['missing']} đơn vị chưa nộp; {counts['errors']} lỗi, {counts['warnings']} cảnh báo.")
-    click.echo(f"4. Báo cáo: {len(demo.reports.communes)} báo cáo của xã và báo cáo tổng hợp trong {demo.reports.out_dir}")
+    click.echo(f"4. Bảng thẩm định Hội đồng đã điền và bảng điểm điều tra của tỉnh: {demo.appraisal}")
+    click.echo(f"5. Kết quả sau thẩm định (xếp hạng chính thức): {demo.final.out_dir}")
+    click.echo(f"6. Báo cáo: {len(demo.reports.communes)} báo cáo của xã và báo cáo tổng hợp trong {demo.reports.out_dir}")
     click.echo("")
     click.echo("Nên mở trước:")
-    click.echo(f"  - {paths['phu_luc_ii']}  (bảng xếp hạng Phụ lục II, tạm xếp theo điểm tự chấm)")
-    click.echo(f"  - {paths['tong_hop']}  (trang “Kiểm tra”: mọi lỗi, theo tệp, trang, ô)")
+    click.echo(f"  - {paths['tong_hop']}  (trang “Kiểm tra”: mọi lỗi trong phiếu các xã, theo tệp, trang, ô)")
+    click.echo(f"  - {paths['phu_luc_ii']}  (xếp hạng tạm theo điểm tự chấm)")
+    click.echo(f"  - {final['phu_luc_ii']}  (Phụ lục II theo điểm thẩm định)")
     if demo.reports.summary:
         click.echo(f"  - {demo.reports.summary}  (báo cáo tổng hợp)")
 

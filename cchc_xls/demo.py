@@ -17,10 +17,13 @@ from pathlib import Path
 import yaml
 
 from cchc_xls.errors import CchcError
+from cchc_xls.appraise import write_appraisal_workbooks
 from cchc_xls.generate import Entries, Options, generate_templates, render_template
+from cchc_xls.layout import APPRAISAL_SHEET, SURVEY_CODE_HEADER, SURVEY_SHEET
 from cchc_xls.numbers import to_decimal
 from cchc_xls.pipeline import HarvestOutputs, run_harvest
 from cchc_xls.report import Reports, write_reports
+from cchc_xls.results import load_results
 from cchc_xls.resources import data_dir
 from cchc_xls.rubric import Rubric, load_rubric
 from cchc_xls.units import Unit, load_units, parse_period
@@ -34,8 +37,10 @@ class DemoOutputs:
     out_dir: Path
     templates: Path
     inbox: Path
-    harvest: HarvestOutputs
+    harvest: HarvestOutputs  # the communes' returns alone: provisional ranking
     reports: Reports
+    appraisal: Path  # the council's workbooks, filled
+    final: HarvestOutputs  # returns + appraisal + survey: final ranking
 
 
 def _sample_paths() -> tuple[Path, Path]:
@@ -90,8 +95,9 @@ def run_demo(out_dir: Path) -> DemoOutputs:
     _prepare(out_dir)
     templates_dir = out_dir / "1-mau-gui-xa"
     inbox = out_dir / "2-hop-thu"
-    results_dir = out_dir / "3-ket-qua"
-    reports_dir = out_dir / "4-bao-cao"
+    results_dir = out_dir / "3-ket-qua-tu-cham"
+    final_dir = out_dir / "5-ket-qua-tham-dinh"
+    reports_dir = out_dir / "6-bao-cao"
     generated = generate_templates(rubric, units, period, templates_dir, office=SAMPLE_OFFICE, deadline=SAMPLE_DEADLINE)
     options = Options(office=SAMPLE_OFFICE, deadline=SAMPLE_DEADLINE, batch=generated.batch,
                       generated_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat())
@@ -122,11 +128,16 @@ def run_demo(out_dir: Path) -> DemoOutputs:
     (inbox / "~$Phu luc CCHC.xlsx").write_bytes(b"temporary lock file of an open workbook")
 
     harvest = run_harvest(rubric, [inbox], units, results_dir, period=period)
-    reports = write_reports(results_dir, reports_dir, office="UBND huyện Mẫu (dữ liệu mẫu)")
-    return DemoOutputs(out_dir, templates_dir, inbox, harvest, reports)
+    appraisal_dir = out_dir / "4-tham-dinh"
+    outputs = write_appraisal_workbooks(results_dir, appraisal_dir, by="unit")
+    _fill_appraisals(outputs, results_dir, sample.get("appraisal") or {})
+    final = run_harvest(rubric, [inbox, appraisal_dir], units, final_dir, period=period)
+    reports = write_reports(final_dir, reports_dir, office="UBND huyện Mẫu (dữ liệu mẫu)")
+    return DemoOutputs(out_dir, templates_dir, inbox, harvest, reports, appraisal_dir, final)
 
 
-DEMO_FOLDERS = ("1-mau-gui-xa", "2-hop-thu", "3-ket-qua", "4-bao-cao")
+DEMO_FOLDERS = ("1-mau-gui-xa", "2-hop-thu", "3-ket-qua-tu-cham", "4-tham-dinh", "5-ket-qua-tham-dinh", "6-bao-cao",
+                "3-ket-qua", "4-bao-cao")  # the last two: folders of earlier versions of the demo
 MARKER = ".cchc-demo"
 
 
@@ -140,6 +151,49 @@ def _prepare(out_dir: Path) -> None:
     for name in DEMO_FOLDERS:
         if (out_dir / name).exists():
             shutil.rmtree(out_dir / name)
+
+
+def _fill_appraisals(outputs, results_dir: Path, plan: dict) -> None:
+    """The council at work: the appraised score is the self score unless the plan changes it
+    (with a comment); the province's survey scores go into the survey workbook."""
+    from openpyxl import load_workbook
+
+    scores = {u.code: u for u in load_results(results_dir).units}
+    changes = plan.get("changes") or {}
+    for path in outputs.workbooks:
+        workbook = load_workbook(path)
+        sheet = workbook[APPRAISAL_SHEET]
+        header, columns = _header_columns(sheet, ("STT", "Điểm thẩm định", "Ý kiến thẩm định"))
+        code = path.name.split("_")[1]
+        unit = scores[code]
+        for row in range(header + 1, sheet.max_row + 1):
+            criterion = sheet.cell(row, columns["STT"]).value
+            cell = sheet.cell(row, columns["Điểm thẩm định"])
+            if criterion not in unit.scores or cell.protection.locked:
+                continue
+            value, comment = (changes.get(code) or {}).get(criterion, (unit.scores[criterion], None))
+            cell.value = float(to_decimal(value))
+            if comment:
+                sheet.cell(row, columns["Ý kiến thẩm định"]).value = comment
+        workbook.save(path)
+    if outputs.survey is not None:
+        workbook = load_workbook(outputs.survey)
+        sheet = workbook[SURVEY_SHEET]
+        survey = plan.get("survey") or {}
+        header, columns = _header_columns(sheet, (SURVEY_CODE_HEADER,))
+        codes = {sheet.cell(r, c).value: c for r in (header, header + 1) for c in range(1, sheet.max_column + 1)}
+        for row in range(header + 1, sheet.max_row + 1):
+            for criterion, value in (survey.get(sheet.cell(row, columns[SURVEY_CODE_HEADER]).value) or {}).items():
+                sheet.cell(row, codes[criterion]).value = float(to_decimal(value))
+        workbook.save(outputs.survey)
+
+
+def _header_columns(sheet, texts) -> tuple[int, dict[str, int]]:
+    for row in sheet.iter_rows(min_row=1, max_row=15):
+        found = {c.value: c.column for c in row if c.value in texts}
+        if len(found) == len(texts):
+            return row[0].row, found
+    raise CchcError(f"Không thấy dòng tiêu đề trong {sheet.title}.")
 
 
 def _returned_name(unit: Unit, index: int) -> str:

@@ -60,13 +60,17 @@ def unit_results(data: dict) -> list[tuple]:
             for u in data["units"]]
 
 
+SELF_RESULTS = "3-ket-qua-tu-cham"
+FINAL_RESULTS = "5-ket-qua-tham-dinh"
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo") / "demo"
     first = run_demo(out)
     assert first.exit_code == 0, first.output
     snapshot = {"tree": tree(out),
-                "harvest": json.loads(next(out.rglob("harvest.json")).read_text(encoding="utf-8"), parse_float=Decimal)}
+                "harvest": json.loads((out / SELF_RESULTS / "harvest.json").read_text(encoding="utf-8"), parse_float=Decimal)}
     second = run_demo(out)  # re-run into the same folder
     return out, first, second, snapshot
 
@@ -74,9 +78,8 @@ def demo(tmp_path_factory):
 @pytest.fixture(scope="module")
 def harvest_json(demo) -> dict:
     out = demo[0]
-    paths = list(out.rglob("harvest.json"))
-    assert len(paths) == 1
-    return json.loads(paths[0].read_text(encoding="utf-8"), parse_float=Decimal)
+    assert len(list(out.rglob("harvest.json"))) == 2  # the self-assessment harvest and the final one
+    return json.loads((out / SELF_RESULTS / "harvest.json").read_text(encoding="utf-8"), parse_float=Decimal)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -91,7 +94,8 @@ def test_demo_exits_0_and_says_where_the_outputs_are_and_what_to_open_first(demo
     lines = text.splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("Nên mở trước"))
     first_to_open = lines[start + 1].strip().lstrip("- ").split("  ")[0]
-    assert first_to_open.endswith("phu-luc-ii.xlsx") and Path(first_to_open).is_file()
+    assert first_to_open.endswith((".xlsx", ".docx")) and Path(first_to_open).is_file()
+    assert any(line.strip().lstrip("- ").startswith(str(out / FINAL_RESULTS / "phu-luc-ii.xlsx")) for line in lines)
     for line in lines[start + 1:]:
         path = Path(line.strip().lstrip("- ").split("  ")[0])
         assert path.is_file(), line
@@ -111,7 +115,7 @@ def test_demo_outputs_exist(demo, harvest_json):
     assert len(list(templates.glob("*.xlsx"))) == len(UNITS) == 15
     assert (templates / "templates.zip").is_file() and (templates / "messages.txt").is_file()
 
-    [results] = [p.parent for p in out.rglob("harvest.json")]
+    results = out / SELF_RESULTS
     for name in ("tong-hop.xlsx", "phu-luc-ii.xlsx"):
         assert (results / name).is_file()
         load_workbook(results / name)  # opens
@@ -229,7 +233,7 @@ def test_two_units_with_equal_totals_share_a_rank(demo, harvest_json):
         below = [u["rank"] for u in submitted if u["self_total"] < group[0]["self_total"]]
         assert not below or min(below) == rank + len(group)  # the next rank is skipped
     # the ranking table shows it too
-    [path] = list(demo[0].rglob("phu-luc-ii.xlsx"))
+    path = demo[0] / SELF_RESULTS / "phu-luc-ii.xlsx"
     ws = load_workbook(path)["Phụ lục II"]
     ranks = [ws.cell(r, 5).value for r in range(1, ws.max_row + 1) if isinstance(ws.cell(r, 1).value, int)]
     shared = [r for r in ranks if r is not None and ranks.count(r) > 1]
@@ -252,3 +256,17 @@ def test_demo_does_not_delete_unrelated_files_in_the_out_folder(tmp_path):
     result = run_demo(folder)
     # acceptable: refuse (exit 1, message) or run beside the file; never delete it
     assert mine.is_file() and mine.read_bytes() == b"a document of the office", result.output
+
+
+def test_demo_ends_with_the_final_ranking_by_appraised_totals(demo):
+    out = demo[0]
+    final = json.loads((out / FINAL_RESULTS / "harvest.json").read_text(encoding="utf-8"), parse_float=Decimal)
+    assert final["appraised"] is True
+    units = {u["code"]: u for u in final["units"]}
+    # Chí Minh: 1.7 appraised 2,5 instead of 2,9; survey 11,5 + 8,25
+    assert units["M01"]["appraisal_total"] == Decimal("94.35")
+    assert units["M01"]["appraisal_comments"]["1.7"]
+    assert units["M15"]["status"] == "missing"
+    sheet = load_workbook(out / FINAL_RESULTS / "phu-luc-ii.xlsx")["Phụ lục II"]
+    texts = [c.value for row in sheet.iter_rows(max_row=5) for c in row if isinstance(c.value, str)]
+    assert not any("Tạm xếp theo điểm tự chấm" in t for t in texts)
