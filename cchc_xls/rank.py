@@ -12,7 +12,7 @@ from pathlib import Path
 import xlsxwriter
 
 from cchc_xls.consolidate import write_atomic
-from cchc_xls.numbers import HUNDRED
+from cchc_xls.numbers import HUNDRED, format_vn
 from cchc_xls.results import Results, UnitRow, ordered_for_ranking
 from cchc_xls.style import Formats, fit_row
 
@@ -98,6 +98,14 @@ class _Writer:
             s.write_string(row, 6, self.note(unit), cell)
             fit_row(s, row, [(unit.committee, 34), (self.note(unit), 40)])
         self.last_row = row
+        survey = [leaf for leaf in self.results.rubric.leaves() if not leaf.self_scored]
+        if survey:  # the two columns are out of different maxima: say so under the table
+            share = format_vn(sum((leaf.max for leaf in survey), Decimal(0)))
+            row += 1
+            s.merge_range(row, 0, row, last, f"Ghi chú: điểm tự chấm không gồm các tiêu chí do tỉnh chấm "
+                          f"({', '.join(leaf.code for leaf in survey)}; tối đa {share} điểm); điểm thẩm định đã gồm.",
+                          self.fmt(italic=True, font_size=11, text_wrap=True))
+            s.set_row(row, 30)
         self.signature(s, row + 2, last)
         s.set_landscape()
         s.set_paper(9)
