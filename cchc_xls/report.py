@@ -188,12 +188,16 @@ def summary_context(results: Results, office: str = "") -> dict:
         best = {"total": high, "names": ", ".join(u.committee for t, u in totals if t == high)}
         worst = {"total": low, "names": ", ".join(u.committee for t, u in totals if t == low)}
         average = round_half_up(sum((t for t, _ in totals), ZERO) / len(totals), 2)
+    def score_of(unit: UnitRow, code: str) -> Decimal:
+        """The appraised score once the ranking is final, else the self score."""
+        return (unit.appraisal if final else unit.scores).get(code, ZERO)
+
     areas = []
     for area in rubric.areas():
         leaves = [leaf for leaf in area.leaves() if leaf.self_scored]
         if not leaves or not submitted:
             continue
-        earned = sum((u.scores.get(leaf.code, ZERO) for u in submitted for leaf in leaves), ZERO)
+        earned = sum((score_of(u, leaf.code) for u in submitted for leaf in leaves), ZERO)
         possible = sum((leaf.max for leaf in leaves), ZERO) * len(submitted)
         areas.append({"code": area.code, "label": area.label, "percent": percent_vn(earned, possible),
                       "ratio": earned / possible if possible else ZERO})
@@ -202,7 +206,7 @@ def summary_context(results: Results, office: str = "") -> dict:
     for leaf in rubric.scorable():
         if not submitted:
             break
-        scores = [u.scores.get(leaf.code, ZERO) for u in submitted]
+        scores = [score_of(u, leaf.code) for u in submitted]
         mean = sum(scores, ZERO) / len(scores)
         weakest.append({"code": leaf.code, "label": leaf.label, "max": leaf.max,
                         "average": round_half_up(mean, 2), "percent": percent_vn(mean, leaf.max),

@@ -270,3 +270,13 @@ def test_demo_ends_with_the_final_ranking_by_appraised_totals(demo):
     sheet = load_workbook(out / FINAL_RESULTS / "phu-luc-ii.xlsx")["Phụ lục II"]
     texts = [c.value for row in sheet.iter_rows(max_row=5) for c in row if isinstance(c.value, str)]
     assert not any("Tạm xếp theo điểm tự chấm" in t for t in texts)
+    from docx import Document
+
+    [summary] = list(out.rglob("bao-cao-tong-hop_*.docx"))
+    paragraphs = [p.text for p in Document(summary).paragraphs]
+    assert any("còn yếu (theo điểm thẩm định)" in p for p in paragraphs)
+    # the weakest-criteria figures are the appraised ones (M04's 1.5.2 was appraised 1 instead of 2)
+    submitted = [u for u in final["units"] if u["status"] == "submitted"]
+    mean = sum(Decimal(str(u["appraisal"]["1.5.2"])) for u in submitted) / len(submitted)
+    shown = format(mean.quantize(Decimal("0.01"), rounding="ROUND_HALF_UP"), "f").replace(".", ",").rstrip("0").rstrip(",")
+    assert any(p.startswith("- 1.5.2.") and f"bình quân {shown}/2 điểm" in p for p in paragraphs), shown
