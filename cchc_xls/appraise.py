@@ -9,14 +9,12 @@ column per criterion the province scores). `read_appraisal` reads a returned one
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
-import xlsxwriter
 
 from cchc_xls import __version__
 from cchc_xls.errors import CchcError, OutputError
@@ -35,7 +33,8 @@ from cchc_xls.read import _find_header, text_of
 from cchc_xls.results import Results, UnitRow, load_results
 from cchc_xls.rubric import Node, Rubric
 from cchc_xls.score import not_applicable_codes
-from cchc_xls.style import Formats, fit_row
+from cchc_xls.outputs import partial_path, write_atomic
+from cchc_xls.style import Formats, fit_row, new_workbook
 from cchc_xls.units import Unit, ascii_slug
 from cchc_xls.workbook import Book, Cell
 
@@ -82,9 +81,7 @@ class _Book:
 
     def __init__(self, path: Path, results: Results, identity: dict, password: str = ""):
         self.path = path
-        self.partial = path.with_name(path.name + ".part")
-        self.wb = xlsxwriter.Workbook(str(self.partial), {"strings_to_formulas": False, "strings_to_urls": False,
-                                                          "strings_to_numbers": False})
+        self.wb = new_workbook(partial_path(path))
         self.results = results
         self.identity = identity
         self.password = password
@@ -119,13 +116,7 @@ class _Book:
         s.activate()
 
     def close(self) -> Path:
-        try:
-            self.wb.close()
-            os.replace(self.partial, self.path)
-        except BaseException:
-            self.partial.unlink(missing_ok=True)
-            raise
-        return self.path
+        return write_atomic(self.path, lambda partial: self.wb.close())  # the workbook writes to the part
 
 
 def _signature(book: _Book, s, row: int, right_col: int, last_col: int) -> int:

@@ -6,17 +6,16 @@ Everything a commune typed is written with write_string: it can never become a f
 from __future__ import annotations
 
 import json
-import os
 from decimal import Decimal
 from pathlib import Path
 
-import xlsxwriter
 
 from cchc_xls import __version__
 from cchc_xls.findings import SEVERITY_LABEL, SEVERITY_ORDER
 from cchc_xls.harvest import Harvest, UnitResult
 from cchc_xls.numbers import HUNDRED, ZERO, to_json_number
-from cchc_xls.style import Formats, fit_row
+from cchc_xls.outputs import write_atomic
+from cchc_xls.style import Formats, fit_row, new_workbook
 
 HEAT_MAP_SHEET = "Tỷ lệ theo lĩnh vực"
 STATUS_LABEL = {"submitted": "Đã nộp", "missing": "Chưa nộp", "rejected": "Bị từ chối"}
@@ -127,18 +126,6 @@ def unit_note(outcome: UnitResult) -> str:
     return ""
 
 
-def write_atomic(path: Path, writer) -> Path:
-    """Call writer(partial_path), then move the finished file into place."""
-    partial = path.with_name(path.name + ".part")
-    try:
-        writer(partial)
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    return path
-
-
 def write_json(data: dict, path: Path) -> Path:
     """Write harvest.json-shaped data: one unit or file per line, streamed."""
     head = {k: v for k, v in data.items() if k not in ("units", "files")}
@@ -171,8 +158,7 @@ def write_harvest_json(result: Harvest, path: Path) -> Path:
 def write_tong_hop(result: Harvest, path: Path) -> Path:
     def build(partial: Path) -> None:
         # constant_memory: rows go to disk as they are written (a province has 168 communes as columns)
-        workbook = xlsxwriter.Workbook(str(partial), {"strings_to_formulas": False, "strings_to_urls": False,
-                                                      "strings_to_numbers": False, "constant_memory": True})
+        workbook = new_workbook(partial, constant_memory=True)
         _TongHop(workbook, result).write()
         workbook.close()
 

@@ -19,8 +19,6 @@ from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
 
-import xlsxwriter
-
 from cchc_xls import __version__
 from cchc_xls.errors import OutputError
 from cchc_xls.layout import (
@@ -32,7 +30,8 @@ from cchc_xls.numbers import ZERO, format_vn, to_decimal
 from cchc_xls.resources import render_text
 from cchc_xls.rubric import Node, Rubric
 from cchc_xls.score import compute_totals, not_applicable_codes, rescale
-from cchc_xls.style import Formats, fit_row, row_height, wrapped_lines
+from cchc_xls.outputs import write_atomic, write_text_atomic
+from cchc_xls.style import Formats, fit_row, new_workbook, row_height, wrapped_lines
 from cchc_xls.units import Period, Unit
 
 HEADER_ROW = 8  # zero-based row of the table header
@@ -514,15 +513,13 @@ def render_template(path: Path, rubric: Rubric, unit: Unit, period: Period, opti
                     entries: Entries | None = None) -> dict:
     """Write one unit's workbook to `path` (whole or not at all); return its identity."""
     identity = make_identity(rubric, unit, period, options)
-    partial = path.with_name(path.name + ".part")
-    workbook = xlsxwriter.Workbook(str(partial), {"strings_to_formulas": False, "strings_to_urls": False})
-    try:
+
+    def build(partial: Path) -> None:
+        workbook = new_workbook(partial)
         _TemplateWriter(workbook, rubric, unit, period, options, entries).write(identity)
         workbook.close()
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+
+    write_atomic(path, build)
     return identity
 
 
@@ -564,18 +561,20 @@ def generate_templates(rubric: Rubric, units: list[Unit], period: Period, out_di
         {"code": u.code, "name": u.name, "file": n, "template_id": tid, "sha256": digest}
         for u, n, (_, tid, digest) in zip(units, names, results)
     ]
-    manifest = _write_text(out_dir / "manifest.csv", _csv_text(manifest_rows))
-    archive = out_dir / "templates.zip"
-    partial = archive.with_name(archive.name + ".part")
-    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as zf:
-        for name in names:  # xlsx is already deflated: storing is as small and much faster
-            zf.write(out_dir / name, name)
-    os.replace(partial, archive)
+    # a BOM so that Excel opens the Vietnamese names in the CSV correctly
+    manifest = write_text_atomic(out_dir / "manifest.csv", _csv_text(manifest_rows), encoding="utf-8-sig")
+
+    def zip_all(partial: Path) -> None:
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as zf:
+            for name in names:  # xlsx is already deflated: storing is as small and much faster
+                zf.write(out_dir / name, name)
+
+    archive = write_atomic(out_dir / "templates.zip", zip_all)
     messages = "\n" + ("\n" + "=" * 72 + "\n\n").join(
         render_text("message.txt.j2", unit=u, period=period, rubric=rubric, file=n, deadline=deadline, office=office)
         for u, n in zip(units, names)
     )
-    messages_path = _write_text(out_dir / "messages.txt", messages.lstrip("\n"))
+    messages_path = write_text_atomic(out_dir / "messages.txt", messages.lstrip("\n"))
     return Generated(out_dir, tuple(out_dir / n for n in names), manifest, archive, messages_path, options.batch)
 
 
@@ -585,12 +584,3 @@ def _csv_text(rows: list[dict]) -> str:
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()
-
-
-def _write_text(path: Path, text: str) -> Path:
-    """Write whole or not at all; CSV gets a BOM so Excel opens Vietnamese text correctly."""
-    partial = path.with_name(path.name + ".part")
-    encoding = "utf-8-sig" if path.suffix == ".csv" else "utf-8"
-    partial.write_text(text, encoding=encoding)
-    os.replace(partial, path)
-    return path

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +9,7 @@ from pathlib import Path
 from cchc_xls.consolidate import harvest_json, write_harvest_json, write_tong_hop
 from cchc_xls.errors import OutputError
 from cchc_xls.harvest import Harvest, harvest
+from cchc_xls.outputs import copy_atomic
 from cchc_xls.rank import write_phu_luc_ii
 from cchc_xls.results import RUBRIC_COPY, load_results, results_from_data
 from cchc_xls.rubric import Rubric
@@ -87,10 +86,7 @@ def run_harvest(rubric: Rubric, inputs: list[Path], units: list[Unit], out_dir: 
 def copy_rubric(rubric: Rubric, out_dir: Path) -> None:
     """Keep the rubric beside harvest.json, so rank and report work even for a rubric given by path."""
     if rubric.source and Path(rubric.source).is_file():
-        target = out_dir / RUBRIC_COPY
-        partial = target.with_name(target.name + ".part")
-        shutil.copyfile(rubric.source, partial)
-        os.replace(partial, target)
+        copy_atomic(Path(rubric.source), out_dir / RUBRIC_COPY)
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,11 @@ from collections import Counter
 from decimal import ROUND_DOWN, Decimal
 from pathlib import Path
 
-import xlsxwriter
 
-from cchc_xls.consolidate import write_atomic
 from cchc_xls.numbers import HUNDRED, format_vn
 from cchc_xls.results import Results, UnitRow, ordered_for_ranking
-from cchc_xls.style import Formats, fit_row
+from cchc_xls.outputs import write_atomic
+from cchc_xls.style import Formats, fit_row, new_workbook
 
 TITLE = "THỐNG KÊ KẾT QUẢ XẾP HẠNG CHỈ SỐ CCHC ĐỐI VỚI UBND CẤP XÃ"
 PROVISIONAL = "(Tạm xếp theo điểm tự chấm: chưa có đủ điểm thẩm định của Hội đồng thẩm định)"
@@ -258,8 +257,7 @@ def _number_or_blank(sheet, row, col, value, fmt) -> None:
 def write_phu_luc_ii(results: Results, path: Path, office: str = "") -> Path:
     """Write DIR/phu-luc-ii.xlsx whole or not at all."""
     def build(partial: Path) -> None:
-        workbook = xlsxwriter.Workbook(str(partial), {"strings_to_formulas": False, "strings_to_urls": False,
-                                                      "strings_to_numbers": False})
+        workbook = new_workbook(partial)
         _Writer(workbook, results, office).write()
         workbook.close()
 

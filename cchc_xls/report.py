@@ -5,7 +5,6 @@ the figures and lays the rendered lines out as an editable Word document (python
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
@@ -18,6 +17,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 
 from cchc_xls.errors import CchcError, OutputError
+from cchc_xls.outputs import write_atomic
 from cchc_xls.numbers import HUNDRED, ZERO, format_vn, normalize, round_half_up
 from cchc_xls.resources import jinja_env
 from cchc_xls.results import Results, UnitRow, load_results
@@ -330,14 +330,7 @@ def lines_to_docx(lines: list[str], path: Path, title: str) -> Path:
             _paragraph(document, line[2:], align=WD_ALIGN_PARAGRAPH.JUSTIFY, italic=True, first_line=Cm(1))
         else:
             _paragraph(document, line, align=WD_ALIGN_PARAGRAPH.JUSTIFY, first_line=Cm(1))
-    partial = path.with_name(path.name + ".part")
-    try:
-        document.save(str(partial))
-        os.replace(partial, path)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomic(path, lambda partial: document.save(str(partial)))
 
 
 # ---------------------------------------------------------------------------------------------

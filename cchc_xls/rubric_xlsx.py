@@ -8,21 +8,20 @@ at once with the row number Excel shows.
 
 from __future__ import annotations
 
-import os
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-import xlsxwriter
 import yaml
 
 from cchc_xls.errors import CchcError, OutputError
 from cchc_xls.findings import Finding
 from cchc_xls.numbers import format_vn, parse_text_number, to_decimal
 from cchc_xls.rubric import UNIT_KINDS, Node, Rubric, parse_rubric
-from cchc_xls.style import Formats, fit_row
+from cchc_xls.outputs import write_atomic, write_text_atomic
+from cchc_xls.style import Formats, fit_row, new_workbook
 
 TABLE_SHEET = "Tiêu chí"
 INFO_SHEET = "Thông tin"
@@ -92,19 +91,18 @@ def _levels_text(node: Node) -> tuple[str, str]:
 
 def export_rubric(rubric: Rubric, path: Path, default_evidence: bool = True) -> Path:
     """Write the rubric as an editable workbook (whole or not at all)."""
-    partial = path.with_name(path.name + ".part")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        workbook = xlsxwriter.Workbook(str(partial), {"strings_to_numbers": False, "strings_to_formulas": False})
+    def build(partial: Path) -> None:
+        workbook = new_workbook(partial)
         _write_table(workbook, rubric, default_evidence)
         _write_info(workbook, rubric, default_evidence)
         _write_guide(workbook)
         workbook.close()
-        os.replace(partial, path)
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return write_atomic(path, build)
     except OSError as exc:
-        partial.unlink(missing_ok=True)
         raise OutputError(f"Không ghi được tệp “{path}”: {exc.strerror or exc}.") from exc
-    return path
 
 
 def _write_table(workbook, rubric: Rubric, default_evidence: bool) -> None:
@@ -579,15 +577,11 @@ def write_rubric_yaml(data: dict, path: Path, source_name: str) -> Path:
                                     "na_policy_note", "evidence_required", "groups", "tree") if k in data}
     text = f"# Nhập từ bảng Excel “{source_name}” bằng cchc rubric import.\n" + yaml.dump(
         ordered, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=1000, default_flow_style=False)
-    partial = path.with_name(path.name + ".part")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, path)
+        return write_text_atomic(path, text)
     except OSError as exc:
-        partial.unlink(missing_ok=True)
         raise OutputError(f"Không ghi được tệp “{path}”: {exc.strerror or exc}.") from exc
-    return path
 
 
 def default_evidence_of(rubric: Rubric) -> bool:

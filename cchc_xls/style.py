@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import textwrap
 
+import xlsxwriter
+
 FONT_NAME = "Times New Roman"
 LINE_HEIGHT = 17.0  # points per line of Times New Roman 13
 FILL_HEADER = "#DDEBF7"
 FILL_PARENT = "#F2F2F2"
+
+
+def new_workbook(path, **options):
+    """An xlsxwriter workbook whose strings always stay strings: nothing a commune typed can
+    become a formula, a hyperlink or a number in a file the tool writes."""
+    return xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False,
+                                           "strings_to_numbers": False, **options})
 
 
 class Formats:

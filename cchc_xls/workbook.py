@@ -392,7 +392,6 @@ def read_ods(zf: zipfile.ZipFile, wanted) -> Book:
     root = parse_xml(content, "content.xml")
     hidden = _ods_hidden_tables(zf, root)
     T = f"{{{NS_TABLE}}}"
-    O = f"{{{NS_OFFICE}}}"
     sheets = []
     for table in root.iter(f"{T}table"):
         name = table.get(f"{T}name", "")
@@ -428,7 +427,7 @@ def read_ods(zf: zipfile.ZipFile, wanted) -> Book:
         meta_root = parse_xml(meta, "meta.xml")
         for prop in meta_root.iter(f"{{{NS_META}}}user-defined"):
             book.properties[prop.get(f"{{{NS_META}}}name", "")] = prop.text or ""
-        date = meta_root.find(f".//{{http://purl.org/dc/elements/1.1/}}date")
+        date = meta_root.find(".//{http://purl.org/dc/elements/1.1/}date")
         if date is not None and date.text:
             book.modified = _parse_time(date.text)
     return book

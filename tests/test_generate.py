@@ -29,7 +29,7 @@ from openpyxl.utils import get_column_letter, range_boundaries
 from cchc_xls import __version__
 from cchc_xls.cli import main
 from cchc_xls.errors import UnitsError
-from cchc_xls.generate import Entries, Options, generate_templates, render_template, template_file_name
+from cchc_xls.generate import Entries, generate_templates, template_file_name
 from cchc_xls.layout import (
     HEADERS, IDENTITY_KEYS, MAIN_SHEET, META_SHEET, NA_MARK, NOT_SELF_SCORED_NOTE, PROPERTY_PREFIX,
     RESCALED_LABEL, TOTAL_LABEL, parse_identity_line,

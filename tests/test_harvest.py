@@ -219,7 +219,7 @@ def chi_minh(folder: Path, blanks, name: str = "Phu luc CCHC (1).xlsx", scores=N
 def harvest_chi_minh(tmp_path, blanks, others, **kwargs) -> Run:
     """Chí Minh's file (damaged by kwargs) with the two other communes' returns."""
     inbox = tmp_path / "inbox"
-    path = chi_minh(inbox, blanks, **kwargs)
+    chi_minh(inbox, blanks, **kwargs)
     for other in others:
         shutil.copy(other, inbox / other.name)
     return run(tmp_path, inbox)
