@@ -28,13 +28,13 @@ from cchc_xls.layout import (
     KIND_SURVEY, META_SHEET, NA_MARK, SURVEY_CODE_HEADER, SURVEY_SHEET, UNIT_COLUMN_LABEL, cell_ref,
     column_letter, identity_line,
 )
-from cchc_xls.numbers import format_vn, parse_text_number, to_decimal
+from cchc_xls.numbers import format_vn, read_decimal
 from cchc_xls.read import _find_header, text_of
 from cchc_xls.results import Results, UnitRow, load_results
 from cchc_xls.rubric import Node, Rubric
 from cchc_xls.score import not_applicable_codes
 from cchc_xls.outputs import partial_path, write_atomic
-from cchc_xls.style import Formats, fit_row, new_workbook
+from cchc_xls.style import Formats, fit_row, new_workbook, write_number_or_blank
 from cchc_xls.units import Unit, ascii_slug
 from cchc_xls.workbook import Book, Cell
 
@@ -170,14 +170,14 @@ def _write_by_unit(path: Path, results: Results, unit: UnitRow, batch: str, pass
         max_ref = cell_ref(row, col["max"])
         if parent:
             self_value = unit.subtotals.get(node.code)
-            _number(s, row, col["score"], self_value, center)
+            write_number_or_blank(s, row, col["score"], self_value, center)
             for key in ("evidence", "explanation", "comment"):
                 s.write_blank(row, col[key], None, text)
             terms = [cell_ref(row_of[c.code], col["appraisal"]) for c in node.children]
             s.write_formula(row, col["appraisal"], f"=SUM({','.join(terms)})", center, 0)
         else:
             self_value = unit.scores.get(node.code)
-            _number(s, row, col["score"], self_value, center)
+            write_number_or_blank(s, row, col["score"], self_value, center)
             s.write_string(row, col["evidence"], unit.evidence.get(node.code, ""), text)
             s.write_string(row, col["explanation"], unit.explanations.get(node.code, ""), text)
             if not node.self_scored or node.code in excluded:
@@ -207,7 +207,7 @@ def _write_by_unit(path: Path, results: Results, unit: UnitRow, batch: str, pass
     s.merge_range(total_row, 0, total_row, col["max"],
                   "TỔNG ĐIỂM THẨM ĐỊNH" + (" (chưa gồm điểm điều tra do tỉnh cung cấp)"
                                            if any(not n.self_scored for n in rubric.leaves()) else ""), bold)
-    _number(s, total_row, col["score"], unit.self_total, f(bold=True, border=1, bg_color=FILL_AREA, align="center"))
+    write_number_or_blank(s, total_row, col["score"], unit.self_total, f(bold=True, border=1, bg_color=FILL_AREA, align="center"))
     roots = ",".join(cell_ref(row_of[r.code], col["appraisal"]) for r in rubric.roots)
     s.write_formula(total_row, col["appraisal"], f"=SUM({roots})", f(bold=True, border=1, bg_color=FILL_AREA, align="center"), 0)
     end = _signature(book, s, total_row + 2, col["evidence"], last)
@@ -257,7 +257,7 @@ def _write_by_area(path: Path, results: Results, area: Node, units: list[UnitRow
         for n, unit in enumerate(units):
             c0 = 3 + 3 * n
             excluded = _excluded(results, unit)
-            _number(s, row, c0, unit.subtotals.get(node.code) if parent else unit.scores.get(node.code), center)
+            write_number_or_blank(s, row, c0, unit.subtotals.get(node.code) if parent else unit.scores.get(node.code), center)
             if parent:
                 terms = [cell_ref(row_of[c.code], c0 + 1) for c in node.children]
                 s.write_formula(row, c0 + 1, f"=SUM({','.join(terms)})", center, 0)
@@ -313,7 +313,7 @@ def _write_survey(path: Path, results: Results, batch: str, password: str) -> Pa
         for n, leaf in enumerate(survey):
             value = unit.appraisal.get(leaf.code)
             fmt = f(border=1, locked=False, align="center")
-            _number(s, row, 3 + n, value, fmt)
+            write_number_or_blank(s, row, 3 + n, value, fmt)
             s.data_validation(row, 3 + n, row, 3 + n, score_validation(leaf, row, 3 + n, book.level_ranges, "điều tra"))
     end = row + 2
     s.freeze_panes(header + 1, 3)
@@ -321,13 +321,6 @@ def _write_survey(path: Path, results: Results, batch: str, password: str) -> Pa
     s.fit_to_pages(1, 0)
     book.finish(s, header, end, last, landscape=False)
     return book.close()
-
-
-def _number(sheet, row, col, value, fmt) -> None:
-    if value is None:
-        sheet.write_blank(row, col, None, fmt)
-    else:
-        sheet.write_number(row, col, float(value), fmt)
 
 
 def write_appraisal_workbooks(harvest_dir: Path, out_dir: Path, by: str = "unit", password: str = "") -> AppraisalOutputs:
@@ -382,12 +375,10 @@ def _cell_value(cell: Cell | None) -> tuple[Decimal | None, str | None]:
     value = cell.value
     if isinstance(value, bool) or cell.is_date:
         return None, text_of(value)
-    if isinstance(value, (int, float)):
-        return to_decimal(value), None
     text = text_of(value)
     if not text:
         return None, None
-    parsed = parse_text_number(text)
+    parsed = read_decimal(value)
     return (parsed, None) if parsed is not None else (None, text)
 
 

@@ -16,7 +16,7 @@ from decimal import Decimal
 from cchc_xls.findings import Finding, make
 from cchc_xls.layout import NA_MARK, RESCALED_LABEL, TOTAL_LABEL
 from cchc_xls.legacy import fix_legacy_text
-from cchc_xls.numbers import ZERO, format_vn, parse_text_number, to_decimal
+from cchc_xls.numbers import ZERO, format_vn, parse_text_number, read_decimal, to_decimal
 from cchc_xls.read import Return, Row, text_of
 from cchc_xls.rubric import Node, Rubric
 from cchc_xls.score import Totals, compute_totals, leaf_contribution, not_applicable_codes, rescale
@@ -141,7 +141,7 @@ def _check_structure(ctx: _Ctx):
             yield make("row.label_changed", **ctx.at(node.code, "label"), code=node.code,
                        found=text_of(row.label)[:120], expected=node.label)
         if "max" in ret.columns:
-            found = _as_decimal(row.max)
+            found = read_decimal(row.max)
             if found is None or found != node.max:
                 yield make("row.max_changed", **ctx.at(node.code, "max"), code=node.code,
                            found=text_of(row.max) or "(trống)", expected=format_vn(node.max))
@@ -155,14 +155,6 @@ def _check_structure(ctx: _Ctx):
     present = [c for c in ret.order if c in rubric]
     if present != [c for c in expected_order if c in ret.rows]:
         yield make("row.moved", file=ret.file, sheet=ret.sheet_name)
-
-
-def _as_decimal(value) -> Decimal | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, (int, float)):
-        return to_decimal(value)
-    return parse_text_number(text_of(value))
 
 
 def _read_leaves(ctx: _Ctx, out: Checked):

@@ -42,6 +42,16 @@ def parse_text_number(text: str) -> Decimal | None:
         return None
 
 
+def read_decimal(value) -> Decimal | None:
+    """A cell's number as a person wrote it: a number, or a number typed as text ("2,5"). None
+    for anything else (empty, a word, a boolean)."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float, Decimal)):
+        return to_decimal(value)
+    return parse_text_number(str(value))
+
+
 def normalize(value: Decimal) -> Decimal:
     """Drop trailing zeros without switching to exponent notation (2.500 -> 2.5, 10 -> 10)."""
     if value == value.to_integral_value():

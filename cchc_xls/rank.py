@@ -13,7 +13,7 @@ from pathlib import Path
 from cchc_xls.numbers import HUNDRED, format_vn
 from cchc_xls.results import Results, UnitRow, ordered_for_ranking
 from cchc_xls.outputs import write_atomic
-from cchc_xls.style import Formats, fit_row, new_workbook
+from cchc_xls.style import Formats, fit_row, new_workbook, write_number_or_blank
 
 TITLE = "THỐNG KÊ KẾT QUẢ XẾP HẠNG CHỈ SỐ CCHC ĐỐI VỚI UBND CẤP XÃ"
 PROVISIONAL = "(Tạm xếp theo điểm tự chấm: chưa có đủ điểm thẩm định của Hội đồng thẩm định)"
@@ -90,9 +90,9 @@ class _Writer:
             center = self.fmt(border=1, align="center", bg_color="#F2F2F2" if grey else "#FFFFFF")
             s.write_number(row, 0, number, center)
             s.write_string(row, 1, unit.committee, cell)
-            _number_or_blank(s, row, 2, unit.self_total, center)
-            _number_or_blank(s, row, 3, unit.appraisal_total, center)
-            _number_or_blank(s, row, 4, unit.rank, center)
+            write_number_or_blank(s, row, 2, unit.self_total, center)
+            write_number_or_blank(s, row, 3, unit.appraisal_total, center)
+            write_number_or_blank(s, row, 4, unit.rank, center)
             s.write_string(row, 5, unit.group or "", center)
             s.write_string(row, 6, self.note(unit), cell)
             fit_row(s, row, [(unit.committee, 34), (self.note(unit), 40)])
@@ -239,19 +239,12 @@ class _Writer:
                 center = self.fmt(border=1, align="center")
                 s.write_number(row, 0, number, center)
                 s.write_string(row, 1, unit.committee, self.fmt(border=1))
-                _number_or_blank(s, row, 2, unit.ranking_total if unit.rank is not None else None, center)
-                _number_or_blank(s, row, 3, local.get(unit.code), center)
-                _number_or_blank(s, row, 4, unit.rank, center)
+                write_number_or_blank(s, row, 2, unit.ranking_total if unit.rank is not None else None, center)
+                write_number_or_blank(s, row, 3, local.get(unit.code), center)
+                write_number_or_blank(s, row, 4, unit.rank, center)
             row += 1
         s.set_paper(9)
         s.fit_to_pages(1, 0)
-
-
-def _number_or_blank(sheet, row, col, value, fmt) -> None:
-    if value is None:
-        sheet.write_blank(row, col, None, fmt)
-    else:
-        sheet.write_number(row, col, float(value), fmt)
 
 
 def write_phu_luc_ii(results: Results, path: Path, office: str = "") -> Path:

@@ -18,7 +18,7 @@ import yaml
 
 from cchc_xls.errors import CchcError, OutputError
 from cchc_xls.findings import Finding
-from cchc_xls.numbers import format_vn, parse_text_number, to_decimal
+from cchc_xls.numbers import format_vn, parse_text_number, read_decimal
 from cchc_xls.rubric import UNIT_KINDS, Node, Rubric, parse_rubric
 from cchc_xls.outputs import write_atomic, write_text_atomic
 from cchc_xls.style import Formats, fit_row, new_workbook
@@ -242,16 +242,6 @@ def _text(value) -> str:
     return " ".join(unicodedata.normalize("NFC", str(value)).split())
 
 
-def _number(value) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, (int, float)):
-        return to_decimal(value)
-    return parse_text_number(_text(value))
-
-
 _ROMAN = {"I": 1, "V": 5, "X": 10, "L": 50, "C": 100}
 
 
@@ -357,7 +347,7 @@ class _Importer:
                 first = next(number for c, number in order if c == code)
                 self.add(row.number, f"Mã “{code}” bị trùng với dòng {first}.", column="STT")
                 continue
-            maximum = _number(row.values.get("max"))
+            maximum = read_decimal(row.values.get("max"))
             if maximum is None:
                 self.add(row.number, f"Điểm tối đa của “{code}” không phải là số: “{_text(row.values.get('max'))}”.",
                          column="Điểm tối đa")
@@ -394,7 +384,7 @@ class _Importer:
         node["_method"] = _text(row.values.get("method"))
         node["_levels"] = _text(row.values.get("levels"))
         node["_level_texts"] = str(row.values.get("level_texts") or "")
-        node["_step"] = _number(row.values.get("step")) if _text(row.values.get("step")) else None
+        node["_step"] = read_decimal(row.values.get("step")) if _text(row.values.get("step")) else None
         if _text(row.values.get("step")) and node["_step"] is None:
             self.add(row.number, f"Bước điểm “{_text(row.values.get('step'))}” không phải là số.", column="Bước điểm")
         node["_self_scored"] = self._yes_no(row, "self_scored", True)
@@ -485,7 +475,7 @@ class _Importer:
                 in_bands = True
                 continue
             if in_bands:
-                minimum = _number(second)
+                minimum = read_decimal(second)
                 if minimum is None:
                     if first and second is not None:
                         self.add(cells[0].row, f"Ngưỡng của mức “{first}” không phải là số.", sheet=INFO_SHEET)
@@ -507,7 +497,7 @@ class _Importer:
                                for k in ("document", "date", "issuer", "province")}
         if text("legal_note"):
             data["legal_basis"]["note"] = text("legal_note")
-        total = _number(values.get("total", (None, None))[0])
+        total = read_decimal(values.get("total", (None, None))[0])
         if total is None:
             self.add(values.get("total", (None, None))[1], "Tổng điểm không phải là số.", sheet=INFO_SHEET)
         else:

@@ -34,6 +34,14 @@ class Formats:
         return self._cache[key]
 
 
+def write_number_or_blank(sheet, row: int, col: int, value, fmt) -> None:
+    """A Decimal score, or an empty (formatted) cell where there is none."""
+    if value is None:
+        sheet.write_blank(row, col, None, fmt)
+    else:
+        sheet.write_number(row, col, float(value), fmt)
+
+
 def wrapped_lines(text: str, width: float, bold: bool = False) -> int:
     """How many lines `text` takes in a column `width` characters wide (Times New Roman 13).
 
