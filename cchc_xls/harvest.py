@@ -24,7 +24,7 @@ from cchc_xls.findings import Finding, make
 from cchc_xls.layout import KIND_APPRAISAL_AREA, KIND_APPRAISAL_UNIT, KIND_LABELS, KIND_SELF, KIND_SURVEY
 from cchc_xls.read import read_return
 from cchc_xls.rubric import Rubric
-from cchc_xls.score import Totals, compute_totals, not_applicable_codes, rank_with_ties
+from cchc_xls.score import Totals, compute_totals, final_ranking, not_applicable_codes, rank_units
 from cchc_xls.units import Period, Unit
 from cchc_xls.workbook import WorkbookError, check_zip
 
@@ -111,8 +111,7 @@ class Harvest:
     @property
     def appraised(self) -> bool:
         """Final ranking: every submitted unit has a complete appraisal."""
-        submitted = [u for u in self.units if u.status == "submitted"]
-        return bool(submitted) and all(u.appraisal_complete for u in submitted)
+        return final_ranking(self.units)
 
     def findings(self) -> list[Finding]:
         return [f for file in self.files for f in file.findings]
@@ -505,12 +504,5 @@ def _merge_appraisals(results: list[FileResult], unit_results: list[UnitResult],
 
 
 def _rank(unit_results: list[UnitResult], rubric: Rubric) -> None:
-    """Ranks by the appraised totals when every submitted unit's appraisal is complete, else
-    provisionally by the self totals (never treating a criterion not yet appraised as 0)."""
-    submitted = [u for u in unit_results if u.status == "submitted"]
-    final = bool(submitted) and all(u.appraisal_complete for u in submitted)
-    totals = [(u.appraisal_total if final else u.self_total) for u in submitted]
-    ranks = rank_with_ties(totals)
-    for outcome, total, rank in zip(submitted, totals, ranks):
-        outcome.rank = rank
-        outcome.group = rubric.group_for(total)
+    for outcome, (_, rank, group) in zip(unit_results, rank_units(unit_results, rubric)):
+        outcome.rank, outcome.group = rank, group

@@ -15,7 +15,7 @@ from pathlib import Path
 from cchc_xls.errors import CchcError
 from cchc_xls.numbers import to_decimal
 from cchc_xls.rubric import Rubric, load_rubric
-from cchc_xls.score import rank_with_ties
+from cchc_xls.score import final_ranking, rank_units
 from cchc_xls.units import Period, parse_period
 
 RUBRIC_COPY = "rubric.yaml"
@@ -65,8 +65,7 @@ class Results:
     @property
     def appraised(self) -> bool:
         """Final ranking: every submitted unit has a complete appraisal."""
-        submitted = [u for u in self.units if u.status == "submitted"]
-        return bool(submitted) and all(u.appraisal_complete for u in submitted)
+        return final_ranking(self.units)
 
     def submitted(self) -> list[UnitRow]:
         return [u for u in self.units if u.status == "submitted"]
@@ -129,18 +128,9 @@ def results_from_data(data: dict, rubric: Rubric, source: Path | None = None) ->
 
 def rank_results(results: Results) -> Results:
     """Ranks (ties share: 1, 2, 2, 4) and groups by the appraised totals when complete, else self."""
-    final = results.appraised
-    ranked = [u for u in results.units if u.status == "submitted"]
-    totals = [(u.appraisal_total if final else u.self_total) or Decimal(0) for u in ranked]
-    ranks = dict(zip((u.code for u in ranked), rank_with_ties(totals)))
-    units = []
-    for unit in results.units:
-        if unit.status != "submitted":
-            units.append(replace(unit, rank=None, group=None, ranking_total=None))
-            continue
-        total = unit.appraisal_total if final else unit.self_total
-        units.append(replace(unit, rank=ranks[unit.code], group=results.rubric.group_for(total), ranking_total=total))
-    return replace(results, units=tuple(units))
+    units = tuple(replace(unit, ranking_total=total, rank=rank, group=group)
+                  for unit, (total, rank, group) in zip(results.units, rank_units(results.units, results.rubric)))
+    return replace(results, units=units)
 
 
 def ordered_for_ranking(results: Results) -> list[UnitRow]:

@@ -67,6 +67,24 @@ def rescale(raw: Decimal, total: Decimal, applicable_max: Decimal) -> Decimal:
     return round_half_up(raw * total / applicable_max, RESCALE_PLACES)
 
 
+def final_ranking(units) -> bool:
+    """The ranking is by the appraised totals only once every submitted unit's appraisal is
+    complete; until then it is provisional, by the self totals (a blank is never counted as 0)."""
+    submitted = [u for u in units if u.status == "submitted"]
+    return bool(submitted) and all(u.appraisal_complete for u in submitted)
+
+
+def rank_units(units, rubric: Rubric) -> list[tuple[Decimal | None, int | None, str | None]]:
+    """(ranking total, rank, group) for each unit, in order; (None, None, None) for a unit that is
+    not ranked (sent nothing, or was rejected). The one ranking rule, for the harvest and for
+    `cchc rank` alike."""
+    final = final_ranking(units)
+    totals = [(u.appraisal_total if final else u.self_total) if u.status == "submitted" else None for u in units]
+    ranks = iter(rank_with_ties([t or ZERO for u, t in zip(units, totals) if u.status == "submitted"]))
+    return [(total, next(ranks), rubric.group_for(total)) if u.status == "submitted" else (None, None, None)
+            for u, total in zip(units, totals)]
+
+
 def rank_with_ties(totals: list[Decimal]) -> list[int]:
     """Competition ranking: equal totals share a rank (1, 2, 2, 4), highest first."""
     ordered = sorted(totals, reverse=True)
