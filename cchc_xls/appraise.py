@@ -29,7 +29,7 @@ from cchc_xls.layout import (
     column_letter, identity_line,
 )
 from cchc_xls.numbers import format_vn, read_decimal
-from cchc_xls.read import _find_header, text_of
+from cchc_xls.read import find_header, text_of
 from cchc_xls.results import Results, UnitRow, load_results
 from cchc_xls.rubric import Node, Rubric
 from cchc_xls.score import not_applicable_codes
@@ -53,7 +53,8 @@ class AppraisalOutputs:
     survey: Path | None
 
 
-def _identity(results: Results, kind: str, batch: str, unit: UnitRow | None = None, area: Node | None = None) -> dict:
+def _identity(results: Results, kind: str, unit: UnitRow | None = None, area: Node | None = None) -> dict:
+    batch = results.batch
     return {
         "kind": kind, "format": FORMAT_VERSION, "rubric_id": results.rubric.id,
         "rubric_hash": results.rubric.content_hash, "period": results.period.key if results.period else "",
@@ -62,13 +63,6 @@ def _identity(results: Results, kind: str, batch: str, unit: UnitRow | None = No
         "generated_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
         "template_id": f"{batch}-{kind}-{unit.code if unit else area.code if area else 'all'}",
     }
-
-
-def _harvest_batch(harvest_dir: Path) -> str:
-    import json
-
-    data = json.loads((harvest_dir / "harvest.json").read_text(encoding="utf-8"))
-    return str(data.get("batch") or "")
 
 
 def _excluded(results: Results, unit: UnitRow) -> set[str]:
@@ -129,9 +123,9 @@ def _signature(book: _Book, s, row: int, right_col: int, last_col: int) -> int:
     return row + 2
 
 
-def _write_by_unit(path: Path, results: Results, unit: UnitRow, batch: str, password: str) -> Path:
+def _write_by_unit(path: Path, results: Results, unit: UnitRow, password: str) -> Path:
     rubric = results.rubric
-    book = _Book(path, results, _identity(results, KIND_APPRAISAL_UNIT, batch, unit=unit), password)
+    book = _Book(path, results, _identity(results, KIND_APPRAISAL_UNIT, unit=unit), password)
     s = book.sheet(APPRAISAL_SHEET)
     f = book.fmt
     columns = [("code", "STT", 7), ("label", "Lĩnh vực/Tiêu chí", 40), ("max", "Điểm tối đa", 8),
@@ -218,8 +212,8 @@ def _write_by_unit(path: Path, results: Results, unit: UnitRow, batch: str, pass
     return book.close()
 
 
-def _write_by_area(path: Path, results: Results, area: Node, units: list[UnitRow], batch: str, password: str) -> Path:
-    book = _Book(path, results, _identity(results, KIND_APPRAISAL_AREA, batch, area=area), password)
+def _write_by_area(path: Path, results: Results, area: Node, units: list[UnitRow], password: str) -> Path:
+    book = _Book(path, results, _identity(results, KIND_APPRAISAL_AREA, area=area), password)
     s = book.sheet(APPRAISAL_SHEET)
     f = book.fmt
     last = 2 + 3 * len(units)
@@ -282,11 +276,11 @@ def _write_by_area(path: Path, results: Results, area: Node, units: list[UnitRow
     return book.close()
 
 
-def _write_survey(path: Path, results: Results, batch: str, password: str) -> Path | None:
+def _write_survey(path: Path, results: Results, password: str) -> Path | None:
     survey = [leaf for leaf in results.rubric.leaves() if not leaf.self_scored]
     if not survey:
         return None
-    book = _Book(path, results, _identity(results, KIND_SURVEY, batch), password)
+    book = _Book(path, results, _identity(results, KIND_SURVEY), password)
     s = book.sheet(SURVEY_SHEET)
     f = book.fmt
     last = 2 + len(survey)
@@ -326,7 +320,6 @@ def _write_survey(path: Path, results: Results, batch: str, password: str) -> Pa
 def write_appraisal_workbooks(harvest_dir: Path, out_dir: Path, by: str = "unit", password: str = "") -> AppraisalOutputs:
     """Appraisal workbooks pre-filled from DIR/harvest.json, and the survey workbook."""
     results = load_results(harvest_dir)
-    batch = _harvest_batch(harvest_dir)
     units = results.submitted()
     if not units:
         raise CchcError("Chưa có đơn vị nào có phiếu được tính: chưa lập được bảng thẩm định.")
@@ -339,13 +332,13 @@ def write_appraisal_workbooks(harvest_dir: Path, out_dir: Path, by: str = "unit"
                 if not any(leaf.self_scored for leaf in area.leaves()):
                     continue
                 name = f"tham-dinh_linh-vuc-{ascii_slug(area.code)}_{period}.xlsx"
-                written.append(_write_by_area(out_dir / name, results, area, units, batch, password))
+                written.append(_write_by_area(out_dir / name, results, area, units, password))
         else:
             for unit in units:
                 slug = Unit(unit.code, unit.name, unit.kind).slug
                 written.append(_write_by_unit(out_dir / f"tham-dinh_{unit.code}_{slug}_{period}.xlsx",
-                                              results, unit, batch, password))
-        survey = _write_survey(out_dir / f"dieu-tra_{period}.xlsx", results, batch, password)
+                                              results, unit, password))
+        survey = _write_survey(out_dir / f"dieu-tra_{period}.xlsx", results, password)
     except OSError as exc:
         raise OutputError(f"Không ghi được bảng thẩm định vào “{out_dir}”: {exc.strerror or exc}.") from exc
     return AppraisalOutputs(out_dir, tuple(written), survey)
@@ -409,7 +402,7 @@ def _entry_or_finding(unit: str, code: str, cell: Cell | None, comment, file: st
 
 def _read_by_unit(sheet, identity: dict, rubric: Rubric, file: str):
     entries, findings = [], []
-    header_row, columns = _find_header(sheet)
+    header_row, columns = find_header(sheet)
     if not header_row or "appraisal" not in columns:
         return [], [make("sheet.column_missing", file=file, sheet=sheet.name, header="Điểm thẩm định")]
     unit = identity.get("unit_code", "")

@@ -324,18 +324,17 @@ def harvest(rubric: Rubric, inputs: list[Path], units: list[Unit], *, period: Pe
         if progress is not None and hasattr(progress, "start"):
             progress.start(len(items))
         kinds = {u.code: u.kind for u in units}
-        jobs = [(item, rubric, kinds) for item in items]  # for the serial path
         workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
         results: list[FileResult] = []
-        if workers > 1 and len(jobs) >= 24:
+        if workers > 1 and len(items) >= 24:
             with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(rubric, kinds)) as pool:
                 for result in pool.map(_process_in_worker, items, chunksize=max(1, min(32, len(items) // (workers * 4)))):
                     results.append(result)
                     if progress:
                         progress(1)
         else:
-            for job in jobs:
-                results.append(_process(job))
+            for item in items:
+                results.append(_process((item, rubric, kinds)))
                 if progress:
                     progress(1)
         if received_dir is not None:

@@ -185,13 +185,14 @@ def _find_table(book: Book) -> tuple[Sheet | None, int, dict[str, int]]:
     for sheet in candidates:
         if not sheet.cells or sheet.name == META_SHEET:
             continue
-        header_row, columns = _find_header(sheet)
+        header_row, columns = find_header(sheet)
         if header_row:
             return sheet, header_row, columns
     return None, 0, {}
 
 
-def _find_header(sheet: Sheet) -> tuple[int, dict[str, int]]:
+def find_header(sheet: Sheet) -> tuple[int, dict[str, int]]:
+    """The header row (by its texts, never a fixed row) and each known column's index."""
     by_row: dict[int, dict[str, int]] = {}
     for (row, col), cell in sheet.cells.items():
         if row > HEADER_SCAN_ROWS or not isinstance(cell.value, str):

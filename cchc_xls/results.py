@@ -61,6 +61,7 @@ class Results:
     units: tuple[UnitRow, ...]
     files: tuple[dict, ...] = ()
     source: Path | None = None
+    batch: str = ""  # the template set the returns came from (appraisal workbooks carry it)
 
     @property
     def appraised(self) -> bool:
@@ -122,7 +123,7 @@ def results_from_data(data: dict, rubric: Rubric, source: Path | None = None) ->
             note=item.get("note") or "",
         ))
     period = parse_period(data["period"]) if data.get("period") else None
-    results = Results(rubric, period, tuple(units), tuple(data.get("files", [])), source)
+    results = Results(rubric, period, tuple(units), tuple(data.get("files", [])), source, str(data.get("batch") or ""))
     return rank_results(results)
 
 
