@@ -19,10 +19,7 @@ from pathlib import Path
 from cchc_xls import __version__
 from cchc_xls.errors import CchcError, OutputError
 from cchc_xls.findings import Finding, make
-from cchc_xls.generate import (
-    FILL_AREA, FILL_LOCKED_OUT, FILL_MISSING, FILL_PARENT, score_validation, set_identity_properties,
-    write_identity_sheet,
-)
+from cchc_xls.generate import score_validation, set_identity_properties, write_identity_sheet
 from cchc_xls.layout import (
     APPRAISAL_SHEET, FORMAT_VERSION, IDENTITY_LABEL, KIND_APPRAISAL_AREA, KIND_APPRAISAL_UNIT, KIND_LABELS,
     KIND_SURVEY, META_SHEET, NA_MARK, SURVEY_CODE_HEADER, SURVEY_SHEET, UNIT_COLUMN_LABEL, cell_ref,
@@ -34,7 +31,9 @@ from cchc_xls.results import Results, UnitRow, load_results
 from cchc_xls.rubric import Node, Rubric
 from cchc_xls.score import not_applicable_codes
 from cchc_xls.outputs import partial_path, write_atomic
-from cchc_xls.style import Formats, fit_row, new_workbook, write_number_or_blank
+from cchc_xls.style import (
+    FILL_HEADER, FILL_LOCKED_OUT, FILL_MISSING, FILL_PARENT, Formats, fit_row, new_workbook, write_number_or_blank,
+)
 from cchc_xls.units import Unit, ascii_slug
 from cchc_xls.workbook import Book, Cell
 
@@ -140,7 +139,7 @@ def _write_by_unit(path: Path, results: Results, unit: UnitRow, password: str) -
         f"Theo {rubric.title}, {rubric.legal_basis.describe()}",
         "Hội đồng thẩm định nhập điểm thẩm định và ý kiến vào các ô trắng; các cột khác là số liệu đơn vị tự chấm.",
     ])
-    head = f(bold=True, border=1, align="center", bg_color=FILL_AREA)
+    head = f(bold=True, border=1, align="center", bg_color=FILL_HEADER)
     for index, (_, text, width) in enumerate(columns):
         s.write_string(top, index, text, head)
         s.set_column(index, index, width)
@@ -154,7 +153,7 @@ def _write_by_unit(path: Path, results: Results, unit: UnitRow, password: str) -
     for node in rubric.nodes():
         row = row_of[node.code]
         parent = not node.is_leaf
-        fill = FILL_AREA if node.parent is None and parent else FILL_PARENT if parent else "#FFFFFF"
+        fill = FILL_HEADER if node.parent is None and parent else FILL_PARENT if parent else "#FFFFFF"
         text = f(border=1, bold=parent, bg_color=fill)
         center = f(border=1, bold=parent, bg_color=fill, align="center")
         s.write_string(row, col["code"], node.code, center)
@@ -197,13 +196,13 @@ def _write_by_unit(path: Path, results: Results, unit: UnitRow, password: str) -
             "format": book.wb.add_format({"bg_color": FILL_MISSING}),
             "multi_range": " ".join(f"{letter}{r + 1}" for r in inputs)})
     total_row = last_row + 1
-    bold = f(bold=True, border=1, bg_color=FILL_AREA)
+    bold = f(bold=True, border=1, bg_color=FILL_HEADER)
     s.merge_range(total_row, 0, total_row, col["max"],
                   "TỔNG ĐIỂM THẨM ĐỊNH" + (" (chưa gồm điểm điều tra do tỉnh cung cấp)"
                                            if any(not n.self_scored for n in rubric.leaves()) else ""), bold)
-    write_number_or_blank(s, total_row, col["score"], unit.self_total, f(bold=True, border=1, bg_color=FILL_AREA, align="center"))
+    write_number_or_blank(s, total_row, col["score"], unit.self_total, f(bold=True, border=1, bg_color=FILL_HEADER, align="center"))
     roots = ",".join(cell_ref(row_of[r.code], col["appraisal"]) for r in rubric.roots)
-    s.write_formula(total_row, col["appraisal"], f"=SUM({roots})", f(bold=True, border=1, bg_color=FILL_AREA, align="center"), 0)
+    s.write_formula(total_row, col["appraisal"], f"=SUM({roots})", f(bold=True, border=1, bg_color=FILL_HEADER, align="center"), 0)
     end = _signature(book, s, total_row + 2, col["evidence"], last)
     s.freeze_panes(top + 1, 2)
     s.print_area(0, 0, end, last)
@@ -222,7 +221,7 @@ def _write_by_area(path: Path, results: Results, area: Node, units: list[UnitRow
         f"Chỉ số CCHC cấp xã {period}; {len(units)} đơn vị",
         "Nhập điểm thẩm định và ý kiến của từng đơn vị vào các ô trắng; cột “Tự chấm” là điểm đơn vị tự đánh giá.",
     ])
-    head = f(bold=True, border=1, align="center", bg_color=FILL_AREA)
+    head = f(bold=True, border=1, align="center", bg_color=FILL_HEADER)
     unit_row, header = top, top + 1
     for index, (text, width) in enumerate((("STT", 7), ("Lĩnh vực/Tiêu chí", 42), ("Điểm tối đa", 8))):
         s.merge_range(unit_row, index, header, index, text, head)
@@ -288,7 +287,7 @@ def _write_survey(path: Path, results: Results, password: str) -> Path | None:
     top = book.heading(s, last, f"ĐIỂM ĐIỀU TRA XÃ HỘI HỌC, CHỈ SỐ HÀI LÒNG (SIPAS) CẤP XÃ {period.upper()}", [
         "Các tiêu chí đơn vị không tự chấm; nhập điểm do tỉnh cung cấp vào các ô trắng.",
     ])
-    head = f(bold=True, border=1, align="center", bg_color=FILL_AREA)
+    head = f(bold=True, border=1, align="center", bg_color=FILL_HEADER)
     labels, header = top, top + 1
     for index, (text, width) in enumerate((("STT", 6), (SURVEY_CODE_HEADER, 12), ("Đơn vị", 30))):
         s.merge_range(labels, index, header, index, text, head)

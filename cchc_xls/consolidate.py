@@ -15,12 +15,10 @@ from cchc_xls.findings import SEVERITY_LABEL, SEVERITY_ORDER
 from cchc_xls.harvest import Harvest, UnitResult
 from cchc_xls.numbers import HUNDRED, ZERO, to_json_number
 from cchc_xls.outputs import write_atomic
-from cchc_xls.style import Formats, fit_row, new_workbook
+from cchc_xls.style import FILL_HEADER, FILL_PARENT, Formats, fit_row, new_workbook
 
 HEAT_MAP_SHEET = "Tỷ lệ theo lĩnh vực"
 STATUS_LABEL = {"submitted": "Đã nộp", "missing": "Chưa nộp", "rejected": "Bị từ chối"}
-FILE_STATUS_LABEL = {"accepted": "Được tính", "superseded": "Bị thay bằng tệp mới hơn", "rejected": "Bị từ chối",
-                     "skipped": "Bỏ qua"}
 
 
 def unit_json(outcome: UnitResult, rubric, detail: bool = True) -> dict:
@@ -126,12 +124,6 @@ def unit_note(outcome: UnitResult) -> str:
     return ""
 
 
-def write_json(data: dict, path: Path) -> Path:
-    """Write harvest.json-shaped data: one unit or file per line, streamed."""
-    head = {k: v for k, v in data.items() if k not in ("units", "files")}
-    return _stream_json(head, data.get("units", []), data.get("files", []), path)
-
-
 def _stream_json(head: dict, units, files, path: Path) -> Path:
     def dump(partial: Path) -> None:
         with open(partial, "w", encoding="utf-8") as handle:
@@ -199,7 +191,7 @@ class _TongHop:
         units = [u for u in self.result.units if u.status == "submitted"]
         last_col = 2 + max(len(units), 1)
         self.title(s, "TỔNG HỢP KẾT QUẢ TỰ ĐÁNH GIÁ CHỈ SỐ CẢI CÁCH HÀNH CHÍNH CẤP XÃ", last_col)
-        header = self.fmt(bold=True, border=1, align="center", text_wrap=True, bg_color="#DDEBF7")
+        header = self.fmt(bold=True, border=1, align="center", text_wrap=True, bg_color=FILL_HEADER)
         row = 3
         s.write_string(row, 0, "STT", header)
         s.write_string(row, 1, "Lĩnh vực/Tiêu chí", header)
@@ -212,11 +204,11 @@ class _TongHop:
         s.set_column(2, 2, 9)
         s.set_column(3, 3 + max(len(units), 1), 11)
         number = self.fmt(border=1, align="center")
-        bold_number = self.fmt(border=1, align="center", bold=True, bg_color="#F2F2F2")
+        bold_number = self.fmt(border=1, align="center", bold=True, bg_color=FILL_PARENT)
         for node in self.rubric.nodes():
             row += 1
             is_parent = not node.is_leaf
-            text = self.fmt(border=1, bold=is_parent, text_wrap=True, bg_color="#F2F2F2" if is_parent else "#FFFFFF")
+            text = self.fmt(border=1, bold=is_parent, text_wrap=True, bg_color=FILL_PARENT if is_parent else "#FFFFFF")
             s.write_string(row, 0, node.code, self.fmt(border=1, align="center", bold=is_parent))
             s.write_string(row, 1, node.label, text)
             fit_row(s, row, [(node.label, 48)], bold=is_parent, line_height=15.5)
@@ -229,8 +221,8 @@ class _TongHop:
                     s.write_string(row, 3 + index, status, number)
                 else:
                     s.write_number(row, 3 + index, float(value), bold_number if is_parent else number)
-        footer = self.fmt(border=1, bold=True, bg_color="#DDEBF7")
-        footer_n = self.fmt(border=1, bold=True, bg_color="#DDEBF7", align="center")
+        footer = self.fmt(border=1, bold=True, bg_color=FILL_HEADER)
+        footer_n = self.fmt(border=1, bold=True, bg_color=FILL_HEADER, align="center")
         final = self.result.appraised
         basis = "theo điểm thẩm định" if final else "tạm tính theo điểm tự đánh giá"
         rows = [
@@ -263,7 +255,7 @@ class _TongHop:
         areas = self.rubric.areas()
         last_col = 2 + max(len(units), 1)
         self.title(s, "TỶ LỆ ĐIỂM ĐẠT ĐƯỢC (%) THEO LĨNH VỰC CỦA TỪNG ĐƠN VỊ", last_col)
-        header = self.fmt(bold=True, border=1, align="center", text_wrap=True, bg_color="#DDEBF7")
+        header = self.fmt(bold=True, border=1, align="center", text_wrap=True, bg_color=FILL_HEADER)
         s.write_string(3, 0, "STT", header)
         s.write_string(3, 1, "Lĩnh vực", header)
         s.write_string(3, 2, "Điểm tối đa", header)
@@ -305,7 +297,7 @@ class _TongHop:
         s = self.wb.add_worksheet("Kiểm tra")
         columns = [("Đơn vị", 26), ("Tệp", 40), ("Trang", 12), ("Ô", 7), ("Mức độ", 10), ("Nội dung", 80)]
         self.title(s, "DANH SÁCH CÁC VẤN ĐỀ PHÁT HIỆN KHI KIỂM TRA TỆP", len(columns) - 1)
-        header = self.fmt(bold=True, border=1, align="center", bg_color="#DDEBF7", text_wrap=True)
+        header = self.fmt(bold=True, border=1, align="center", bg_color=FILL_HEADER, text_wrap=True)
         for col, (text, width) in enumerate(columns):
             s.write_string(3, col, text, header)
             s.set_column(col, col, width)
@@ -338,7 +330,7 @@ class _TongHop:
         columns = [("STT", 6), ("Mã", 10), ("Đơn vị", 28), ("Đã nhận", 10), ("Tệp", 44), ("Thời gian lưu", 18),
                    ("Trạng thái", 16), ("Lỗi", 7), ("Cảnh báo", 9)]
         self.title(s, "TIẾN ĐỘ NỘP PHIẾU TỰ ĐÁNH GIÁ", len(columns) - 1)
-        header = self.fmt(bold=True, border=1, align="center", bg_color="#DDEBF7", text_wrap=True)
+        header = self.fmt(bold=True, border=1, align="center", bg_color=FILL_HEADER, text_wrap=True)
         for col, (text, width) in enumerate(columns):
             s.write_string(3, col, text, header)
             s.set_column(col, col, width)

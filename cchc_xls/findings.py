@@ -174,8 +174,3 @@ def make(code: str, /, *, file=None, sheet=None, cell=None, node=None, **params)
 
 def has_errors(findings) -> bool:
     return any(f.is_error for f in findings)
-
-
-def sort_findings(findings) -> list[Finding]:
-    """Errors first, then warnings, then info; stable within each."""
-    return sorted(findings, key=lambda f: SEVERITY_ORDER[f.severity])

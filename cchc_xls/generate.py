@@ -31,18 +31,14 @@ from cchc_xls.resources import render_text
 from cchc_xls.rubric import Node, Rubric
 from cchc_xls.score import compute_totals, not_applicable_codes, rescale
 from cchc_xls.outputs import write_atomic, write_text_atomic
-from cchc_xls.style import Formats, fit_row, new_workbook, row_height, wrapped_lines
+from cchc_xls.style import (
+    FILL_ATTENTION, FILL_HEADER, FILL_LOCKED_OUT, FILL_MISSING, FILL_PARENT, Formats, fit_row, new_workbook, row_height,
+    wrapped_lines,
+)
 from cchc_xls.units import Period, Unit
 
 HEADER_ROW = 8  # zero-based row of the table header
 LEVELS_FIRST_ROW = 40  # zero-based row in the meta sheet where drop-down lists start
-
-FILL_AREA = "#DDEBF7"
-FILL_PARENT = "#F2F2F2"
-FILL_LOCKED_OUT = "#D9D9D9"
-FILL_MISSING = "#FFF2CC"
-FILL_ATTENTION = "#FCE4D6"
-
 
 @dataclass
 class Entries:
@@ -198,7 +194,7 @@ class _TemplateWriter:
         s.merge_range(6, 0, 6, last, f"Theo {self.rubric.title}, ban hành kèm theo {self.rubric.legal_basis.describe()}",
                       f(italic=True, align="center"))
         s.set_row(6, 36)
-        header = f(bold=True, align="center", border=1, bg_color=FILL_AREA)
+        header = f(bold=True, align="center", border=1, bg_color=FILL_HEADER)
         for index, column in enumerate(self.columns):
             s.write_string(HEADER_ROW, index, column.header, header)
             s.set_column(index, index, column.width)
@@ -250,7 +246,7 @@ class _TemplateWriter:
         }, bold=plan.status == "parent", minimum=2 if plan.status == "input" else 1)
         is_root = node.parent is None
         if plan.status == "parent":
-            fill = FILL_AREA if is_root else FILL_PARENT
+            fill = FILL_HEADER if is_root else FILL_PARENT
             text = f(bold=True, border=1, bg_color=fill)
             s.write_string(row, c["code"], node.code, f(bold=True, border=1, bg_color=fill, align="center"))
             s.write_string(row, c["label"], node.label, text)
@@ -316,8 +312,8 @@ class _TemplateWriter:
         s, f, c = self.sheet, self.fmt, self.col
         row = plans[-1].row + 1
         first_row, last_row = plans[0].row, plans[-1].row
-        bold = f(bold=True, border=1, bg_color=FILL_AREA)
-        bold_c = f(bold=True, border=1, bg_color=FILL_AREA, align="center")
+        bold = f(bold=True, border=1, bg_color=FILL_HEADER)
+        bold_c = f(bold=True, border=1, bg_color=FILL_HEADER, align="center")
         raw_terms = ",".join(self.ref("score", self.row_of[r.code]) for r in self.rubric.roots)
         s.merge_range(row, 0, row, c["label"], TOTAL_LABEL, bold)
         s.write_number(row, c["max"], float(self.rubric.total), bold_c)

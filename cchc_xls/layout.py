@@ -59,7 +59,6 @@ APPRAISAL_COLUMNS = (
 HEADERS = {c.key: c.header for c in COLUMNS + APPRAISAL_COLUMNS}
 HEADER_KEYS = {c.header: c.key for c in COLUMNS + APPRAISAL_COLUMNS}
 
-FIRST_TABLE_ROW_LABEL = "header"
 TOTAL_LABEL = "TỔNG ĐIỂM TỰ ĐÁNH GIÁ"
 RESCALED_LABEL = "TỔNG ĐIỂM QUY ĐỔI VỀ THANG {total} ĐIỂM"
 GROUP_LABEL = "Xếp loại (tạm tính theo điểm tự đánh giá)"

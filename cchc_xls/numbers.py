@@ -75,13 +75,6 @@ def format_vn(value: Decimal | int | None, places: int | None = None) -> str:
     return text.replace(".", ",")
 
 
-def format_percent_vn(part: Decimal, whole: Decimal, places: int = 2) -> str:
-    """Percentage as seed 004 writes it: "95,66" (no % sign; the caller adds it)."""
-    if not whole:
-        return "0"
-    return format_vn(part * HUNDRED / whole, places)
-
-
 def to_json_number(value: Decimal | None):
     """An exact decimal as a JSON number: int when whole, else float of its exact text.
 

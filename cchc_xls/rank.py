@@ -13,7 +13,7 @@ from pathlib import Path
 from cchc_xls.numbers import HUNDRED, format_vn
 from cchc_xls.results import Results, UnitRow, ordered_for_ranking
 from cchc_xls.outputs import write_atomic
-from cchc_xls.style import Formats, fit_row, new_workbook, write_number_or_blank
+from cchc_xls.style import FILL_HEADER, FILL_PARENT, Formats, fit_row, new_workbook, write_number_or_blank
 
 TITLE = "THỐNG KÊ KẾT QUẢ XẾP HẠNG CHỈ SỐ CCHC ĐỐI VỚI UBND CẤP XÃ"
 PROVISIONAL = "(Tạm xếp theo điểm tự chấm: chưa có đủ điểm thẩm định của Hội đồng thẩm định)"
@@ -69,7 +69,7 @@ class _Writer:
             s.set_column(col, col, width)
         last = len(widths) - 1
         top = self.heading(s, last, TITLE)
-        head = self.fmt(bold=True, border=1, align="center", text_wrap=True, bg_color="#DDEBF7")
+        head = self.fmt(bold=True, border=1, align="center", text_wrap=True, bg_color=FILL_HEADER)
         s.merge_range(top, 0, top + 1, 0, "Số TT", head)
         s.merge_range(top, 1, top + 1, 1, "Đơn vị cấp xã", head)
         s.merge_range(top, 2, top, 3, "Tổng điểm đạt được", head)
@@ -86,8 +86,8 @@ class _Writer:
         for number, unit in enumerate(ordered, start=1):
             row += 1
             grey = unit.rank is None
-            cell = self.fmt(border=1, text_wrap=True, bg_color="#F2F2F2" if grey else "#FFFFFF")
-            center = self.fmt(border=1, align="center", bg_color="#F2F2F2" if grey else "#FFFFFF")
+            cell = self.fmt(border=1, text_wrap=True, bg_color=FILL_PARENT if grey else "#FFFFFF")
+            center = self.fmt(border=1, align="center", bg_color=FILL_PARENT if grey else "#FFFFFF")
             s.write_number(row, 0, number, center)
             s.write_string(row, 1, unit.committee, cell)
             write_number_or_blank(s, row, 2, unit.self_total, center)
@@ -168,7 +168,7 @@ class _Writer:
         if not self.results.appraised:
             sub = (sub + " - " if sub else "") + "tạm tính theo điểm tự chấm"
         s.merge_range(1, 0, 1, 2, sub, self.fmt(italic=True, align="center"))
-        head = self.fmt(bold=True, border=1, align="center", bg_color="#DDEBF7")
+        head = self.fmt(bold=True, border=1, align="center", bg_color=FILL_HEADER)
         for col, text in enumerate(("Xếp loại", "Số lượng", "Tỷ lệ %")):
             s.write_string(3, col, text, head)
         counts = Counter(u.group for u in self.results.units if u.rank is not None)
@@ -222,7 +222,7 @@ class _Writer:
             s.set_row(1, 34)
         from cchc_xls.score import rank_with_ties
 
-        head = self.fmt(bold=True, border=1, align="center", text_wrap=True, bg_color="#DDEBF7")
+        head = self.fmt(bold=True, border=1, align="center", text_wrap=True, bg_color=FILL_HEADER)
         row = 2
         clusters = sorted({u.cluster or "(không thuộc cụm)" for u in self.results.units})
         for cluster in clusters:

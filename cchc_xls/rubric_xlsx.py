@@ -21,7 +21,7 @@ from cchc_xls.findings import Finding
 from cchc_xls.numbers import format_vn, parse_text_number, read_decimal
 from cchc_xls.rubric import UNIT_KINDS, Node, Rubric, parse_rubric
 from cchc_xls.outputs import write_atomic, write_text_atomic
-from cchc_xls.style import Formats, fit_row, new_workbook
+from cchc_xls.style import FILL_HEADER, FILL_PARENT, Formats, fit_row, new_workbook
 
 TABLE_SHEET = "Tiêu chí"
 INFO_SHEET = "Thông tin"
@@ -108,7 +108,7 @@ def export_rubric(rubric: Rubric, path: Path, default_evidence: bool = True) -> 
 def _write_table(workbook, rubric: Rubric, default_evidence: bool) -> None:
     s = workbook.add_worksheet(TABLE_SHEET)
     f = Formats(workbook, font_size=12, text_wrap=True)
-    head = f(bold=True, border=1, align="center", bg_color="#DDEBF7")
+    head = f(bold=True, border=1, align="center", bg_color=FILL_HEADER)
     for col, column in enumerate(TABLE_COLUMNS):
         s.write_string(0, col, column.header, head)
         s.write_comment(0, col, column.note, {"x_scale": 2, "y_scale": 1.5})
@@ -116,8 +116,8 @@ def _write_table(workbook, rubric: Rubric, default_evidence: bool) -> None:
     s.set_row(0, 36)
     for row, node in enumerate(rubric.nodes(), start=1):
         parent = not node.is_leaf
-        text = f(border=1, bold=parent, bg_color="#F2F2F2" if parent else "#FFFFFF")
-        center = f(border=1, bold=parent, align="center", bg_color="#F2F2F2" if parent else "#FFFFFF")
+        text = f(border=1, bold=parent, bg_color=FILL_PARENT if parent else "#FFFFFF")
+        center = f(border=1, bold=parent, align="center", bg_color=FILL_PARENT if parent else "#FFFFFF")
         s.write_string(row, 0, node.code, center)
         s.write_string(row, 1, node.label, text)
         s.write_number(row, 2, float(node.max), center)
@@ -161,7 +161,7 @@ def _write_info(workbook, rubric: Rubric, default_evidence: bool) -> None:
         "na_policy_note": rubric.na_policy_note, "evidence_required": _yes_no(default_evidence),
         "groups_assumed": _yes_no(rubric.bands_assumed), "groups_note": rubric.bands_note,
     }
-    head = f(bold=True, border=1, bg_color="#DDEBF7")
+    head = f(bold=True, border=1, bg_color=FILL_HEADER)
     s.write_string(0, 0, "Thông tin", head)
     s.write_string(0, 1, "Giá trị", head)
     s.write_string(0, 2, "Cách ghi", head)

@@ -8,8 +8,11 @@ import xlsxwriter
 
 FONT_NAME = "Times New Roman"
 LINE_HEIGHT = 17.0  # points per line of Times New Roman 13
-FILL_HEADER = "#DDEBF7"
-FILL_PARENT = "#F2F2F2"
+FILL_HEADER = "#DDEBF7"  # table headers, areas, totals
+FILL_PARENT = "#F2F2F2"  # rows whose score is the sum of the rows below
+FILL_LOCKED_OUT = "#D9D9D9"  # criteria the commune does not score here
+FILL_MISSING = "#FFF2CC"  # a score still to enter (conditional formatting)
+FILL_ATTENTION = "#FCE4D6"  # evidence or explanation still to write (conditional formatting)
 
 
 def new_workbook(path, **options):

@@ -25,10 +25,7 @@ MAX_PARTS = 5000
 
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 NS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-NS_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
-NS_CUSTOM = "http://schemas.openxmlformats.org/officeDocument/2006/custom-properties"
 NS_DCTERMS = "http://purl.org/dc/terms/"
-NS_VT = "http://schemas.openxmlformats.org/officeDocument/2006/docPropsVTypes"
 
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -331,7 +328,6 @@ NS_OFFICE = "urn:oasis:names:tc:opendocument:xmlns:office:1.0"
 NS_TABLE = "urn:oasis:names:tc:opendocument:xmlns:table:1.0"
 NS_TEXT = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
 NS_META = "urn:oasis:names:tc:opendocument:xmlns:meta:1.0"
-NS_CONFIG = "urn:oasis:names:tc:opendocument:xmlns:config:1.0"
 MAX_REPEAT = 256  # copies kept of a repeated run of one value (rows or columns)
 MAX_CELLS = 100_000  # a self-assessment sheet has a few thousand; far more is not a return
 
