@@ -11,8 +11,9 @@ from pathlib import Path
 
 
 from cchc_xls import __version__
+from cchc_xls.assign import UnitResult
 from cchc_xls.findings import SEVERITY_LABEL, SEVERITY_ORDER
-from cchc_xls.harvest import Harvest, UnitResult
+from cchc_xls.harvest import Harvest
 from cchc_xls.numbers import HUNDRED, ZERO, to_json_number
 from cchc_xls.outputs import write_atomic
 from cchc_xls.style import FILL_HEADER, FILL_PARENT, Formats, fit_row, new_workbook

@@ -31,7 +31,9 @@ from openpyxl import load_workbook
 from cchc_xls.appraise import write_appraisal_workbooks
 from cchc_xls.consolidate import unit_json
 from cchc_xls.findings import CATALOGUE
-from cchc_xls.harvest import Harvest, Item, _process, harvest
+from cchc_xls.harvest import Harvest, harvest
+from cchc_xls.inputs import Item
+from cchc_xls.process import process_file
 from cchc_xls.layout import MAIN_SHEET
 from cchc_xls.pipeline import run_harvest
 from cchc_xls.units import load_units, parse_period
@@ -257,7 +259,7 @@ def test_zip_bomb_is_refused_in_under_2_seconds_and_bounded_memory(batch):
     tracemalloc.start()
     try:
         started = time.perf_counter()
-        result = _process((Item(str(path), path, path.name), RUBRIC, kinds))
+        result = process_file((Item(str(path), path, path.name), RUBRIC, kinds))
         with pytest.raises(WorkbookError) as refused:
             open_book(path, path.read_bytes(), lambda name, state: True)
         seconds = time.perf_counter() - started
@@ -273,13 +275,14 @@ def test_zip_bomb_is_refused_in_under_2_seconds_and_bounded_memory(batch):
 _CHILD = """
 import json, resource, sys, time
 from pathlib import Path
-from cchc_xls.harvest import Item, _process
+from cchc_xls.inputs import Item
+from cchc_xls.process import process_file
 from cchc_xls.rubric import load_rubric
 rubric = load_rubric(sys.argv[2])
 path = Path(sys.argv[1])
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 started = time.perf_counter()
-result = _process((Item(str(path), path, path.name), rubric, {}))
+result = process_file((Item(str(path), path, path.name), rubric, {}))
 seconds = time.perf_counter() - started
 grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
 print(json.dumps({"codes": [f.code for f in result.findings], "status": result.status, "seconds": seconds,

@@ -1,0 +1,212 @@
+"""After every file is read: drop duplicates, identify each file's unit, keep the newest file per
+unit (the older ones superseded), merge the appraisals and rank."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from cchc_xls.appraise import UnitAppraisal, appraisal_missing, merge_appraisals
+from cchc_xls.check import Checked
+from cchc_xls.findings import Finding, make
+from cchc_xls.layout import KIND_APPRAISAL_UNIT, KIND_LABELS, KIND_SELF
+from cchc_xls.process import APPRAISAL_KINDS, FileResult
+from cchc_xls.rubric import Rubric
+from cchc_xls.score import Totals, compute_totals, not_applicable_codes, rank_units
+from cchc_xls.units import Period, Unit
+
+
+@dataclass
+class UnitResult:
+    unit: Unit
+    status: str = "missing"  # submitted | missing | rejected
+    file: FileResult | None = None
+    rank: int | None = None
+    group: str | None = None
+    appraisal: UnitAppraisal | None = None
+    appraisal_totals: Totals | None = None
+    appraisal_missing: tuple[str, ...] = ()
+
+    @property
+    def appraisal_complete(self) -> bool:
+        return self.appraisal_totals is not None and not self.appraisal_missing
+
+    @property
+    def appraisal_total(self):
+        return self.appraisal_totals.total if self.appraisal_complete else None
+
+    @property
+    def ranking_total(self):
+        return self.appraisal_total if self.appraisal_complete else self.self_total
+
+    @property
+    def checked(self) -> Checked | None:
+        return self.file.checked if self.file and self.status == "submitted" else None
+
+    @property
+    def self_total(self):
+        checked = self.checked
+        return checked.totals.total if checked and checked.totals else None
+
+
+def _mark_duplicates(results: list[FileResult]) -> None:
+    seen: dict[str, FileResult] = {}
+    for result in results:
+        if result.status == "skipped" or not result.sha256:
+            continue
+        first = seen.get(result.sha256)
+        if first is None:
+            seen[result.sha256] = result
+            continue
+        result.status = "skipped"
+        result.checked = None
+        result.findings = [make("file.duplicate", file=result.path, other=first.path)]
+
+
+def _majority_period(results: list[FileResult]) -> Period | None:
+    from cchc_xls.units import parse_period
+
+    periods = Counter(r.identity.get("period") for r in results if r.status == "accepted" and r.identity.get("period"))
+    if not periods:
+        return None
+    try:
+        return parse_period(periods.most_common(1)[0][0])
+    except Exception:  # a tampered period text: the per-file check reports it
+        return None
+
+
+def _majority_batch(results: list[FileResult]) -> str:
+    batches = Counter(r.identity.get("batch") for r in results
+                      if r.status == "accepted" and r.kind == KIND_SELF and r.identity.get("batch"))
+    return batches.most_common(1)[0][0] if batches else ""
+
+
+def _identify_appraisal(result: FileResult, rubric: Rubric, names: dict, period: Period | None, batch: str) -> Finding | None:
+    identity = result.identity
+    what = KIND_LABELS.get(result.kind, result.kind)
+    if identity.get("rubric_id") != rubric.id:
+        return make("appraisal.other_harvest", file=result.path, what=what,
+                    detail=f"bộ tiêu chí {identity.get('rubric_id') or 'không rõ'}, đang tổng hợp {rubric.id}")
+    if period and identity.get("period") and identity["period"] != period.key:
+        return make("appraisal.other_harvest", file=result.path, what=what,
+                    detail=f"kỳ {identity['period']}, đang tổng hợp kỳ {period.key}")
+    if batch and identity.get("batch") and identity["batch"] != batch:
+        return make("appraisal.other_harvest", file=result.path, what=what,
+                    detail=f"bộ mẫu {identity['batch']}, đang tổng hợp bộ mẫu {batch}")
+    if result.kind == KIND_APPRAISAL_UNIT and result.unit_code not in names:
+        return make("identity.unknown_unit", file=result.path, code=result.unit_code or "?",
+                    name=identity.get("unit_name") or "không rõ tên")
+    return None
+
+
+def _identify(results: list[FileResult], rubric: Rubric, units: list[Unit], period: Period | None,
+              batch: str = "") -> None:
+    names = {u.code: u for u in units}
+    for result in results:
+        if result.status != "accepted":
+            continue
+        identity = result.identity
+        problem = None
+        if result.kind in APPRAISAL_KINDS:
+            problem = _identify_appraisal(result, rubric, names, period, batch)
+        elif not result.unit_code:
+            problem = make("identity.none", file=result.path)
+        elif identity.get("rubric_id") and identity["rubric_id"] != rubric.id:
+            problem = make("identity.other_rubric", file=result.path, found=identity["rubric_id"], expected=rubric.id)
+        elif period and identity.get("period") and identity["period"] != period.key:
+            problem = make("identity.other_period", file=result.path, found=identity["period"], expected=period.key)
+        elif result.unit_code not in names:
+            problem = make("identity.unknown_unit", file=result.path, code=result.unit_code,
+                           name=identity.get("unit_name") or "không rõ tên")
+        if problem is not None:
+            result.status = "rejected"
+            result.findings.insert(0, problem)
+            continue
+        if identity.get("rubric_hash") and identity["rubric_hash"] != rubric.content_hash:
+            result.findings.insert(0, make("identity.rubric_changed", file=result.path, rubric=rubric.id,
+                                           found=identity["rubric_hash"], expected=rubric.content_hash))
+        if period and not identity.get("period"):
+            result.findings.insert(0, make("identity.period_unknown", file=result.path, expected=period.key))
+
+
+def _sort_key(result: FileResult):
+    modified = result.modified.timestamp() if result.modified else 0.0
+    return (modified, result.mtime, result.path)
+
+
+def _assign(results: list[FileResult], units: list[Unit]) -> list[UnitResult]:
+    by_unit: dict[str, list[FileResult]] = {}
+    rejected_by_unit: dict[str, FileResult] = {}
+    for result in results:
+        if result.kind != KIND_SELF:
+            continue
+        if result.status == "accepted":
+            by_unit.setdefault(result.unit_code, []).append(result)
+        elif result.status == "rejected" and result.unit_code:
+            rejected_by_unit[result.unit_code] = result
+    unit_results = []
+    for unit in units:
+        candidates = sorted(by_unit.get(unit.code, []), key=_sort_key)
+        outcome = UnitResult(unit)
+        if candidates:
+            newest = candidates[-1]
+            outcome.status, outcome.file = "submitted", newest
+            older = candidates[:-1]
+            when = newest.modified or datetime.fromtimestamp(newest.mtime, timezone.utc)
+            for old in older:
+                old.status = "superseded"
+                old.findings.insert(0, make("unit.superseded", file=old.path, newer=newest.path,
+                                            time=when.astimezone().strftime("%d/%m/%Y %H:%M")))
+            if older:
+                newest.findings.insert(0, make("unit.superseded_other", file=newest.path, count=len(older),
+                                               files=", ".join(o.path for o in older)))
+        elif unit.code in rejected_by_unit:
+            outcome.status, outcome.file = "rejected", rejected_by_unit[unit.code]
+        unit_results.append(outcome)
+    return unit_results
+
+
+def _merge_appraisals(results: list[FileResult], unit_results: list[UnitResult], rubric: Rubric,
+                      units: list[Unit]) -> None:
+    """The council's and the survey's scores, merged per unit; totals only from complete sets."""
+    sources = [(r, r.appraisal_entries) for r in results if r.status == "accepted" and r.kind in APPRAISAL_KINDS]
+    if not sources:
+        return
+    merged = merge_appraisals(sources, rubric, {u.code: u for u in units})
+    for result, entries in sources:
+        count = sum(1 for e in entries if e.value is not None)
+        result.findings.append(make("appraisal.merged", file=result.path, count=count))
+    for outcome in unit_results:
+        appraisal = merged.get(outcome.unit.code)
+        if appraisal is None or outcome.status != "submitted":
+            outcome.appraisal = appraisal
+            continue
+        checked = outcome.checked
+        na = set(checked.na) if checked else set()
+        excluded = set(not_applicable_codes(rubric, outcome.unit.kind, na))
+        outcome.appraisal = appraisal
+        outcome.appraisal_totals = compute_totals(rubric, appraisal.scores, outcome.unit.kind, na)
+        outcome.appraisal_missing = tuple(appraisal_missing(rubric, appraisal, excluded))
+
+
+def _rank(unit_results: list[UnitResult], rubric: Rubric) -> None:
+    for outcome, (_, rank, group) in zip(unit_results, rank_units(unit_results, rubric)):
+        outcome.rank, outcome.group = rank, group
+
+
+def assign_files(results: list[FileResult], rubric: Rubric, units: list[Unit],
+                 period: Period | None = None) -> tuple[Period | None, str, list[UnitResult]]:
+    """Settle every read file: duplicates, identity, newest per unit, appraisals, ranks.
+
+    Returns the period (given, or the one most files carry), the template set (batch) most
+    self-assessments carry and one UnitResult per unit, in the order of `units`.
+    """
+    _mark_duplicates(results)
+    period = period or _majority_period(results)
+    batch = _majority_batch(results)
+    _identify(results, rubric, units, period, batch)
+    unit_results = _assign(results, units)
+    _merge_appraisals(results, unit_results, rubric, units)
+    _rank(unit_results, rubric)
+    return period, batch, unit_results
