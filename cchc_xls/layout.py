@@ -31,6 +31,8 @@ UNIT_COLUMN_LABEL = "Mã đơn vị:"  # heads each commune's columns in an appr
 SURVEY_CODE_HEADER = "Mã đơn vị"
 
 NA_MARK = "Không áp dụng"
+SURVEY_NOTE = "Điểm điều tra do tỉnh cung cấp (nhập ở bảng điều tra)"  # by-unit appraisal, survey rows
+AREA_SURVEY_NOTE = "Do tỉnh cung cấp"  # the same note in the narrower by-area columns
 NOT_SELF_SCORED_NOTE = "Tỉnh chấm (điều tra XHH/SIPAS), xã không tự chấm"
 
 

@@ -1,0 +1,329 @@
+"""Appraisal, writing: the council's workbooks (by unit or by area) and the province's survey
+workbook, pre-filled from a harvest.
+
+`write_appraisal_workbooks` writes one workbook per commune (`by="unit"`) or per area
+(`by="area"`, communes as columns), plus a survey workbook (one row per commune, one column per
+criterion the province scores). appraisal_read.py reads them back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from cchc_xls import __version__
+from cchc_xls.errors import CchcError, OutputError
+from cchc_xls.generate import score_validation, set_identity_properties, write_identity_sheet
+from cchc_xls.layout import (
+    APPRAISAL_SHEET, AREA_SURVEY_NOTE, FORMAT_VERSION, IDENTITY_LABEL, KIND_APPRAISAL_AREA, KIND_APPRAISAL_UNIT,
+    KIND_LABELS, KIND_SURVEY, META_SHEET, NA_MARK, SURVEY_CODE_HEADER, SURVEY_NOTE, SURVEY_SHEET, UNIT_COLUMN_LABEL,
+    cell_ref, column_letter, identity_line,
+)
+from cchc_xls.numbers import format_vn
+from cchc_xls.results import Results, UnitRow, load_results
+from cchc_xls.rubric import Node
+from cchc_xls.score import not_applicable_codes
+from cchc_xls.outputs import partial_path, write_atomic
+from cchc_xls.style import (
+    FILL_HEADER, FILL_LOCKED_OUT, FILL_MISSING, FILL_PARENT, Formats, fit_row, new_workbook, write_number_or_blank,
+)
+from cchc_xls.units import Unit, ascii_slug
+
+
+@dataclass(frozen=True)
+class AppraisalOutputs:
+    out_dir: Path
+    workbooks: tuple[Path, ...]
+    survey: Path | None
+
+
+def _identity(results: Results, kind: str, unit: UnitRow | None = None, area: Node | None = None) -> dict:
+    batch = results.batch
+    return {
+        "kind": kind, "format": FORMAT_VERSION, "rubric_id": results.rubric.id,
+        "rubric_hash": results.rubric.content_hash, "period": results.period.key if results.period else "",
+        "unit_code": unit.code if unit else "", "unit_name": unit.name if unit else "",
+        "area": area.code if area else "", "batch": batch, "tool_version": __version__,
+        "generated_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "template_id": f"{batch}-{kind}-{unit.code if unit else area.code if area else 'all'}",
+    }
+
+
+def _excluded(results: Results, unit: UnitRow) -> set[str]:
+    """Leaves that do not count for this unit: its N/A marks and the kind-excluded criteria."""
+    return set(unit.not_applicable) | set(not_applicable_codes(results.rubric, unit.kind))
+
+
+class _Book:
+    """One appraisal workbook: formats, identity, protection, print setup."""
+
+    def __init__(self, path: Path, results: Results, identity: dict, password: str = ""):
+        self.path = path
+        self.wb = new_workbook(partial_path(path))
+        self.results = results
+        self.identity = identity
+        self.password = password
+        self.fmt = Formats(self.wb, text_wrap=True)
+
+    def sheet(self, name: str):
+        sheet = self.wb.add_worksheet(name)
+        meta = self.wb.add_worksheet(META_SHEET)
+        self.level_ranges = write_identity_sheet(meta, self.identity, self.results.rubric, self.password)
+        set_identity_properties(self.wb, self.identity)
+        self.wb.set_properties({"title": KIND_LABELS[self.identity["kind"]], "comments": identity_line(self.identity)})
+        return sheet
+
+    def heading(self, s, last_col: int, title: str, lines: list[str]) -> int:
+        f = self.fmt
+        s.merge_range(0, 0, 0, last_col, title, f(bold=True, align="center", font_size=14))
+        for row, line in enumerate(lines, start=1):
+            s.merge_range(row, 0, row, last_col, line, f(align="center", italic=row == len(lines)))
+        return len(lines) + 2
+
+    def finish(self, s, header_row: int, last_row: int, last_col: int, landscape=True) -> None:
+        s.merge_range(last_row + 6, 0, last_row + 6, min(last_col, 6), f"{IDENTITY_LABEL} {identity_line(self.identity)}",
+                      self.fmt(font_size=8, font_color="#808080", text_wrap=False))
+        s.protect(self.password, {"select_locked_cells": True, "select_unlocked_cells": True,
+                                  "format_columns": True, "format_rows": True})
+        if landscape:
+            s.set_landscape()
+        s.set_paper(9)
+        s.repeat_rows(header_row)
+        s.set_footer('&C&"Times New Roman"&10Trang &P/&N')
+        s.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+        s.activate()
+
+    def close(self) -> Path:
+        return write_atomic(self.path, lambda partial: self.wb.close())  # the workbook writes to the part
+
+
+def _signature(book: _Book, s, row: int, right_col: int, last_col: int) -> int:
+    f = book.fmt
+    s.merge_range(row, right_col, row, last_col, "……, ngày …… tháng …… năm ……", f(italic=True, align="center"))
+    s.merge_range(row + 1, 0, row + 1, 1, "NGƯỜI THẨM ĐỊNH", f(bold=True, align="center"))
+    s.merge_range(row + 1, right_col, row + 1, last_col, "TM. HỘI ĐỒNG THẨM ĐỊNH", f(bold=True, align="center"))
+    s.merge_range(row + 2, 0, row + 2, 1, "(Ký, ghi rõ họ tên)", f(italic=True, align="center"))
+    s.merge_range(row + 2, right_col, row + 2, last_col, "(Ký, ghi rõ họ tên)", f(italic=True, align="center"))
+    return row + 2
+
+
+def _write_by_unit(path: Path, results: Results, unit: UnitRow, password: str) -> Path:
+    rubric = results.rubric
+    book = _Book(path, results, _identity(results, KIND_APPRAISAL_UNIT, unit=unit), password)
+    s = book.sheet(APPRAISAL_SHEET)
+    f = book.fmt
+    columns = [("code", "STT", 7), ("label", "Lĩnh vực/Tiêu chí", 40), ("max", "Điểm tối đa", 8),
+               ("score", "Điểm tự đánh giá", 9), ("evidence", "Tài liệu kiểm chứng", 28),
+               ("explanation", "Nội dung giải trình", 22), ("appraisal", "Điểm thẩm định", 9),
+               ("percent", "Kết quả đạt được (%)", 9), ("comment", "Ý kiến thẩm định", 26)]
+    col = {key: index for index, (key, _, _) in enumerate(columns)}
+    last = len(columns) - 1
+    period = results.period.label if results.period else ""
+    top = book.heading(s, last, f"BẢNG THẨM ĐỊNH KẾT QUẢ TỰ ĐÁNH GIÁ CHỈ SỐ CCHC {period.upper()}", [
+        f"Đơn vị: {unit.committee} ({UNIT_COLUMN_LABEL.lower()} {unit.code})",
+        f"Theo {rubric.title}, {rubric.legal_basis.describe()}",
+        "Hội đồng thẩm định nhập điểm thẩm định và ý kiến vào các ô trắng; các cột khác là số liệu đơn vị tự chấm.",
+    ])
+    head = f(bold=True, border=1, align="center", bg_color=FILL_HEADER)
+    for index, (_, text, width) in enumerate(columns):
+        s.write_string(top, index, text, head)
+        s.set_column(index, index, width)
+    s.set_row(top, 36)
+    excluded = _excluded(results, unit)
+    row_of = {}
+    row = top
+    for node in rubric.nodes():
+        row += 1
+        row_of[node.code] = row
+    for node in rubric.nodes():
+        row = row_of[node.code]
+        parent = not node.is_leaf
+        fill = FILL_HEADER if node.parent is None and parent else FILL_PARENT if parent else "#FFFFFF"
+        text = f(border=1, bold=parent, bg_color=fill)
+        center = f(border=1, bold=parent, bg_color=fill, align="center")
+        s.write_string(row, col["code"], node.code, center)
+        s.write_string(row, col["label"], node.label, text)
+        s.write_number(row, col["max"], float(node.max), center)
+        appraisal_ref = cell_ref(row, col["appraisal"])
+        max_ref = cell_ref(row, col["max"])
+        if parent:
+            self_value = unit.subtotals.get(node.code)
+            write_number_or_blank(s, row, col["score"], self_value, center)
+            for key in ("evidence", "explanation", "comment"):
+                s.write_blank(row, col[key], None, text)
+            terms = [cell_ref(row_of[c.code], col["appraisal"]) for c in node.children]
+            s.write_formula(row, col["appraisal"], f"=SUM({','.join(terms)})", center, 0)
+        else:
+            self_value = unit.scores.get(node.code)
+            write_number_or_blank(s, row, col["score"], self_value, center)
+            s.write_string(row, col["evidence"], unit.evidence.get(node.code, ""), text)
+            s.write_string(row, col["explanation"], unit.explanations.get(node.code, ""), text)
+            if not node.self_scored or node.code in excluded:
+                grey = f(border=1, bg_color=FILL_LOCKED_OUT, italic=True)
+                note = SURVEY_NOTE if not node.self_scored else NA_MARK
+                s.write_blank(row, col["appraisal"], None, grey)
+                s.write_string(row, col["comment"], note, grey)
+            else:
+                s.write_blank(row, col["appraisal"], None, f(border=1, locked=False, align="center"))
+                s.write_string(row, col["comment"], "", f(border=1, locked=False))
+                s.data_validation(row, col["appraisal"], row, col["appraisal"],
+                                  score_validation(node, row, col["appraisal"], book.level_ranges, "thẩm định"))
+        s.write_formula(row, col["percent"], f'=IF(OR({appraisal_ref}="",{max_ref}=0),"",{appraisal_ref}/{max_ref})',
+                        f(border=1, align="center", num_format="0.00%", bg_color=fill), "")
+        fit_row(s, row, [(node.label, 40), (unit.evidence.get(node.code, ""), 28),
+                         (unit.explanations.get(node.code, ""), 22)], bold=parent)
+    last_row = row_of[rubric.nodes()[-1].code]
+    inputs = [row_of[n.code] for n in rubric.scorable() if n.code not in excluded]
+    if inputs:
+        letter = column_letter(col["appraisal"])
+        s.conditional_format(inputs[0], col["appraisal"], inputs[0], col["appraisal"], {
+            "type": "formula", "criteria": f"=LEN(${letter}{inputs[0] + 1})=0",
+            "format": book.wb.add_format({"bg_color": FILL_MISSING}),
+            "multi_range": " ".join(f"{letter}{r + 1}" for r in inputs)})
+    total_row = last_row + 1
+    bold = f(bold=True, border=1, bg_color=FILL_HEADER)
+    s.merge_range(total_row, 0, total_row, col["max"],
+                  "TỔNG ĐIỂM THẨM ĐỊNH" + (" (chưa gồm điểm điều tra do tỉnh cung cấp)"
+                                           if any(not n.self_scored for n in rubric.leaves()) else ""), bold)
+    write_number_or_blank(s, total_row, col["score"], unit.self_total, f(bold=True, border=1, bg_color=FILL_HEADER, align="center"))
+    roots = ",".join(cell_ref(row_of[r.code], col["appraisal"]) for r in rubric.roots)
+    s.write_formula(total_row, col["appraisal"], f"=SUM({roots})", f(bold=True, border=1, bg_color=FILL_HEADER, align="center"), 0)
+    end = _signature(book, s, total_row + 2, col["evidence"], last)
+    s.freeze_panes(top + 1, 2)
+    s.print_area(0, 0, end, last)
+    s.fit_to_pages(1, 0)
+    book.finish(s, top, end, last)
+    return book.close()
+
+
+def _write_by_area(path: Path, results: Results, area: Node, units: list[UnitRow], password: str) -> Path:
+    book = _Book(path, results, _identity(results, KIND_APPRAISAL_AREA, area=area), password)
+    s = book.sheet(APPRAISAL_SHEET)
+    f = book.fmt
+    last = 2 + 3 * len(units)
+    period = results.period.label if results.period else ""
+    top = book.heading(s, min(last, 12), f"BẢNG THẨM ĐỊNH THEO LĨNH VỰC {area.code}. {area.label.upper()}", [
+        f"Chỉ số CCHC cấp xã {period}; {len(units)} đơn vị",
+        "Nhập điểm thẩm định và ý kiến của từng đơn vị vào các ô trắng; cột “Tự chấm” là điểm đơn vị tự đánh giá.",
+    ])
+    head = f(bold=True, border=1, align="center", bg_color=FILL_HEADER)
+    unit_row, header = top, top + 1
+    for index, (text, width) in enumerate((("STT", 7), ("Lĩnh vực/Tiêu chí", 42), ("Điểm tối đa", 8))):
+        s.merge_range(unit_row, index, header, index, text, head)
+        s.set_column(index, index, width)
+    for n, unit in enumerate(units):
+        c0 = 3 + 3 * n
+        s.merge_range(unit_row, c0, unit_row, c0 + 2, f"{unit.committee} ({UNIT_COLUMN_LABEL} {unit.code})", head)
+        for offset, (text, width) in enumerate((("Tự chấm", 8), ("Điểm thẩm định", 9), ("Ý kiến thẩm định", 20))):
+            s.write_string(header, c0 + offset, text, head)
+            s.set_column(c0 + offset, c0 + offset, width)
+    s.set_row(unit_row, 36)
+    s.set_row(header, 36)
+    nodes = list(area.walk())
+    row_of = {node.code: header + 1 + i for i, node in enumerate(nodes)}
+    missing_fmt = book.wb.add_format({"bg_color": FILL_MISSING})
+    for node in nodes:
+        row = row_of[node.code]
+        parent = not node.is_leaf
+        fill = FILL_PARENT if parent else "#FFFFFF"
+        text = f(border=1, bold=parent, bg_color=fill)
+        center = f(border=1, bold=parent, bg_color=fill, align="center")
+        s.write_string(row, 0, node.code, center)
+        s.write_string(row, 1, node.label, text)
+        s.write_number(row, 2, float(node.max), center)
+        fit_row(s, row, [(node.label, 42)], bold=parent)
+        for n, unit in enumerate(units):
+            c0 = 3 + 3 * n
+            excluded = _excluded(results, unit)
+            write_number_or_blank(s, row, c0, unit.subtotals.get(node.code) if parent else unit.scores.get(node.code), center)
+            if parent:
+                terms = [cell_ref(row_of[c.code], c0 + 1) for c in node.children]
+                s.write_formula(row, c0 + 1, f"=SUM({','.join(terms)})", center, 0)
+                s.write_blank(row, c0 + 2, None, text)
+            elif not node.self_scored or node.code in excluded:
+                grey = f(border=1, bg_color=FILL_LOCKED_OUT, italic=True)
+                s.write_blank(row, c0 + 1, None, grey)
+                s.write_string(row, c0 + 2, AREA_SURVEY_NOTE if not node.self_scored else NA_MARK, grey)
+            else:
+                s.write_blank(row, c0 + 1, None, f(border=1, locked=False, align="center"))
+                s.write_string(row, c0 + 2, "", f(border=1, locked=False))
+                s.data_validation(row, c0 + 1, row, c0 + 1, score_validation(node, row, c0 + 1, book.level_ranges, "thẩm định"))
+                s.conditional_format(row, c0 + 1, row, c0 + 1, {
+                    "type": "formula", "criteria": f"=LEN({cell_ref(row, c0 + 1)})=0", "format": missing_fmt})
+    last_row = row_of[nodes[-1].code]
+    end = _signature(book, s, last_row + 2, 3, min(last, 8))
+    s.freeze_panes(header + 1, 3)
+    s.repeat_columns(0, 2)
+    s.print_area(0, 0, end, last)
+    s.set_print_scale(60)
+    book.finish(s, header, end, last)
+    return book.close()
+
+
+def _write_survey(path: Path, results: Results, password: str) -> Path | None:
+    survey = [leaf for leaf in results.rubric.leaves() if not leaf.self_scored]
+    if not survey:
+        return None
+    book = _Book(path, results, _identity(results, KIND_SURVEY), password)
+    s = book.sheet(SURVEY_SHEET)
+    f = book.fmt
+    last = 2 + len(survey)
+    period = results.period.label if results.period else ""
+    top = book.heading(s, last, f"ĐIỂM ĐIỀU TRA XÃ HỘI HỌC, CHỈ SỐ HÀI LÒNG (SIPAS) CẤP XÃ {period.upper()}", [
+        "Các tiêu chí đơn vị không tự chấm; nhập điểm do tỉnh cung cấp vào các ô trắng.",
+    ])
+    head = f(bold=True, border=1, align="center", bg_color=FILL_HEADER)
+    labels, header = top, top + 1
+    for index, (text, width) in enumerate((("STT", 6), (SURVEY_CODE_HEADER, 12), ("Đơn vị", 30))):
+        s.merge_range(labels, index, header, index, text, head)
+        s.set_column(index, index, width)
+    for n, leaf in enumerate(survey):
+        s.write_string(labels, 3 + n, f"{leaf.label} (tối đa {format_vn(leaf.max)})", head)
+        s.write_string(header, 3 + n, leaf.code, head)
+        s.set_column(3 + n, 3 + n, 26)
+    fit_row(s, labels, [(f"{leaf.label} (tối đa {format_vn(leaf.max)})", 26) for leaf in survey], bold=True)
+    row = header
+    for number, unit in enumerate(results.units, start=1):
+        row += 1
+        s.write_number(row, 0, number, f(border=1, align="center"))
+        s.write_string(row, 1, unit.code, f(border=1, align="center"))
+        s.write_string(row, 2, unit.committee, f(border=1))
+        for n, leaf in enumerate(survey):
+            value = unit.appraisal.get(leaf.code)
+            fmt = f(border=1, locked=False, align="center")
+            write_number_or_blank(s, row, 3 + n, value, fmt)
+            s.data_validation(row, 3 + n, row, 3 + n, score_validation(leaf, row, 3 + n, book.level_ranges, "điều tra"))
+    end = row + 2
+    s.freeze_panes(header + 1, 3)
+    s.print_area(0, 0, end, last)
+    s.fit_to_pages(1, 0)
+    book.finish(s, header, end, last, landscape=False)
+    return book.close()
+
+
+def write_appraisal_workbooks(harvest_dir: Path, out_dir: Path, by: str = "unit", password: str = "") -> AppraisalOutputs:
+    """Appraisal workbooks pre-filled from DIR/harvest.json, and the survey workbook."""
+    results = load_results(harvest_dir)
+    units = results.submitted()
+    if not units:
+        raise CchcError("Chưa có đơn vị nào có phiếu được tính: chưa lập được bảng thẩm định.")
+    period = results.period.key if results.period else "ky"
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        written = []
+        if by == "area":
+            for area in results.rubric.areas():
+                if not any(leaf.self_scored for leaf in area.leaves()):
+                    continue
+                name = f"tham-dinh_linh-vuc-{ascii_slug(area.code)}_{period}.xlsx"
+                written.append(_write_by_area(out_dir / name, results, area, units, password))
+        else:
+            for unit in units:
+                slug = Unit(unit.code, unit.name, unit.kind).slug
+                written.append(_write_by_unit(out_dir / f"tham-dinh_{unit.code}_{slug}_{period}.xlsx",
+                                              results, unit, password))
+        survey = _write_survey(out_dir / f"dieu-tra_{period}.xlsx", results, password)
+    except OSError as exc:
+        raise OutputError(f"Không ghi được bảng thẩm định vào “{out_dir}”: {exc.strerror or exc}.") from exc
+    return AppraisalOutputs(out_dir, tuple(written), survey)
