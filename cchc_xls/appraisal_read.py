@@ -10,8 +10,8 @@ from decimal import Decimal
 
 from cchc_xls.findings import Finding, make
 from cchc_xls.layout import (
-    APPRAISAL_SHEET, AREA_SURVEY_NOTE, KIND_APPRAISAL_AREA, KIND_SURVEY, META_SHEET, NA_MARK, SURVEY_CODE_HEADER,
-    SURVEY_NOTE, UNIT_COLUMN_LABEL, cell_ref,
+    APPRAISAL_AREA_LAYOUT, APPRAISAL_SHEET, APPRAISAL_UNIT_LAYOUT, HEADER_SCAN_ROWS, KIND_APPRAISAL_AREA, KIND_SURVEY,
+    META_SHEET, SURVEY_LAYOUT, UNIT_COLUMN_LABEL, cell_ref,
 )
 from cchc_xls.numbers import read_decimal
 from cchc_xls.read import find_header, text_of
@@ -77,7 +77,8 @@ def _read_by_unit(sheet, identity: dict, rubric: Rubric, file: str):
     entries, findings = [], []
     header_row, columns = find_header(sheet)
     if not header_row or "appraisal" not in columns:
-        return [], [make("sheet.column_missing", file=file, sheet=sheet.name, header="Điểm thẩm định")]
+        return [], [make("sheet.column_missing", file=file, sheet=sheet.name,
+                         header=APPRAISAL_UNIT_LAYOUT.header("appraisal"))]
     unit = identity.get("unit_code", "")
     for row in range(header_row + 1, sheet.max_row + 1):
         code = text_of(sheet.value(row, columns["code"])).rstrip(".")
@@ -85,7 +86,7 @@ def _read_by_unit(sheet, identity: dict, rubric: Rubric, file: str):
             continue
         ref = cell_ref(row - 1, columns["appraisal"] - 1)
         comment = sheet.value(row, columns["comment"]) if "comment" in columns else None
-        if text_of(comment) in (SURVEY_NOTE, NA_MARK):
+        if text_of(comment) in (APPRAISAL_UNIT_LAYOUT.texts["survey_note"], APPRAISAL_UNIT_LAYOUT.texts["na"]):
             comment = None
         _entry_or_finding(unit, code, sheet.cells.get((row, columns["appraisal"])), comment, file, sheet.name, ref,
                           entries, findings)
@@ -94,21 +95,23 @@ def _read_by_unit(sheet, identity: dict, rubric: Rubric, file: str):
 
 def _read_by_area(sheet, rubric: Rubric, file: str):
     entries, findings = [], []
+    layout = APPRAISAL_AREA_LAYOUT
+    appraisal_header, comment_header = layout.header("appraisal"), layout.header("comment")
     header_row = 0
     for (row, col), cell in sorted(sheet.cells.items()):
-        if row <= 40 and text_of(cell.value) == "Điểm thẩm định":
+        if row <= HEADER_SCAN_ROWS and text_of(cell.value) == appraisal_header:
             header_row = row
             break
     if not header_row:
-        return [], [make("sheet.column_missing", file=file, sheet=sheet.name, header="Điểm thẩm định")]
+        return [], [make("sheet.column_missing", file=file, sheet=sheet.name, header=appraisal_header)]
     code_col = next((c for (r, c), cell in sheet.cells.items() if r in (header_row, header_row - 1)
-                     and text_of(cell.value) == "STT"), 1)
+                     and text_of(cell.value) == layout.header("code")), 1)
     units_at = sorted((c, m.group(1)) for (r, c), cell in sheet.cells.items()
                       if r == header_row - 1 and (m := _UNIT_RE.search(text_of(cell.value))))
     appraisal_cols = sorted(c for (r, c), cell in sheet.cells.items()
-                            if r == header_row and text_of(cell.value) == "Điểm thẩm định")
+                            if r == header_row and text_of(cell.value) == appraisal_header)
     comment_cols = sorted(c for (r, c), cell in sheet.cells.items()
-                          if r == header_row and text_of(cell.value) == "Ý kiến thẩm định")
+                          if r == header_row and text_of(cell.value) == comment_header)
     for col in appraisal_cols:
         owner = [code for c, code in units_at if c <= col]
         if not owner:
@@ -120,7 +123,7 @@ def _read_by_area(sheet, rubric: Rubric, file: str):
             if code not in rubric or not rubric.node(code).is_leaf:
                 continue
             comment = sheet.value(row, comment_col) if comment_col else None
-            if text_of(comment) in (AREA_SURVEY_NOTE, NA_MARK):
+            if text_of(comment) in (layout.texts["survey_note"], layout.texts["na"]):
                 comment = None
             _entry_or_finding(unit, code, sheet.cells.get((row, col)), comment, file, sheet.name,
                               cell_ref(row - 1, col - 1), entries, findings)
@@ -130,17 +133,18 @@ def _read_by_area(sheet, rubric: Rubric, file: str):
 def _read_survey(sheet, rubric: Rubric, file: str):
     entries, findings = [], []
     header_row, unit_col, code_cols = 0, 0, {}
+    unit_header = SURVEY_LAYOUT.header("unit_code")
     for (row, col), cell in sorted(sheet.cells.items()):
-        if row > 40:
+        if row > HEADER_SCAN_ROWS:
             break
         text = text_of(cell.value)
-        if text == SURVEY_CODE_HEADER:
+        if text == unit_header:
             unit_col = col
         if text in rubric and rubric.node(text).is_leaf and not rubric.node(text).self_scored:
             header_row = row
             code_cols[col] = text
     if not header_row or not unit_col:
-        return [], [make("sheet.column_missing", file=file, sheet=sheet.name, header=SURVEY_CODE_HEADER)]
+        return [], [make("sheet.column_missing", file=file, sheet=sheet.name, header=unit_header)]
     for row in range(header_row + 1, sheet.max_row + 1):
         unit = text_of(sheet.value(row, unit_col))
         if not unit:

@@ -16,9 +16,9 @@ from cchc_xls import __version__
 from cchc_xls.errors import CchcError, OutputError
 from cchc_xls.generate import score_validation, set_identity_properties, write_identity_sheet
 from cchc_xls.layout import (
-    APPRAISAL_SHEET, AREA_SURVEY_NOTE, FORMAT_VERSION, IDENTITY_LABEL, KIND_APPRAISAL_AREA, KIND_APPRAISAL_UNIT,
-    KIND_LABELS, KIND_SURVEY, META_SHEET, NA_MARK, SURVEY_CODE_HEADER, SURVEY_NOTE, SURVEY_SHEET, UNIT_COLUMN_LABEL,
-    cell_ref, column_letter, identity_line,
+    APPRAISAL_AREA_FIXED, APPRAISAL_AREA_LAYOUT, APPRAISAL_AREA_UNIT_COLUMNS, APPRAISAL_SHEET, APPRAISAL_UNIT_LAYOUT,
+    FORMAT_VERSION, KIND_APPRAISAL_AREA, KIND_APPRAISAL_UNIT, KIND_LABELS, KIND_SURVEY, META_SHEET, SURVEY_FIXED,
+    SURVEY_LAYOUT, SURVEY_SHEET, UNIT_COLUMN_LABEL, Layout, cell_ref, column_letter, identity_line,
 )
 from cchc_xls.numbers import format_vn
 from cchc_xls.results import Results, UnitRow, load_results
@@ -26,7 +26,8 @@ from cchc_xls.rubric import Node
 from cchc_xls.score import not_applicable_codes
 from cchc_xls.outputs import partial_path, write_atomic
 from cchc_xls.style import (
-    FILL_HEADER, FILL_LOCKED_OUT, FILL_MISSING, FILL_PARENT, Formats, fit_row, new_workbook, write_number_or_blank,
+    FILL_HEADER, FILL_LOCKED_OUT, FILL_MISSING, FILL_PARENT, Formats, fit_row, new_workbook, setup_print,
+    write_number_or_blank, write_signature,
 )
 from cchc_xls.units import Unit, ascii_slug
 
@@ -81,31 +82,22 @@ class _Book:
             s.merge_range(row, 0, row, last_col, line, f(align="center", italic=row == len(lines)))
         return len(lines) + 2
 
-    def finish(self, s, header_row: int, last_row: int, last_col: int, landscape=True) -> None:
-        s.merge_range(last_row + 6, 0, last_row + 6, min(last_col, 6), f"{IDENTITY_LABEL} {identity_line(self.identity)}",
+    def finish(self, s, layout: Layout, header_row: int, last_row: int, last_col: int, landscape=True) -> None:
+        s.merge_range(last_row + 6, 0, last_row + 6, min(last_col, 6),
+                      f"{layout.texts['identity']} {identity_line(self.identity)}",
                       self.fmt(font_size=8, font_color="#808080", text_wrap=False))
         s.protect(self.password, {"select_locked_cells": True, "select_unlocked_cells": True,
                                   "format_columns": True, "format_rows": True})
-        if landscape:
-            s.set_landscape()
-        s.set_paper(9)
-        s.repeat_rows(header_row)
-        s.set_footer('&C&"Times New Roman"&10Trang &P/&N')
-        s.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+        # fit_to_pages and print_area were set by the writer, which knows its own scale
+        setup_print(s, repeat=(header_row, header_row), landscape=landscape, fit_width=False)
         s.activate()
 
     def close(self) -> Path:
         return write_atomic(self.path, lambda partial: self.wb.close())  # the workbook writes to the part
 
 
-def _signature(book: _Book, s, row: int, right_col: int, last_col: int) -> int:
-    f = book.fmt
-    s.merge_range(row, right_col, row, last_col, "……, ngày …… tháng …… năm ……", f(italic=True, align="center"))
-    s.merge_range(row + 1, 0, row + 1, 1, "NGƯỜI THẨM ĐỊNH", f(bold=True, align="center"))
-    s.merge_range(row + 1, right_col, row + 1, last_col, "TM. HỘI ĐỒNG THẨM ĐỊNH", f(bold=True, align="center"))
-    s.merge_range(row + 2, 0, row + 2, 1, "(Ký, ghi rõ họ tên)", f(italic=True, align="center"))
-    s.merge_range(row + 2, right_col, row + 2, last_col, "(Ký, ghi rõ họ tên)", f(italic=True, align="center"))
-    return row + 2
+def _signature(book: _Book, layout: Layout, s, row: int, right_col: int, last_col: int) -> int:
+    return write_signature(s, book.fmt, row, layout.signature, left=(0, 1), right=(right_col, last_col))
 
 
 def _write_by_unit(path: Path, results: Results, unit: UnitRow, password: str) -> Path:
@@ -113,22 +105,22 @@ def _write_by_unit(path: Path, results: Results, unit: UnitRow, password: str) -
     book = _Book(path, results, _identity(results, KIND_APPRAISAL_UNIT, unit=unit), password)
     s = book.sheet(APPRAISAL_SHEET)
     f = book.fmt
-    columns = [("code", "STT", 7), ("label", "Lĩnh vực/Tiêu chí", 40), ("max", "Điểm tối đa", 8),
-               ("score", "Điểm tự đánh giá", 9), ("evidence", "Tài liệu kiểm chứng", 28),
-               ("explanation", "Nội dung giải trình", 22), ("appraisal", "Điểm thẩm định", 9),
-               ("percent", "Kết quả đạt được (%)", 9), ("comment", "Ý kiến thẩm định", 26)]
-    col = {key: index for index, (key, _, _) in enumerate(columns)}
+    layout = APPRAISAL_UNIT_LAYOUT
+    texts = layout.texts
+    columns = layout.columns
+    col = {c.key: index for index, c in enumerate(columns)}
+    width = {c.key: c.width for c in columns}
     last = len(columns) - 1
     period = results.period.label if results.period else ""
-    top = book.heading(s, last, f"BẢNG THẨM ĐỊNH KẾT QUẢ TỰ ĐÁNH GIÁ CHỈ SỐ CCHC {period.upper()}", [
-        f"Đơn vị: {unit.committee} ({UNIT_COLUMN_LABEL.lower()} {unit.code})",
-        f"Theo {rubric.title}, {rubric.legal_basis.describe()}",
-        "Hội đồng thẩm định nhập điểm thẩm định và ý kiến vào các ô trắng; các cột khác là số liệu đơn vị tự chấm.",
+    top = book.heading(s, last, texts["title"].format(period=period.upper()), [
+        texts["unit"].format(committee=unit.committee, label=UNIT_COLUMN_LABEL.lower(), code=unit.code),
+        texts["basis"].format(title=rubric.title, legal_basis=rubric.legal_basis.describe()),
+        texts["instruction"],
     ])
     head = f(bold=True, border=1, align="center", bg_color=FILL_HEADER)
-    for index, (_, text, width) in enumerate(columns):
-        s.write_string(top, index, text, head)
-        s.set_column(index, index, width)
+    for index, column in enumerate(columns):
+        s.write_string(top, index, column.header, head)
+        s.set_column(index, index, column.width)
     s.set_row(top, 36)
     excluded = _excluded(results, unit)
     row_of = {}
@@ -161,7 +153,7 @@ def _write_by_unit(path: Path, results: Results, unit: UnitRow, password: str) -
             s.write_string(row, col["explanation"], unit.explanations.get(node.code, ""), text)
             if not node.self_scored or node.code in excluded:
                 grey = f(border=1, bg_color=FILL_LOCKED_OUT, italic=True)
-                note = SURVEY_NOTE if not node.self_scored else NA_MARK
+                note = texts["survey_note"] if not node.self_scored else texts["na"]
                 s.write_blank(row, col["appraisal"], None, grey)
                 s.write_string(row, col["comment"], note, grey)
             else:
@@ -171,8 +163,8 @@ def _write_by_unit(path: Path, results: Results, unit: UnitRow, password: str) -
                                   score_validation(node, row, col["appraisal"], book.level_ranges, "thẩm định"))
         s.write_formula(row, col["percent"], f'=IF(OR({appraisal_ref}="",{max_ref}=0),"",{appraisal_ref}/{max_ref})',
                         f(border=1, align="center", num_format="0.00%", bg_color=fill), "")
-        fit_row(s, row, [(node.label, 40), (unit.evidence.get(node.code, ""), 28),
-                         (unit.explanations.get(node.code, ""), 22)], bold=parent)
+        fit_row(s, row, [(node.label, width["label"]), (unit.evidence.get(node.code, ""), width["evidence"]),
+                         (unit.explanations.get(node.code, ""), width["explanation"])], bold=parent)
     last_row = row_of[rubric.nodes()[-1].code]
     inputs = [row_of[n.code] for n in rubric.scorable() if n.code not in excluded]
     if inputs:
@@ -184,16 +176,16 @@ def _write_by_unit(path: Path, results: Results, unit: UnitRow, password: str) -
     total_row = last_row + 1
     bold = f(bold=True, border=1, bg_color=FILL_HEADER)
     s.merge_range(total_row, 0, total_row, col["max"],
-                  "TỔNG ĐIỂM THẨM ĐỊNH" + (" (chưa gồm điểm điều tra do tỉnh cung cấp)"
-                                           if any(not n.self_scored for n in rubric.leaves()) else ""), bold)
+                  texts["total"] + (texts["total_without_survey"]
+                                    if any(not n.self_scored for n in rubric.leaves()) else ""), bold)
     write_number_or_blank(s, total_row, col["score"], unit.self_total, f(bold=True, border=1, bg_color=FILL_HEADER, align="center"))
     roots = ",".join(cell_ref(row_of[r.code], col["appraisal"]) for r in rubric.roots)
     s.write_formula(total_row, col["appraisal"], f"=SUM({roots})", f(bold=True, border=1, bg_color=FILL_HEADER, align="center"), 0)
-    end = _signature(book, s, total_row + 2, col["evidence"], last)
+    end = _signature(book, layout, s, total_row + 2, col["evidence"], last)
     s.freeze_panes(top + 1, 2)
     s.print_area(0, 0, end, last)
     s.fit_to_pages(1, 0)
-    book.finish(s, top, end, last)
+    book.finish(s, layout, top, end, last)
     return book.close()
 
 
@@ -201,23 +193,27 @@ def _write_by_area(path: Path, results: Results, area: Node, units: list[UnitRow
     book = _Book(path, results, _identity(results, KIND_APPRAISAL_AREA, area=area), password)
     s = book.sheet(APPRAISAL_SHEET)
     f = book.fmt
-    last = 2 + 3 * len(units)
+    layout = APPRAISAL_AREA_LAYOUT
+    texts = layout.texts
+    fixed, group = len(APPRAISAL_AREA_FIXED), len(APPRAISAL_AREA_UNIT_COLUMNS)
+    last = fixed - 1 + group * len(units)
     period = results.period.label if results.period else ""
-    top = book.heading(s, min(last, 12), f"BẢNG THẨM ĐỊNH THEO LĨNH VỰC {area.code}. {area.label.upper()}", [
-        f"Chỉ số CCHC cấp xã {period}; {len(units)} đơn vị",
-        "Nhập điểm thẩm định và ý kiến của từng đơn vị vào các ô trắng; cột “Tự chấm” là điểm đơn vị tự đánh giá.",
+    top = book.heading(s, min(last, 12), texts["title"].format(code=area.code, label=area.label.upper()), [
+        texts["count"].format(period=period, count=len(units)),
+        texts["instruction"],
     ])
     head = f(bold=True, border=1, align="center", bg_color=FILL_HEADER)
     unit_row, header = top, top + 1
-    for index, (text, width) in enumerate((("STT", 7), ("Lĩnh vực/Tiêu chí", 42), ("Điểm tối đa", 8))):
-        s.merge_range(unit_row, index, header, index, text, head)
-        s.set_column(index, index, width)
+    for index, column in enumerate(APPRAISAL_AREA_FIXED):
+        s.merge_range(unit_row, index, header, index, column.header, head)
+        s.set_column(index, index, column.width)
     for n, unit in enumerate(units):
-        c0 = 3 + 3 * n
-        s.merge_range(unit_row, c0, unit_row, c0 + 2, f"{unit.committee} ({UNIT_COLUMN_LABEL} {unit.code})", head)
-        for offset, (text, width) in enumerate((("Tự chấm", 8), ("Điểm thẩm định", 9), ("Ý kiến thẩm định", 20))):
-            s.write_string(header, c0 + offset, text, head)
-            s.set_column(c0 + offset, c0 + offset, width)
+        c0 = fixed + group * n
+        s.merge_range(unit_row, c0, unit_row, c0 + group - 1,
+                      texts["unit_group"].format(committee=unit.committee, code=unit.code), head)
+        for offset, column in enumerate(APPRAISAL_AREA_UNIT_COLUMNS):
+            s.write_string(header, c0 + offset, column.header, head)
+            s.set_column(c0 + offset, c0 + offset, column.width)
     s.set_row(unit_row, 36)
     s.set_row(header, 36)
     nodes = list(area.walk())
@@ -232,9 +228,9 @@ def _write_by_area(path: Path, results: Results, area: Node, units: list[UnitRow
         s.write_string(row, 0, node.code, center)
         s.write_string(row, 1, node.label, text)
         s.write_number(row, 2, float(node.max), center)
-        fit_row(s, row, [(node.label, 42)], bold=parent)
+        fit_row(s, row, [(node.label, APPRAISAL_AREA_FIXED[1].width)], bold=parent)
         for n, unit in enumerate(units):
-            c0 = 3 + 3 * n
+            c0 = fixed + group * n
             excluded = _excluded(results, unit)
             write_number_or_blank(s, row, c0, unit.subtotals.get(node.code) if parent else unit.scores.get(node.code), center)
             if parent:
@@ -244,7 +240,7 @@ def _write_by_area(path: Path, results: Results, area: Node, units: list[UnitRow
             elif not node.self_scored or node.code in excluded:
                 grey = f(border=1, bg_color=FILL_LOCKED_OUT, italic=True)
                 s.write_blank(row, c0 + 1, None, grey)
-                s.write_string(row, c0 + 2, AREA_SURVEY_NOTE if not node.self_scored else NA_MARK, grey)
+                s.write_string(row, c0 + 2, texts["survey_note"] if not node.self_scored else texts["na"], grey)
             else:
                 s.write_blank(row, c0 + 1, None, f(border=1, locked=False, align="center"))
                 s.write_string(row, c0 + 2, "", f(border=1, locked=False))
@@ -252,12 +248,12 @@ def _write_by_area(path: Path, results: Results, area: Node, units: list[UnitRow
                 s.conditional_format(row, c0 + 1, row, c0 + 1, {
                     "type": "formula", "criteria": f"=LEN({cell_ref(row, c0 + 1)})=0", "format": missing_fmt})
     last_row = row_of[nodes[-1].code]
-    end = _signature(book, s, last_row + 2, 3, min(last, 8))
+    end = _signature(book, layout, s, last_row + 2, fixed, min(last, 8))
     s.freeze_panes(header + 1, 3)
     s.repeat_columns(0, 2)
     s.print_area(0, 0, end, last)
     s.set_print_scale(60)
-    book.finish(s, header, end, last)
+    book.finish(s, layout, header, end, last)
     return book.close()
 
 
@@ -268,21 +264,24 @@ def _write_survey(path: Path, results: Results, password: str) -> Path | None:
     book = _Book(path, results, _identity(results, KIND_SURVEY), password)
     s = book.sheet(SURVEY_SHEET)
     f = book.fmt
-    last = 2 + len(survey)
+    layout = SURVEY_LAYOUT
+    texts = layout.texts
+    criterion = layout.column("criterion")
+    first = len(SURVEY_FIXED)
+    last = first - 1 + len(survey)
     period = results.period.label if results.period else ""
-    top = book.heading(s, last, f"ĐIỂM ĐIỀU TRA XÃ HỘI HỌC, CHỈ SỐ HÀI LÒNG (SIPAS) CẤP XÃ {period.upper()}", [
-        "Các tiêu chí đơn vị không tự chấm; nhập điểm do tỉnh cung cấp vào các ô trắng.",
-    ])
+    top = book.heading(s, last, texts["title"].format(period=period.upper()), [texts["instruction"]])
     head = f(bold=True, border=1, align="center", bg_color=FILL_HEADER)
     labels, header = top, top + 1
-    for index, (text, width) in enumerate((("STT", 6), (SURVEY_CODE_HEADER, 12), ("Đơn vị", 30))):
-        s.merge_range(labels, index, header, index, text, head)
-        s.set_column(index, index, width)
+    for index, column in enumerate(SURVEY_FIXED):
+        s.merge_range(labels, index, header, index, column.header, head)
+        s.set_column(index, index, column.width)
+    label_of = {leaf.code: texts["criterion_label"].format(label=leaf.label, max=format_vn(leaf.max)) for leaf in survey}
     for n, leaf in enumerate(survey):
-        s.write_string(labels, 3 + n, f"{leaf.label} (tối đa {format_vn(leaf.max)})", head)
-        s.write_string(header, 3 + n, leaf.code, head)
-        s.set_column(3 + n, 3 + n, 26)
-    fit_row(s, labels, [(f"{leaf.label} (tối đa {format_vn(leaf.max)})", 26) for leaf in survey], bold=True)
+        s.write_string(labels, first + n, label_of[leaf.code], head)
+        s.write_string(header, first + n, criterion.header.format(code=leaf.code), head)
+        s.set_column(first + n, first + n, criterion.width)
+    fit_row(s, labels, [(label_of[leaf.code], criterion.width) for leaf in survey], bold=True)
     row = header
     for number, unit in enumerate(results.units, start=1):
         row += 1
@@ -292,13 +291,14 @@ def _write_survey(path: Path, results: Results, password: str) -> Path | None:
         for n, leaf in enumerate(survey):
             value = unit.appraisal.get(leaf.code)
             fmt = f(border=1, locked=False, align="center")
-            write_number_or_blank(s, row, 3 + n, value, fmt)
-            s.data_validation(row, 3 + n, row, 3 + n, score_validation(leaf, row, 3 + n, book.level_ranges, "điều tra"))
+            write_number_or_blank(s, row, first + n, value, fmt)
+            s.data_validation(row, first + n, row, first + n,
+                              score_validation(leaf, row, first + n, book.level_ranges, "điều tra"))
     end = row + 2
     s.freeze_panes(header + 1, 3)
     s.print_area(0, 0, end, last)
     s.fit_to_pages(1, 0)
-    book.finish(s, header, end, last, landscape=False)
+    book.finish(s, layout, header, end, last, landscape=False)
     return book.close()
 
 

@@ -14,11 +14,14 @@ from cchc_xls import __version__
 from cchc_xls.assign import UnitResult
 from cchc_xls.findings import SEVERITY_LABEL, SEVERITY_ORDER
 from cchc_xls.harvest import Harvest
-from cchc_xls.numbers import HUNDRED, ZERO, to_json_number
+from cchc_xls.numbers import to_json_number
 from cchc_xls.outputs import write_atomic
-from cchc_xls.style import FILL_HEADER, FILL_PARENT, Formats, fit_row, new_workbook
-
-HEAT_MAP_SHEET = "Tỷ lệ theo lĩnh vực"
+from cchc_xls.layout import (
+    FINDINGS_COLUMNS, FINDINGS_SHEET, HEAT_MAP_COLUMNS, HEAT_MAP_SHEET, PROGRESS_COLUMNS, PROGRESS_SHEET, SUMMARY_SHEET,
+    TONG_HOP_LAYOUT,
+)
+from cchc_xls import score
+from cchc_xls.style import FILL_HEADER, FILL_PARENT, Formats, fit_row, new_workbook, setup_print
 STATUS_LABEL = {"submitted": "Đã nộp", "missing": "Chưa nộp", "rejected": "Bị từ chối"}
 
 
@@ -178,32 +181,30 @@ class _TongHop:
                           self.fmt(italic=True, align="center"))
 
     def print_setup(self, sheet, header_row: int, last_col: int, last_row: int) -> None:
-        sheet.set_landscape()
-        sheet.set_paper(9)
-        sheet.fit_to_pages(1, 0)
-        sheet.repeat_rows(header_row)
-        sheet.set_footer('&C&"Times New Roman"&10Trang &P/&N')
-        sheet.print_area(0, 0, max(last_row, header_row), last_col)
-        sheet.set_margins(left=0.4, right=0.4, top=0.6, bottom=0.6)
+        setup_print(sheet, repeat=(header_row, header_row), print_area=(max(last_row, header_row), last_col))
+
+    def header_row(self, sheet, row: int, columns, header, units) -> None:
+        """A table header: the fixed columns, then one column per commune (the "{unit}" column)."""
+        fixed = [c for c in columns if c.header != "{unit}"]
+        for col, column in enumerate(fixed):
+            sheet.write_string(row, col, column.header, header)
+            sheet.set_column(col, col, column.width)
+        for index, outcome in enumerate(units):
+            sheet.write_string(row, len(fixed) + index, outcome.unit.name, header)
+        sheet.set_row(row, 48)
+        sheet.set_column(len(fixed), len(fixed) + max(len(units), 1), columns[-1].width)
 
     # -- Tổng hợp: criteria as rows, communes as columns
     def write_summary(self) -> None:
-        s = self.wb.add_worksheet("Tổng hợp")
+        s = self.wb.add_worksheet(SUMMARY_SHEET)
+        texts = TONG_HOP_LAYOUT.texts
         units = [u for u in self.result.units if u.status == "submitted"]
         last_col = 2 + max(len(units), 1)
-        self.title(s, "TỔNG HỢP KẾT QUẢ TỰ ĐÁNH GIÁ CHỈ SỐ CẢI CÁCH HÀNH CHÍNH CẤP XÃ", last_col)
+        self.title(s, texts["summary_title"], last_col)
         header = self.fmt(bold=True, border=1, align="center", text_wrap=True, bg_color=FILL_HEADER)
         row = 3
-        s.write_string(row, 0, "STT", header)
-        s.write_string(row, 1, "Lĩnh vực/Tiêu chí", header)
-        s.write_string(row, 2, "Điểm tối đa", header)
-        for index, outcome in enumerate(units):
-            s.write_string(row, 3 + index, outcome.unit.name, header)
-        s.set_row(row, 48)
-        s.set_column(0, 0, 7)
-        s.set_column(1, 1, 48)
-        s.set_column(2, 2, 9)
-        s.set_column(3, 3 + max(len(units), 1), 11)
+        self.header_row(s, row, TONG_HOP_LAYOUT.columns, header, units)
+        label_width = TONG_HOP_LAYOUT.column("label").width
         number = self.fmt(border=1, align="center")
         bold_number = self.fmt(border=1, align="center", bold=True, bg_color=FILL_PARENT)
         for node in self.rubric.nodes():
@@ -212,7 +213,7 @@ class _TongHop:
             text = self.fmt(border=1, bold=is_parent, text_wrap=True, bg_color=FILL_PARENT if is_parent else "#FFFFFF")
             s.write_string(row, 0, node.code, self.fmt(border=1, align="center", bold=is_parent))
             s.write_string(row, 1, node.label, text)
-            fit_row(s, row, [(node.label, 48)], bold=is_parent, line_height=15.5)
+            fit_row(s, row, [(node.label, label_width)], bold=is_parent, line_height=15.5)
             s.write_number(row, 2, float(node.max), bold_number if is_parent else number)
             for index, outcome in enumerate(units):
                 checked = outcome.checked
@@ -227,11 +228,11 @@ class _TongHop:
         final = self.result.appraised
         basis = "theo điểm thẩm định" if final else "tạm tính theo điểm tự đánh giá"
         rows = [
-            ("Tổng điểm tự đánh giá", lambda u: u.self_total, "number"),
-            ("Tỷ lệ đạt (%) so với điểm tối đa đơn vị tự chấm", lambda u: self_percent(u, self.rubric), "number"),
+            (texts["self_total"], lambda u: u.self_total, "number"),
+            (texts["self_percent"], lambda u: self_percent(u, self.rubric), "number"),
         ]
         if any(u.appraisal for u in units):
-            rows.append(("Tổng điểm thẩm định (gồm điểm điều tra)", lambda u: u.appraisal_total, "number"))
+            rows.append((texts["appraisal_total"], lambda u: u.appraisal_total, "number"))
         rows += [
             (f"Xếp loại ({basis})", lambda u: u.group or "", "text"),
             (f"Xếp hạng ({basis})", lambda u: u.rank, "number"),
@@ -255,25 +256,16 @@ class _TongHop:
         units = [u for u in self.result.units if u.status == "submitted"]
         areas = self.rubric.areas()
         last_col = 2 + max(len(units), 1)
-        self.title(s, "TỶ LỆ ĐIỂM ĐẠT ĐƯỢC (%) THEO LĨNH VỰC CỦA TỪNG ĐƠN VỊ", last_col)
+        self.title(s, TONG_HOP_LAYOUT.texts["heat_title"], last_col)
         header = self.fmt(bold=True, border=1, align="center", text_wrap=True, bg_color=FILL_HEADER)
-        s.write_string(3, 0, "STT", header)
-        s.write_string(3, 1, "Lĩnh vực", header)
-        s.write_string(3, 2, "Điểm tối đa", header)
-        for index, outcome in enumerate(units):
-            s.write_string(3, 3 + index, outcome.unit.name, header)
-        s.set_row(3, 48)
-        s.set_column(0, 0, 7)
-        s.set_column(1, 1, 44)
-        s.set_column(2, 2, 9)
-        s.set_column(3, 3 + max(len(units), 1), 11)
+        self.header_row(s, 3, HEAT_MAP_COLUMNS, header, units)
         number = self.fmt(border=1, align="center", num_format="0.0")
         row = 3
         for area in areas:
             row += 1
             s.write_string(row, 0, area.code, self.fmt(border=1, align="center"))
             s.write_string(row, 1, area.label, self.fmt(border=1, text_wrap=True))
-            fit_row(s, row, [(area.label, 44)], line_height=15.5)
+            fit_row(s, row, [(area.label, HEAT_MAP_COLUMNS[1].width)], line_height=15.5)
             s.write_number(row, 2, float(area.max), self.fmt(border=1, align="center"))
             for index, outcome in enumerate(units):
                 percent = area_percent(area, outcome.checked)
@@ -295,9 +287,9 @@ class _TongHop:
 
     # -- Kiểm tra: one row per finding, errors first
     def write_findings(self) -> None:
-        s = self.wb.add_worksheet("Kiểm tra")
-        columns = [("Đơn vị", 26), ("Tệp", 40), ("Trang", 12), ("Ô", 7), ("Mức độ", 10), ("Nội dung", 80)]
-        self.title(s, "DANH SÁCH CÁC VẤN ĐỀ PHÁT HIỆN KHI KIỂM TRA TỆP", len(columns) - 1)
+        s = self.wb.add_worksheet(FINDINGS_SHEET)
+        columns = [(c.header, c.width) for c in FINDINGS_COLUMNS]
+        self.title(s, TONG_HOP_LAYOUT.texts["findings_title"], len(columns) - 1)
         header = self.fmt(bold=True, border=1, align="center", bg_color=FILL_HEADER, text_wrap=True)
         for col, (text, width) in enumerate(columns):
             s.write_string(3, col, text, header)
@@ -327,10 +319,9 @@ class _TongHop:
 
     # -- Tiến độ: each unit, received or not
     def write_progress(self) -> None:
-        s = self.wb.add_worksheet("Tiến độ")
-        columns = [("STT", 6), ("Mã", 10), ("Đơn vị", 28), ("Đã nhận", 10), ("Tệp", 44), ("Thời gian lưu", 18),
-                   ("Trạng thái", 16), ("Lỗi", 7), ("Cảnh báo", 9)]
-        self.title(s, "TIẾN ĐỘ NỘP PHIẾU TỰ ĐÁNH GIÁ", len(columns) - 1)
+        s = self.wb.add_worksheet(PROGRESS_SHEET)
+        columns = [(c.header, c.width) for c in PROGRESS_COLUMNS]
+        self.title(s, TONG_HOP_LAYOUT.texts["progress_title"], len(columns) - 1)
         header = self.fmt(bold=True, border=1, align="center", bg_color=FILL_HEADER, text_wrap=True)
         for col, (text, width) in enumerate(columns):
             s.write_string(3, col, text, header)
@@ -360,23 +351,13 @@ class _TongHop:
 
 
 def area_percent(area, checked) -> Decimal | None:
-    """An area's self score as % of the maximum the unit could score in it (survey, N/A excluded)."""
-    if checked is None or checked.totals is None:
+    """An area's self score as % of the maximum the unit could score in it (score.area_percent)."""
+    if checked is None:
         return None
-    leaves = [n for n in area.leaves() if n.self_scored and n.code not in checked.totals.not_applicable]
-    possible = sum((n.max for n in leaves), ZERO)
-    if not possible:
-        return None
-    earned = sum((checked.scores.get(n.code, ZERO) for n in leaves), ZERO)
-    return (earned * HUNDRED / possible).quantize(Decimal("0.1"))
+    return score.area_percent(area, checked.scores, checked.totals)
 
 
 def self_percent(outcome: UnitResult, rubric) -> Decimal | None:
-    """Raw self total as % of the maximum the unit could give itself (N/A and survey criteria excluded)."""
+    """Raw self total as % of the maximum the unit could give itself (score.self_percent)."""
     checked = outcome.checked
-    if not checked or not checked.totals:
-        return None
-    possible = sum((n.max for n in rubric.scorable() if n.code not in checked.totals.not_applicable), ZERO)
-    if not possible:
-        return None
-    return (checked.totals.raw_total * HUNDRED / possible).quantize(Decimal("0.01"))
+    return score.self_percent(rubric, checked.totals) if checked else None

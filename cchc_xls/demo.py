@@ -19,7 +19,7 @@ import yaml
 from cchc_xls.errors import CchcError
 from cchc_xls.appraise import write_appraisal_workbooks
 from cchc_xls.generate import Entries, Options, generate_templates, render_template
-from cchc_xls.layout import APPRAISAL_SHEET, SURVEY_CODE_HEADER, SURVEY_SHEET
+from cchc_xls.layout import APPRAISAL_SHEET, APPRAISAL_UNIT_LAYOUT, HEADER_SCAN_ROWS, SURVEY_LAYOUT, SURVEY_SHEET
 from cchc_xls.numbers import to_decimal
 from cchc_xls.pipeline import HarvestOutputs, run_harvest
 from cchc_xls.report import Reports, write_reports
@@ -163,35 +163,37 @@ def _fill_appraisals(outputs, results_dir: Path, plan: dict) -> None:
     for path in outputs.workbooks:
         workbook = load_workbook(path)
         sheet = workbook[APPRAISAL_SHEET]
-        header, columns = _header_columns(sheet, ("STT", "Điểm thẩm định", "Ý kiến thẩm định"))
+        header, columns = _header_columns(sheet, APPRAISAL_UNIT_LAYOUT, ("code", "appraisal", "comment"))
         code = path.name.split("_")[1]
         unit = scores[code]
         for row in range(header + 1, sheet.max_row + 1):
-            criterion = sheet.cell(row, columns["STT"]).value
-            cell = sheet.cell(row, columns["Điểm thẩm định"])
+            criterion = sheet.cell(row, columns["code"]).value
+            cell = sheet.cell(row, columns["appraisal"])
             if criterion not in unit.scores or cell.protection.locked:
                 continue
             value, comment = (changes.get(code) or {}).get(criterion, (unit.scores[criterion], None))
             cell.value = float(to_decimal(value))
             if comment:
-                sheet.cell(row, columns["Ý kiến thẩm định"]).value = comment
+                sheet.cell(row, columns["comment"]).value = comment
         workbook.save(path)
     if outputs.survey is not None:
         workbook = load_workbook(outputs.survey)
         sheet = workbook[SURVEY_SHEET]
         survey = plan.get("survey") or {}
-        header, columns = _header_columns(sheet, (SURVEY_CODE_HEADER,))
+        header, columns = _header_columns(sheet, SURVEY_LAYOUT, ("unit_code",))
         codes = {sheet.cell(r, c).value: c for r in (header, header + 1) for c in range(1, sheet.max_column + 1)}
         for row in range(header + 1, sheet.max_row + 1):
-            for criterion, value in (survey.get(sheet.cell(row, columns[SURVEY_CODE_HEADER]).value) or {}).items():
+            for criterion, value in (survey.get(sheet.cell(row, columns["unit_code"]).value) or {}).items():
                 sheet.cell(row, codes[criterion]).value = float(to_decimal(value))
         workbook.save(outputs.survey)
 
 
-def _header_columns(sheet, texts) -> tuple[int, dict[str, int]]:
-    for row in sheet.iter_rows(min_row=1, max_row=15):
-        found = {c.value: c.column for c in row if c.value in texts}
-        if len(found) == len(texts):
+def _header_columns(sheet, layout, keys) -> tuple[int, dict[str, int]]:
+    """The header row of `layout` in an openpyxl sheet, and the column of each of `keys`."""
+    wanted = {layout.header(key): key for key in keys}
+    for row in sheet.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS):
+        found = {wanted[c.value]: c.column for c in row if c.value in wanted}
+        if len(found) == len(wanted):
             return row[0].row, found
     raise CchcError(f"Không thấy dòng tiêu đề trong {sheet.title}.")
 

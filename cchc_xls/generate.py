@@ -23,7 +23,7 @@ from cchc_xls import __version__
 from cchc_xls.errors import OutputError
 from cchc_xls.layout import (
     GROUP_LABEL, GUIDE_SHEET, IDENTITY_KEYS, IDENTITY_LABEL, KIND_SELF, MAIN_SHEET, META_SHEET, NA_MARK,
-    NOT_SELF_SCORED_NOTE, PROPERTY_PREFIX, RESCALED_LABEL, TOTAL_LABEL, FORMAT_VERSION, UNIT_CODE_LABEL,
+    NOT_SELF_SCORED_NOTE, PROPERTY_PREFIX, RESCALED_LABEL, SELF_LAYOUT, TOTAL_LABEL, FORMAT_VERSION, UNIT_CODE_LABEL,
     active_columns, cell_ref, column_letter, identity_line,
 )
 from cchc_xls.numbers import ZERO, format_vn, to_decimal
@@ -33,7 +33,7 @@ from cchc_xls.score import compute_totals, not_applicable_codes, rescale
 from cchc_xls.outputs import write_atomic, write_text_atomic
 from cchc_xls.style import (
     FILL_ATTENTION, FILL_HEADER, FILL_LOCKED_OUT, FILL_MISSING, FILL_PARENT, Formats, fit_row, new_workbook, row_height,
-    wrapped_lines,
+    setup_print, wrapped_lines, write_signature,
 )
 from cchc_xls.units import Period, Unit
 
@@ -340,19 +340,8 @@ class _TemplateWriter:
                         self.group_cached())
         self.group_row = row
 
-        row += 2
-        right = c["evidence"]
-        s.merge_range(row, right, row, self.last_col,
-                      f"{self.unit.bare_name}, ngày ..... tháng ..... năm ......",
-                      f(italic=True, align="center"))
-        row += 1
-        s.merge_range(row, 0, row, c["label"], "NGƯỜI LẬP BIỂU", f(bold=True, align="center"))
-        s.merge_range(row, right, row, self.last_col, "TM. ỦY BAN NHÂN DÂN", f(bold=True, align="center"))
-        row += 1
-        s.merge_range(row, 0, row, c["label"], "(Ký, ghi rõ họ tên)", f(italic=True, align="center"))
-        s.merge_range(row, right, row, self.last_col, "CHỦ TỊCH", f(bold=True, align="center"))
-        row += 1
-        s.merge_range(row, right, row, self.last_col, "(Ký, ghi rõ họ tên, đóng dấu)", f(italic=True, align="center"))
+        row = write_signature(s, f, row + 2, SELF_LAYOUT.signature, left=(0, c["label"]),
+                              right=(c["evidence"], self.last_col), place=self.unit.bare_name)
         row += 5
         s.merge_range(row, 0, row, self.last_col, f"{IDENTITY_LABEL} {identity_line(identity)}",
                       f(font_size=8, font_color="#808080", text_wrap=False))
@@ -411,14 +400,8 @@ class _TemplateWriter:
             "select_locked_cells": True, "select_unlocked_cells": True,
             "format_columns": True, "format_rows": True,
         })
-        s.set_landscape()
-        s.set_paper(9)  # A4
-        s.fit_to_pages(1, 0)
-        s.center_horizontally()
-        s.set_margins(left=0.5, right=0.4, top=0.6, bottom=0.6)
-        s.repeat_rows(HEADER_ROW)
-        s.set_footer("&C&\"Times New Roman\"&10Trang &P/&N")
-        s.print_area(0, 0, end_row, self.last_col)
+        setup_print(s, repeat=(HEADER_ROW, HEADER_ROW), left_margin=0.5, print_area=(end_row, self.last_col),
+                    center=True)
         s.freeze_panes(HEADER_ROW + 1, 0)
 
     def write_guide(self) -> None:

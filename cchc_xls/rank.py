@@ -6,22 +6,23 @@ Written by `cchc harvest` and rebuilt by `cchc rank` from harvest.json (after ed
 from __future__ import annotations
 
 from collections import Counter
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from pathlib import Path
 
 
-from cchc_xls.numbers import HUNDRED, format_vn
+from cchc_xls.layout import H_APPRAISAL, H_SELF_TOTAL, RANKING_LAYOUT, RANKING_SHEET
+from cchc_xls.numbers import format_vn
 from cchc_xls.results import Results, UnitRow, ordered_for_ranking
 from cchc_xls.outputs import write_atomic
-from cchc_xls.style import FILL_HEADER, FILL_PARENT, Formats, fit_row, new_workbook, write_number_or_blank
+from cchc_xls.score import cut_percent, ranks_within
+from cchc_xls.style import (
+    FILL_HEADER, FILL_PARENT, Formats, fit_row, new_workbook, setup_print, write_number_or_blank, write_signature,
+)
 
 TITLE = "THỐNG KÊ KẾT QUẢ XẾP HẠNG CHỈ SỐ CCHC ĐỐI VỚI UBND CẤP XÃ"
 PROVISIONAL = "(Tạm xếp theo điểm tự chấm: chưa có đủ điểm thẩm định của Hội đồng thẩm định)"
 GROUP_COLOURS = ["#2E75B6", "#70AD47", "#FFC000", "#ED7D31", "#C00000", "#7F7F7F", "#7030A0"]
-RANKING_SHEET = "Phụ lục II"
-DISTRIBUTION_SHEET = "Phân loại"
-CLUSTER_SHEET = "Theo cụm"
-CHART_SHEET = "Biểu đồ"
+CHART_SHEET, DISTRIBUTION_SHEET, CLUSTER_SHEET = RANKING_LAYOUT.sheets[1:]
 HEADER_TOP = 5  # zero-based first header row of the ranking table
 
 
@@ -46,7 +47,7 @@ class _Writer:
 
     def heading(self, sheet, last_col: int, title: str) -> int:
         period = self.results.period
-        sheet.merge_range(0, 0, 0, last_col, "PHỤ LỤC II", self.fmt(bold=True, align="center"))
+        sheet.merge_range(0, 0, 0, last_col, RANKING_LAYOUT.texts["heading"], self.fmt(bold=True, align="center"))
         sheet.merge_range(1, 0, 1, last_col, title, self.fmt(bold=True, align="center", font_size=14))
         year = period.year if period else "……"
         issuer = self.office or "UBND huyện ……"
@@ -64,20 +65,21 @@ class _Writer:
 
     def write_ranking(self) -> None:
         s = self.wb.add_worksheet(RANKING_SHEET)
-        widths = [7, 34, 13, 13, 10, 13, 40]
-        for col, width in enumerate(widths):
-            s.set_column(col, col, width)
-        last = len(widths) - 1
+        layout = RANKING_LAYOUT
+        columns = layout.columns
+        for col, column in enumerate(columns):
+            s.set_column(col, col, column.width)
+        last = len(columns) - 1
         top = self.heading(s, last, TITLE)
         head = self.fmt(bold=True, border=1, align="center", text_wrap=True, bg_color=FILL_HEADER)
-        s.merge_range(top, 0, top + 1, 0, "Số TT", head)
-        s.merge_range(top, 1, top + 1, 1, "Đơn vị cấp xã", head)
-        s.merge_range(top, 2, top, 3, "Tổng điểm đạt được", head)
-        s.write_string(top + 1, 2, "Điểm tự chấm", head)
-        s.write_string(top + 1, 3, "Điểm thẩm định", head)
-        s.merge_range(top, 4, top + 1, 4, "Xếp hạng", head)
-        s.merge_range(top, 5, top + 1, 5, "Xếp loại", head)
-        s.merge_range(top, 6, top + 1, 6, "Ghi chú", head)
+        grouped = ("self_total", "appraisal_total")  # under one "Tổng điểm đạt được" header
+        for col, column in enumerate(columns):
+            if column.key in grouped:
+                s.write_string(top + 1, col, column.header, head)
+            else:
+                s.merge_range(top, col, top + 1, col, column.header, head)
+        first = next(col for col, column in enumerate(columns) if column.key in grouped)
+        s.merge_range(top, first, top, first + len(grouped) - 1, layout.texts["totals_group"], head)
         s.set_row(top, 22)
         s.set_row(top + 1, 36)
         row = top + 1
@@ -95,7 +97,7 @@ class _Writer:
             write_number_or_blank(s, row, 4, unit.rank, center)
             s.write_string(row, 5, unit.group or "", center)
             s.write_string(row, 6, self.note(unit), cell)
-            fit_row(s, row, [(unit.committee, 34), (self.note(unit), 40)])
+            fit_row(s, row, [(unit.committee, layout.column("unit").width), (self.note(unit), layout.column("note").width)])
         self.last_row = row
         survey = [leaf for leaf in self.results.rubric.leaves() if not leaf.self_scored]
         if survey:  # the two columns are out of different maxima: say so under the table
@@ -105,13 +107,8 @@ class _Writer:
                           f"({', '.join(leaf.code for leaf in survey)}; tối đa {share} điểm); điểm thẩm định đã gồm.",
                           self.fmt(italic=True, font_size=11, text_wrap=True))
             s.set_row(row, 30)
-        self.signature(s, row + 2, last)
-        s.set_landscape()
-        s.set_paper(9)
-        s.fit_to_pages(1, 0)
-        s.repeat_rows(top, top + 1)
-        s.set_footer('&C&"Times New Roman"&10Trang &P/&N')
-        s.set_margins(left=0.5, right=0.4, top=0.6, bottom=0.6)
+        end = write_signature(s, self.fmt, row + 2, layout.signature, left=(0, 2), right=(4, last))
+        setup_print(s, repeat=(top, top + 1), left_margin=0.5, print_area=(end + 4, last))
         s.freeze_panes(top + 2, 0)
 
     def note(self, unit: UnitRow) -> str:
@@ -119,16 +116,8 @@ class _Writer:
             return unit.note
         if unit.status == "submitted" and not unit.appraisal_complete \
                 and any(u.appraisal_complete or u.appraisal for u in self.results.units):
-            return "Chưa có điểm thẩm định"
+            return RANKING_LAYOUT.texts["no_appraisal"]
         return ""
-
-    def signature(self, s, row: int, last: int) -> None:
-        s.merge_range(row, 4, row, last, "……, ngày …… tháng …… năm ……", self.fmt(italic=True, align="center"))
-        s.merge_range(row + 1, 0, row + 1, 2, "NGƯỜI LẬP BIỂU", self.fmt(bold=True, align="center"))
-        s.merge_range(row + 1, 4, row + 1, last, "THỦ TRƯỞNG CƠ QUAN", self.fmt(bold=True, align="center"))
-        s.merge_range(row + 2, 0, row + 2, 2, "(Ký, ghi rõ họ tên)", self.fmt(italic=True, align="center"))
-        s.merge_range(row + 2, 4, row + 2, last, "(Ký, ghi rõ họ tên, đóng dấu)", self.fmt(italic=True, align="center"))
-        s.print_area(0, 0, row + 6, last)
 
     def add_chart(self) -> None:
         """A chart sheet (prints as its own page): every ranked unit's total, coloured by group."""
@@ -139,7 +128,7 @@ class _Writer:
         chart = self.wb.add_chart({"type": "bar"})
         ordered = ordered_for_ranking(self.results)[: last - first + 1]
         chart.add_series({
-            "name": "Điểm thẩm định" if self.results.appraised else "Điểm tự chấm",
+            "name": H_APPRAISAL if self.results.appraised else H_SELF_TOTAL,
             "categories": [RANKING_SHEET, first, 1, last, 1],
             "values": [RANKING_SHEET, first, value_col, last, value_col],
             "points": [{"fill": {"color": group_colour(self.results, u.group)}} for u in ordered],
@@ -178,9 +167,7 @@ class _Writer:
             row += 1
             s.write_string(row, 0, band.name, self.fmt(border=1))
             s.write_number(row, 1, counts.get(band.name, 0), self.fmt(border=1, align="center"))
-            # cut, not rounded, as the reports (seed 004) write percentages: the two always agree
-            share = (Decimal(counts.get(band.name, 0)) * HUNDRED / ranked).quantize(Decimal("0.01"), rounding=ROUND_DOWN) \
-                if ranked else Decimal(0)
+            share = cut_percent(Decimal(counts.get(band.name, 0)), Decimal(ranked))
             s.write_number(row, 2, float(share), self.fmt(border=1, align="center"))
         self.distribution_rows = (4, row)
         row += 1
@@ -220,15 +207,13 @@ class _Writer:
         if not self.results.appraised:
             s.merge_range(1, 0, 1, 4, PROVISIONAL, self.fmt(italic=True, align="center", text_wrap=True))
             s.set_row(1, 34)
-        from cchc_xls.score import rank_with_ties
-
         head = self.fmt(bold=True, border=1, align="center", text_wrap=True, bg_color=FILL_HEADER)
         row = 2
         clusters = sorted({u.cluster or "(không thuộc cụm)" for u in self.results.units})
         for cluster in clusters:
             members = [u for u in ordered_for_ranking(self.results) if (u.cluster or "(không thuộc cụm)") == cluster]
             ranked = [u for u in members if u.rank is not None]
-            local = dict(zip((u.code for u in ranked), rank_with_ties([u.ranking_total or Decimal(0) for u in ranked])))
+            local = ranks_within({u.code: u.ranking_total for u in ranked})
             row += 1
             s.merge_range(row, 0, row, 4, cluster, self.fmt(bold=True))
             row += 1

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 from pathlib import Path
 
 from docx import Document
@@ -18,7 +18,8 @@ from docx.shared import Cm, Pt
 
 from cchc_xls.errors import CchcError, OutputError
 from cchc_xls.outputs import write_atomic
-from cchc_xls.numbers import HUNDRED, ZERO, format_vn, normalize, round_half_up
+from cchc_xls.numbers import ZERO, format_vn, normalize, round_half_up
+from cchc_xls.score import cut_percent
 from cchc_xls.resources import jinja_env
 from cchc_xls.results import Results, UnitRow, load_results
 from cchc_xls.units import Unit, ascii_slug
@@ -32,8 +33,7 @@ def percent_vn(part: Decimal, whole: Decimal) -> str:
     """As seed 004 writes it: two decimals cut, not rounded (14,35/15 -> "95,66")."""
     if not whole:
         return "0"
-    value = (part * HUNDRED / whole).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
-    return format_vn(normalize(value))
+    return format_vn(normalize(cut_percent(part, whole)))
 
 
 def _vn(value) -> str:

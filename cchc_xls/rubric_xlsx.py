@@ -21,37 +21,15 @@ from cchc_xls.findings import Finding
 from cchc_xls.numbers import format_vn, parse_text_number, read_decimal
 from cchc_xls.rubric import UNIT_KINDS, Node, Rubric, parse_rubric
 from cchc_xls.outputs import write_atomic, write_text_atomic
+from cchc_xls.layout import H_MAX, HEADER_SCAN_ROWS, RUBRIC_LAYOUT
 from cchc_xls.style import FILL_HEADER, FILL_PARENT, Formats, fit_row, new_workbook
 
-TABLE_SHEET = "Tiêu chí"
-INFO_SHEET = "Thông tin"
-GUIDE_SHEET = "Hướng dẫn"
+TABLE_SHEET, INFO_SHEET, GUIDE_SHEET = RUBRIC_LAYOUT.sheets
 
 YES, NO = "có", "không"
 NA_POLICY_LABELS = {"rescale": "quy đổi về thang điểm", "full_marks": "tính đủ điểm"}
 
-
-@dataclass(frozen=True)
-class TableColumn:
-    key: str
-    header: str
-    width: float
-    note: str
-
-
-TABLE_COLUMNS = (
-    TableColumn("code", "STT", 8, "Mã tiêu chí: I, II… cho lĩnh vực; 1, 1.1, 1.1.1 hoặc II.1 cho tiêu chí. Cây tiêu chí được dựng từ các mã này."),
-    TableColumn("label", "Lĩnh vực/Tiêu chí", 50, "Tên lĩnh vực, tiêu chí, tiêu chí thành phần."),
-    TableColumn("max", "Điểm tối đa", 10, "Số, dùng dấu phẩy hoặc chấm thập phân (2,5). Điểm của mục cha phải bằng tổng các mục con."),
-    TableColumn("method", "Cách thức chấm điểm", 40, "Cách tính điểm (hiện cho xã khi nhập điểm). Chỉ ghi ở tiêu chí không có mục con."),
-    TableColumn("levels", "Mức điểm", 14, "Các mức điểm được phép, cách nhau bằng dấu chấm phẩy, ví dụ: 0; 0,25; 0,5. Để trống: mọi số từ 0 đến điểm tối đa."),
-    TableColumn("level_texts", "Mô tả mức điểm", 40, "Mỗi dòng một mức: 0,25 = Có từ 05 cuộc đối thoại trở lên (Alt+Enter để xuống dòng)."),
-    TableColumn("step", "Bước điểm", 10, "Nếu điểm phải là bội số của một bước, ví dụ 0,25. Không dùng cùng với Mức điểm."),
-    TableColumn("self_scored", "Tự chấm", 9, "có: xã tự chấm; không: tỉnh chấm (điều tra xã hội học, SIPAS). Để trống = có."),
-    TableColumn("applies_to", "Áp dụng cho", 14, "Để trống = mọi đơn vị; hoặc: xã; phường; thị trấn (cách nhau bằng dấu phẩy)."),
-    TableColumn("may_be_na", "Có thể không áp dụng", 12, "có: tiêu chí “(nếu có)”, xã được chọn Không áp dụng. Để trống = không."),
-    TableColumn("evidence", "Bắt buộc kiểm chứng", 12, "có/không: điểm trên 0 phải có tài liệu kiểm chứng. Để trống = theo mặc định của bộ tiêu chí."),
-)
+TABLE_COLUMNS = RUBRIC_LAYOUT.columns  # each with its header note
 HEADER_TO_KEY = {c.header.casefold(): c.key for c in TABLE_COLUMNS}
 
 INFO_FIELDS = (
@@ -189,11 +167,11 @@ GUIDE_LINES = (
     ("# HƯỚNG DẪN LẬP BỘ TIÊU CHÍ MỚI TỪ BẢNG EXCEL", ""),
     ("1. Sao chép bảng tiêu chí (Phụ lục) từ văn bản Word của tỉnh vào trang “Tiêu chí”, mỗi tiêu chí một dòng.", ""),
     ("2. Cột STT ghi mã: I, II… cho lĩnh vực; 1.1, 1.1.1 hoặc II.1 cho tiêu chí. Dòng trống, ô gộp được bỏ qua.", ""),
-    ("3. Điểm tối đa của mục cha phải bằng tổng các mục con; dùng dấu phẩy hoặc chấm thập phân.", ""),
+    (f"3. {H_MAX} của mục cha phải bằng tổng các mục con; dùng dấu phẩy hoặc chấm thập phân.", ""),
     ("4. Điền trang “Thông tin”: mã bộ tiêu chí, văn bản, ngày, cơ quan ban hành, tổng điểm, các mức xếp loại.", ""),
     ("5. Chạy: cchc rubric import tep.xlsx --out rubrics/ma-moi.yaml; sửa các lỗi được báo theo số dòng, chạy lại.", ""),
     ("# VÍ DỤ", ""),
-    ("STT | Lĩnh vực/Tiêu chí | Điểm tối đa | Mức điểm | Tự chấm", ""),
+    (" | ".join(RUBRIC_LAYOUT.header(key) for key in ("code", "label", "max", "levels", "self_scored")), ""),
     ("I | CÔNG TÁC CHỈ ĐẠO, ĐIỀU HÀNH CCHC | 15 | |", ""),
     ("1.1 | Kế hoạch CCHC năm | 2,5 | |", ""),
     ("1.1.1 | Ban hành kế hoạch CCHC năm | 0,5 | 0; 0,5 | có", ""),
@@ -309,7 +287,7 @@ class _Importer:
         return self._build(rows, columns)
 
     def _header(self, sheet) -> tuple[int, dict[str, int]]:
-        for cells in sheet.iter_rows(min_row=1, max_row=30):
+        for cells in sheet.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS):
             found = {}
             for index, cell in enumerate(cells):
                 key = HEADER_TO_KEY.get(_text(cell.value).casefold())

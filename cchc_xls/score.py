@@ -7,9 +7,9 @@ the harvest compares a file's own totals against, and the source of every cached
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
-from cchc_xls.numbers import ZERO, round_half_up
+from cchc_xls.numbers import HUNDRED, ZERO, round_half_up
 from cchc_xls.rubric import Node, Rubric
 
 RESCALE_PLACES = 3
@@ -92,3 +92,46 @@ def rank_with_ties(totals: list[Decimal]) -> list[int]:
     for position, value in enumerate(ordered, start=1):
         first_position.setdefault(value, position)
     return [first_position[value] for value in totals]
+
+
+# ---------------------------------------------------------------------------------------------
+# Percentages and shares: every writer (tong-hop, Phụ lục II, reports) takes them from here
+
+
+def cut_percent(part: Decimal, whole: Decimal) -> Decimal:
+    """part as a percentage of whole, two decimals cut, not rounded, as seed 004 writes them
+    (14,35/15 -> 95,66); 0 when whole is 0. Reports and the Phụ lục II distribution both use it,
+    so the two documents always agree."""
+    if not whole:
+        return ZERO
+    return (Decimal(part) * HUNDRED / Decimal(whole)).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+
+
+def self_percent(rubric: Rubric, totals: Totals | None) -> Decimal | None:
+    """Raw self total as % of the maximum the unit could give itself (N/A and survey criteria
+    excluded), to two places; None when nothing could be scored."""
+    if totals is None:
+        return None
+    possible = sum((n.max for n in rubric.scorable() if n.code not in totals.not_applicable), ZERO)
+    if not possible:
+        return None
+    return (totals.raw_total * HUNDRED / possible).quantize(Decimal("0.01"))
+
+
+def area_percent(area: Node, scores: dict[str, Decimal], totals: Totals | None) -> Decimal | None:
+    """An area's self score as % of the maximum the unit could score in it (survey and N/A
+    criteria excluded), to one place; None when nothing in it could be scored."""
+    if totals is None:
+        return None
+    leaves = [n for n in area.leaves() if n.self_scored and n.code not in totals.not_applicable]
+    possible = sum((n.max for n in leaves), ZERO)
+    if not possible:
+        return None
+    earned = sum((scores.get(n.code, ZERO) for n in leaves), ZERO)
+    return (earned * HUNDRED / possible).quantize(Decimal("0.1"))
+
+
+def ranks_within(totals: dict[str, Decimal | None]) -> dict[str, int]:
+    """Ranks inside a group of units (a cluster): unit code -> competition rank by its total."""
+    codes = list(totals)
+    return dict(zip(codes, rank_with_ties([totals[code] or ZERO for code in codes])))

@@ -72,3 +72,40 @@ def fit_row(sheet, row: int, cells: list[tuple[str, float]], bold: bool = False,
     """Set a row's height from its longest wrapped text; `cells` are (text, column width) pairs."""
     lines = max([minimum] + [wrapped_lines(text, width, bold) for text, width in cells if text])
     sheet.set_row(row, row_height(lines, line_height))
+
+
+FOOTER = '&C&"Times New Roman"&10Trang &P/&N'
+
+
+def setup_print(sheet, repeat: tuple[int, int] | None = None, landscape: bool = True, fit_width: bool = True,
+                left_margin: float = 0.4, print_area: tuple[int, int] | None = None, center: bool = False) -> None:
+    """The print setup every table sheet shares: A4, one page wide, header rows repeated on each
+    page, "Trang x/y" in the footer. `repeat` is (first, last) zero-based header rows;
+    `print_area` is (last row, last column)."""
+    if landscape:
+        sheet.set_landscape()
+    sheet.set_paper(9)  # A4
+    if fit_width:
+        sheet.fit_to_pages(1, 0)
+    if center:
+        sheet.center_horizontally()
+    sheet.set_margins(left=left_margin, right=0.4, top=0.6, bottom=0.6)
+    if repeat is not None:
+        sheet.repeat_rows(*repeat)
+    sheet.set_footer(FOOTER)
+    if print_area is not None:
+        sheet.print_area(0, 0, *print_area)
+
+
+def write_signature(sheet, fmt: Formats, row: int, signature, left: tuple[int, int], right: tuple[int, int],
+                    place: str = "") -> int:
+    """A layout.Signature under a table: the date line at `row` over the right-hand block, then
+    each side's lines one per row; `left`/`right` are (first, last) zero-based columns. Returns
+    the last row written."""
+    sheet.merge_range(row, right[0], row, right[1], signature.date_line.format(place=place),
+                      fmt(italic=True, align="center"))
+    for lines, (first, last) in ((signature.left, left), (signature.right, right)):
+        for offset, (text, bold) in enumerate(lines, start=1):
+            sheet.merge_range(row + offset, first, row + offset, last, text,
+                              fmt(bold=True, align="center") if bold else fmt(italic=True, align="center"))
+    return row + max(len(signature.left), len(signature.right))
