@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from cchc_xls import __version__
+from cchc_xls import __version__, cli_messages
 from cchc_xls.errors import CchcError
 from cchc_xls.findings import has_errors
 from cchc_xls.numbers import format_vn, to_json_number
@@ -19,8 +19,27 @@ def _echo_json(data) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
+cli_messages.install()  # click's own usage errors and help headings in Vietnamese
+
+
+class _Command(click.Command):
+    """A command whose usage line names its options in Vietnamese."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("options_metavar", cli_messages.OPTIONS_METAVAR)
+        super().__init__(*args, **kwargs)
+
+
 class _Group(click.Group):
     """Turns the project's errors into a clean Vietnamese message and exit code 1."""
+
+    command_class = _Command
+    group_class = type  # sub-groups (`cchc rubric`) are _Group too
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("options_metavar", cli_messages.OPTIONS_METAVAR)
+        kwargs.setdefault("subcommand_metavar", cli_messages.SUBCOMMAND_METAVAR)
+        super().__init__(*args, **kwargs)
 
     def invoke(self, ctx):
         try:
