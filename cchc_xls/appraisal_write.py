@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from cchc_xls import __version__
-from cchc_xls.errors import CchcError, OutputError
+from cchc_xls.errors import CchcError, output_error
 from cchc_xls.generate import score_validation, set_identity_properties, write_identity_sheet
 from cchc_xls.layout import (
     APPRAISAL_AREA_FIXED, APPRAISAL_AREA_LAYOUT, APPRAISAL_AREA_UNIT_COLUMNS, APPRAISAL_SHEET, APPRAISAL_UNIT_LAYOUT,
@@ -304,10 +304,12 @@ def _write_survey(path: Path, results: Results, password: str) -> Path | None:
 
 def write_appraisal_workbooks(harvest_dir: Path, out_dir: Path, by: str = "unit", password: str = "") -> AppraisalOutputs:
     """Appraisal workbooks pre-filled from DIR/harvest.json, and the survey workbook."""
+    if password and not password.isascii():
+        raise CchcError.of("password.not_ascii")
     results = load_results(harvest_dir)
     units = results.submitted()
     if not units:
-        raise CchcError("Chưa có đơn vị nào có phiếu được tính: chưa lập được bảng thẩm định.")
+        raise CchcError.of("appraisal.nothing_counted")
     period = results.period.key if results.period else "ky"
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -325,5 +327,5 @@ def write_appraisal_workbooks(harvest_dir: Path, out_dir: Path, by: str = "unit"
                                               results, unit, password))
         survey = _write_survey(out_dir / f"dieu-tra_{period}.xlsx", results, password)
     except OSError as exc:
-        raise OutputError(f"Không ghi được bảng thẩm định vào “{out_dir}”: {exc.strerror or exc}.") from exc
+        raise output_error(exc, out_dir, "bảng thẩm định") from exc
     return AppraisalOutputs(out_dir, tuple(written), survey)

@@ -231,8 +231,6 @@ def appraise_command(harvest_dir, out_dir, by, password, as_json):
     """Lập bảng thẩm định (và bảng điểm điều tra) từ HARVEST_DIR/harvest.json cho Hội đồng thẩm định."""
     from cchc_xls.appraise import write_appraisal_workbooks
 
-    if password and not password.isascii():
-        raise CchcError("Mật khẩu khóa trang chỉ dùng chữ không dấu, chữ số và ký hiệu.")
     outputs = write_appraisal_workbooks(Path(harvest_dir), Path(out_dir), by=by, password=password)
     if as_json:
         _echo_json({"workbooks": [str(p) for p in outputs.workbooks],

@@ -47,7 +47,7 @@ def _sample_paths() -> tuple[Path, Path]:
     folder = data_dir("samples")
     units, scores = folder / "don-vi-mau.csv", folder / "diem-mau.yaml"
     if not units.is_file() or not scores.is_file():
-        raise CchcError(f"Thiếu dữ liệu mẫu trong {folder}.")
+        raise CchcError.of("demo.samples_missing", folder=folder)
     return units, scores
 
 
@@ -145,7 +145,7 @@ def _prepare(out_dir: Path) -> None:
     """Re-runnable, but never at the cost of someone's files: only the demo's own folders go."""
     ours = set(DEMO_FOLDERS) | {MARKER}
     if out_dir.exists() and not (out_dir / MARKER).exists() and any(p.name not in ours for p in out_dir.iterdir()):
-        raise CchcError(f"Thư mục “{out_dir}” đã có tệp khác: chọn một thư mục trống hoặc thư mục chạy thử trước đây.")
+        raise CchcError.of("demo.folder_not_empty", folder=out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / MARKER).write_text("Thư mục kết quả chạy thử cchc demo (dữ liệu mẫu).\n", encoding="utf-8")
     for name in DEMO_FOLDERS:
@@ -195,7 +195,7 @@ def _header_columns(sheet, layout, keys) -> tuple[int, dict[str, int]]:
         found = {wanted[c.value]: c.column for c in row if c.value in wanted}
         if len(found) == len(wanted):
             return row[0].row, found
-    raise CchcError(f"Không thấy dòng tiêu đề trong {sheet.title}.")
+    raise CchcError.of("demo.no_header", sheet=sheet.title)
 
 
 def _returned_name(unit: Unit, index: int) -> str:

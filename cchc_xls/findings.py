@@ -119,6 +119,66 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "total.not_number": (W, "Ô {what} hiển thị “{shown}” thay vì một số; đã tự tính lại: {computed}."),
 }
 
+# Messages outside the returned files: the units file, the period, rubric import from Excel,
+# outputs. Units-file and rubric-import problems are findings (file, cell); the others are
+# carried by a CchcError with their code (errors.CchcError.code).
+CATALOGUE.update({
+    # --- the units file (--units) -------------------------------------------------------
+    "units.not_found": (E, "Không tìm thấy tệp danh sách đơn vị “{path}”."),
+    "units.not_utf8": (E, "Tệp danh sách đơn vị “{name}” không phải mã hóa UTF-8: lưu lại dưới dạng CSV UTF-8."),
+    "units.unreadable": (E, "Không đọc được tệp danh sách đơn vị “{name}”: {reason}"),
+    "units.empty": (E, "Tệp danh sách đơn vị “{name}” trống."),
+    "units.no_units": (E, "Tệp danh sách đơn vị “{name}” không có đơn vị nào."),
+    "units.missing_column": (E, "Tệp danh sách đơn vị “{name}” thiếu cột {columns} ở dòng tiêu đề (dòng {row}); tiêu đề hiện có: {found}."),
+    "units.has_errors": (E, "Tệp danh sách đơn vị “{name}” có lỗi:\n- {problems}"),
+    "units.missing_code": (E, "dòng {row}: thiếu mã đơn vị"),
+    "units.bad_code": (E, "dòng {row}: mã “{code}” chỉ được gồm chữ không dấu, chữ số, dấu chấm, gạch ngang, gạch dưới"),
+    "units.missing_name": (E, "dòng {row}: đơn vị mã {code} thiếu tên"),
+    "units.duplicate_code": (E, "dòng {row}: mã {code} trùng với dòng {first}"),
+    "units.bad_kind": (E, "dòng {row}: loại đơn vị “{kind}” không hợp lệ (chỉ dùng: xã, phường, thị trấn)"),
+    # --- the period (--period) ----------------------------------------------------------
+    "period.invalid": (E, "Kỳ đánh giá “{text}” không hợp lệ: ghi năm (2024) hoặc nửa năm (2024-H1, 2024-H2)."),
+    "period.bad_year": (E, "Năm {year} không hợp lệ."),
+    # --- rubric import from Excel (cchc rubric import): row and column of the officer's table
+    "rubric_xlsx.unreadable": (E, "Không mở được tệp “{name}”: {reason}"),
+    "rubric_xlsx.sheet_missing": (E, "Không có trang “{name}”: lấy thông tin mặc định; nên điền trang này."),
+    "rubric_xlsx.no_header": (E, "Không tìm thấy dòng tiêu đề có các cột {headers}."),
+    "rubric_xlsx.bad_yes_no": (E, "Giá trị “{value}” không hợp lệ; chỉ dùng: có, không (hoặc để trống)."),
+    "rubric_xlsx.missing_code": (E, "Dòng có nội dung “{label}” nhưng thiếu mã ở cột {column}."),
+    "rubric_xlsx.duplicate_code": (E, "Mã “{code}” bị trùng với dòng {first}."),
+    "rubric_xlsx.max_not_number": (E, "{column} của “{code}” không phải là số: “{value}”."),
+    "rubric_xlsx.missing_label": (E, "Tiêu chí “{code}” chưa có tên."),
+    "rubric_xlsx.no_parent": (E, "Mã “{code}” không có mục cha “{prefix}” ở phía trên."),
+    "rubric_xlsx.step_not_number": (E, "{column} “{value}” không phải là số."),
+    "rubric_xlsx.bad_kind": (E, "Loại đơn vị “{kind}” không hợp lệ; chỉ dùng: xã, phường, thị trấn."),
+    "rubric_xlsx.parent_field": (E, "“{code}” có tiêu chí con nên không ghi {column}: điểm của nó là tổng các tiêu chí con."),
+    "rubric_xlsx.parent_sum": (E, "{column} của “{code}” là {max} nhưng tổng các tiêu chí con là {sum}."),
+    "rubric_xlsx.nonpositive_max": (E, "{column} của “{code}” phải lớn hơn 0."),
+    "rubric_xlsx.levels_and_step": (E, "“{code}” ghi cả {levels} và {step}: chỉ dùng một trong hai."),
+    "rubric_xlsx.bad_level_text": (E, "Không hiểu dòng mô tả mức điểm “{line}”: ghi dạng “0,25 = nội dung”."),
+    "rubric_xlsx.level_not_number": (E, "Mức điểm “{value}” không phải là số (cách nhau bằng dấu chấm phẩy)."),
+    "rubric_xlsx.level_above_max": (E, "Mức điểm {value} của “{code}” vượt điểm tối đa {max}."),
+    "rubric_xlsx.band_not_number": (E, "Ngưỡng của mức “{name}” không phải là số."),
+    "rubric_xlsx.total_not_number": (E, "Tổng điểm không phải là số."),
+    "rubric_xlsx.bad_policy": (E, "Cách tính “{value}” không hợp lệ; chỉ dùng: {allowed}."),
+    "rubric_xlsx.bad_info_yes_no": (E, "Giá trị “{value}” không hợp lệ; chỉ dùng: có, không."),
+    # --- outputs ------------------------------------------------------------------------
+    "output.write_failed": (E, "Không ghi được {what} vào “{path}”: {reason}."),
+    "output.file_failed": (E, "Không ghi được tệp “{path}”: {reason}."),
+    "output.folder_failed": (E, "Không tạo được thư mục {what}“{path}”: {reason}."),
+    # --- what a command was asked to do --------------------------------------------------
+    "password.not_ascii": (E, "Mật khẩu khóa trang chỉ dùng chữ không dấu, chữ số và ký hiệu (Excel không nhận mật khẩu có dấu)."),
+    "appraisal.nothing_counted": (E, "Chưa có đơn vị nào có phiếu được tính: chưa lập được bảng thẩm định."),
+    "demo.samples_missing": (E, "Thiếu dữ liệu mẫu trong {folder}."),
+    "demo.folder_not_empty": (E, "Thư mục “{folder}” đã có tệp khác: chọn một thư mục trống hoặc thư mục chạy thử trước đây."),
+    "demo.no_header": (E, "Không thấy dòng tiêu đề trong {sheet}."),
+})
+
+
+def message(code: str, /, **params) -> str:
+    """The catalogue's message for `code`, filled with `params` (for CchcError messages)."""
+    return CATALOGUE[code][1].format(**params)
+
 
 @dataclass(frozen=True)
 class Finding:

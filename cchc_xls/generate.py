@@ -20,7 +20,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from cchc_xls import __version__
-from cchc_xls.errors import OutputError
+from cchc_xls.errors import OutputError, folder_error
 from cchc_xls.layout import (
     GROUP_LABEL, GUIDE_SHEET, IDENTITY_KEYS, IDENTITY_LABEL, KIND_SELF, MAIN_SHEET, META_SHEET, NA_MARK,
     NOT_SELF_SCORED_NOTE, PROPERTY_PREFIX, RESCALED_LABEL, SELF_LAYOUT, TOTAL_LABEL, FORMAT_VERSION, UNIT_CODE_LABEL,
@@ -518,11 +518,11 @@ def generate_templates(rubric: Rubric, units: list[Unit], period: Period, out_di
     """Write one workbook per unit, manifest.csv, templates.zip and messages.txt into `out_dir`."""
     out_dir = Path(out_dir)
     if password and not password.isascii():
-        raise OutputError("Mật khẩu khóa trang chỉ dùng chữ không dấu, chữ số và ký hiệu (Excel không nhận mật khẩu có dấu).")
+        raise OutputError.of("password.not_ascii")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"Không tạo được thư mục “{out_dir}”: {exc.strerror}.") from exc
+        raise folder_error(exc, out_dir) from exc
     options = Options(
         office=office, deadline=deadline, password=password, batch=uuid.uuid4().hex[:8],
         generated_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),

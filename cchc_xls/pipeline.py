@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cchc_xls.consolidate import harvest_json, write_harvest_json, write_tong_hop
-from cchc_xls.errors import OutputError
+from cchc_xls.errors import folder_error, output_error
 from cchc_xls.harvest import Harvest, harvest
 from cchc_xls.outputs import copy_atomic
 from cchc_xls.rank import write_phu_luc_ii
@@ -65,7 +65,7 @@ def run_harvest(rubric: Rubric, inputs: list[Path], units: list[Unit], out_dir: 
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"Không tạo được thư mục kết quả “{out_dir}”: {exc.strerror}.") from exc
+        raise folder_error(exc, out_dir, "kết quả ") from exc
     progress = _Progress(progress_label)
     received = out_dir / "received"
     try:
@@ -79,7 +79,7 @@ def run_harvest(rubric: Rubric, inputs: list[Path], units: list[Unit], out_dir: 
         paths = {"phu_luc_ii": write_phu_luc_ii(results, out_dir / "phu-luc-ii.xlsx"), "tong_hop": tong_hop,
                  "harvest_json": json_path, "received": received}
     except OSError as exc:
-        raise OutputError(f"Không ghi được kết quả vào “{out_dir}”: {exc.strerror or exc}.") from exc
+        raise output_error(exc, out_dir, "kết quả") from exc
     return HarvestOutputs(out_dir, result, paths)
 
 
@@ -104,5 +104,5 @@ def run_rank(harvest_dir: Path, out_dir: Path | None = None, office: str = "") -
         out_dir.mkdir(parents=True, exist_ok=True)
         path = write_phu_luc_ii(results, out_dir / "phu-luc-ii.xlsx", office=office)
     except OSError as exc:
-        raise OutputError(f"Không ghi được bảng xếp hạng vào “{out_dir}”: {exc.strerror or exc}.") from exc
+        raise output_error(exc, out_dir, "bảng xếp hạng") from exc
     return RankOutputs(out_dir, results, path)

@@ -16,7 +16,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 
-from cchc_xls.errors import CchcError, OutputError
+from cchc_xls.errors import CchcError, output_error
 from cchc_xls.outputs import write_atomic
 from cchc_xls.numbers import ZERO, format_vn, normalize, round_half_up
 from cchc_xls.score import cut_percent
@@ -372,5 +372,5 @@ def write_reports(harvest_dir: Path, out_dir: Path, unit_code: str | None = None
             summary = lines_to_docx(lines, out_dir / f"bao-cao-tong-hop_{period}.docx",
                                     "Báo cáo tổng hợp kết quả Chỉ số CCHC cấp xã")
     except OSError as exc:
-        raise OutputError(f"Không ghi được báo cáo vào “{out_dir}”: {exc.strerror or exc}.") from exc
+        raise output_error(exc, out_dir, "báo cáo") from exc
     return Reports(out_dir, tuple(written), summary)

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import yaml
 
-from cchc_xls.errors import CchcError, OutputError
-from cchc_xls.findings import Finding
+from cchc_xls.errors import CchcError, output_error
+from cchc_xls.findings import Finding, make
 from cchc_xls.numbers import format_vn, parse_text_number, read_decimal
 from cchc_xls.rubric import UNIT_KINDS, Node, Rubric, parse_rubric
 from cchc_xls.outputs import write_atomic, write_text_atomic
-from cchc_xls.layout import H_MAX, HEADER_SCAN_ROWS, RUBRIC_LAYOUT
+from cchc_xls.layout import H_MAX, HEADER_SCAN_ROWS, RUBRIC_LAYOUT, column_letter
 from cchc_xls.style import FILL_HEADER, FILL_PARENT, Formats, fit_row, new_workbook
 
 TABLE_SHEET, INFO_SHEET, GUIDE_SHEET = RUBRIC_LAYOUT.sheets
@@ -80,7 +80,7 @@ def export_rubric(rubric: Rubric, path: Path, default_evidence: bool = True) -> 
         path.parent.mkdir(parents=True, exist_ok=True)
         return write_atomic(path, build)
     except OSError as exc:
-        raise OutputError(f"Không ghi được tệp “{path}”: {exc.strerror or exc}.") from exc
+        raise output_error(exc, path) from exc
 
 
 def _write_table(workbook, rubric: Rubric, default_evidence: bool) -> None:
@@ -192,11 +192,12 @@ def _write_guide(workbook) -> None:
 # Import
 
 
-@dataclass
-class ImportFinding:
-    row: int | None
-    sheet: str
-    message: str
+@dataclass(frozen=True)
+class ImportFinding(Finding):
+    """A finding in the officer's rubric workbook, with the Excel row and the column header as
+    the officer sees them (the cell too, when the column was found)."""
+
+    row: int | None = None
     column: str | None = None
 
     def __str__(self) -> str:
@@ -245,9 +246,19 @@ class _Importer:
     def __init__(self, path: Path):
         self.path = path
         self.findings: list[ImportFinding] = []
+        self.columns: dict[str, int] = {}  # column key -> zero-based index in the table sheet
 
-    def add(self, row, message, sheet=TABLE_SHEET, column=None):
-        self.findings.append(ImportFinding(row, sheet, message, column))
+    def add(self, row, finding: str, key: str | None = None, /, sheet: str = TABLE_SHEET, **params) -> None:
+        """A catalogue finding at Excel row `row` of `sheet`, in the column of `key` (the table)
+        or column B (the information sheet, label in A and value in B)."""
+        column = RUBRIC_LAYOUT.header(key) if key else None
+        if sheet == INFO_SHEET:
+            index = 1
+        else:
+            index = self.columns.get(key) if key else None
+        cell = f"{column_letter(index)}{row}" if row and index is not None else None
+        found = make(finding, file=self.path.name, sheet=sheet, cell=cell, column=column, **params)
+        self.findings.append(ImportFinding(**{**found.__dict__, "row": row, "column": column}))
 
     def run(self) -> dict:
         from openpyxl import load_workbook
@@ -255,7 +266,7 @@ class _Importer:
         try:
             workbook = load_workbook(self.path, data_only=True)
         except Exception as exc:  # openpyxl raises many kinds for a file that is not a workbook
-            raise CchcError(f"Không mở được tệp “{self.path.name}”: {exc}") from exc
+            raise CchcError.of("rubric_xlsx.unreadable", name=self.path.name, reason=exc) from exc
         table = self._sheet(workbook, TABLE_SHEET, first=True)
         info = self._sheet(workbook, INFO_SHEET)
         data = self._info(info) if info is not None else {}
@@ -268,14 +279,16 @@ class _Importer:
                 return sheet
         if first:
             return workbook.worksheets[0]
-        self.add(None, f"Không có trang “{name}”: lấy thông tin mặc định; nên điền trang này.", sheet=name)
+        self.add(None, "rubric_xlsx.sheet_missing", sheet=name, name=name)
         return None
 
     # -- the table
     def _tree(self, sheet) -> list[dict]:
         header_row, columns = self._header(sheet)
+        self.columns = columns
         if not header_row:
-            self.add(None, "Không tìm thấy dòng tiêu đề có các cột “STT”, “Lĩnh vực/Tiêu chí”, “Điểm tối đa”.")
+            self.add(None, "rubric_xlsx.no_header",
+                     headers=", ".join(f"“{RUBRIC_LAYOUT.header(k)}”" for k in ("code", "label", "max")))
             return []
         rows = []
         for cells in sheet.iter_rows(min_row=header_row + 1):
@@ -305,8 +318,7 @@ class _Importer:
             return True
         if raw in ("không", "khong", "no", "false", "0"):
             return False
-        header = next(c.header for c in TABLE_COLUMNS if c.key == key)
-        self.add(row.number, f"Giá trị “{raw}” không hợp lệ; chỉ dùng: có, không (hoặc để trống).", column=header)
+        self.add(row.number, "rubric_xlsx.bad_yes_no", key, value=raw)
         return default
 
     def _build(self, rows: list[_Row], columns: dict[str, int]) -> list[dict]:
@@ -319,19 +331,18 @@ class _Importer:
             code = _normal_code(row.values.get("code"))
             label = _text(row.values.get("label"))
             if not code:
-                self.add(row.number, f"Dòng có nội dung “{label[:60]}” nhưng thiếu mã ở cột STT.", column="STT")
+                self.add(row.number, "rubric_xlsx.missing_code", "code", label=label[:60])
                 continue
             if code in nodes:
                 first = next(number for c, number in order if c == code)
-                self.add(row.number, f"Mã “{code}” bị trùng với dòng {first}.", column="STT")
+                self.add(row.number, "rubric_xlsx.duplicate_code", "code", code=code, first=first)
                 continue
             maximum = read_decimal(row.values.get("max"))
             if maximum is None:
-                self.add(row.number, f"Điểm tối đa của “{code}” không phải là số: “{_text(row.values.get('max'))}”.",
-                         column="Điểm tối đa")
+                self.add(row.number, "rubric_xlsx.max_not_number", "max", code=code, value=_text(row.values.get("max")))
             node = {"code": code, "label": label, "max": maximum, "_row": row.number, "children": []}
             if not label:
-                self.add(row.number, f"Tiêu chí “{code}” chưa có tên.", column="Lĩnh vực/Tiêu chí")
+                self.add(row.number, "rubric_xlsx.missing_label", "label", code=code)
             roman = _roman_value(code)
             if roman is not None:
                 parent = None
@@ -343,7 +354,7 @@ class _Importer:
                 if parent is None and prefix.isdigit() and int(prefix) in romans:
                     parent = romans[int(prefix)]  # Thái Nguyên writes 1.1 under area I
                 if parent is None:
-                    self.add(row.number, f"Mã “{code}” không có mục cha “{prefix}” ở phía trên.", column="STT")
+                    self.add(row.number, "rubric_xlsx.no_parent", "code", code=code, prefix=prefix)
                     continue
             else:
                 parent = current_roman  # Hải Dương: areas 1-7 under part I; Hà Trung: no parts at all
@@ -364,38 +375,36 @@ class _Importer:
         node["_level_texts"] = str(row.values.get("level_texts") or "")
         node["_step"] = read_decimal(row.values.get("step")) if _text(row.values.get("step")) else None
         if _text(row.values.get("step")) and node["_step"] is None:
-            self.add(row.number, f"Bước điểm “{_text(row.values.get('step'))}” không phải là số.", column="Bước điểm")
+            self.add(row.number, "rubric_xlsx.step_not_number", "step", value=_text(row.values.get("step")))
         node["_self_scored"] = self._yes_no(row, "self_scored", True)
         node["_may_be_na"] = self._yes_no(row, "may_be_na", False)
         node["_evidence"] = self._yes_no(row, "evidence", None)
         kinds = [k.strip().casefold() for k in re.split(r"[,;]", _text(row.values.get("applies_to"))) if k.strip()]
         for kind in kinds:
             if kind not in UNIT_KINDS:
-                self.add(row.number, f"Loại đơn vị “{kind}” không hợp lệ; chỉ dùng: xã, phường, thị trấn.",
-                         column="Áp dụng cho")
+                self.add(row.number, "rubric_xlsx.bad_kind", "applies_to", kind=kind)
         node["_applies_to"] = [k for k in kinds if k in UNIT_KINDS]
 
     def _check_node(self, node: dict, number: int) -> None:
         code, maximum = node["code"], node["max"]
         if node["children"]:
-            extra = [h for h, k in (("Cách thức chấm điểm", "_method"), ("Mức điểm", "_levels"),
-                                    ("Bước điểm", "_step")) if node.get(k)]
-            for header in extra:
-                self.add(number, f"“{code}” có tiêu chí con nên không ghi {header}: điểm của nó là tổng các tiêu chí con.",
-                         column=header)
+            extra = [key for key in ("method", "levels", "step") if node.get(f"_{key}")]
+            for key in extra:
+                self.add(number, "rubric_xlsx.parent_field", key, code=code)
             children = [c["max"] for c in node["children"]]
             if maximum is not None and all(c is not None for c in children):
                 total = sum(children, Decimal(0))
                 if total != maximum:
-                    self.add(number, f"Điểm tối đa của “{code}” là {format_vn(maximum)} nhưng tổng các tiêu chí con là "
-                                     f"{format_vn(total)}.", column="Điểm tối đa")
+                    self.add(number, "rubric_xlsx.parent_sum", "max", code=code, max=format_vn(maximum),
+                             sum=format_vn(total))
             return
         if maximum is not None and maximum <= 0:
-            self.add(number, f"Điểm tối đa của “{code}” phải lớn hơn 0.", column="Điểm tối đa")
+            self.add(number, "rubric_xlsx.nonpositive_max", "max", code=code)
         levels = self._levels(node, number)
         node["_parsed_levels"] = levels
         if levels and node["_step"] is not None:
-            self.add(number, f"“{code}” ghi cả Mức điểm và Bước điểm: chỉ dùng một trong hai.", column="Bước điểm")
+            self.add(number, "rubric_xlsx.levels_and_step", "step", code=code, levels=RUBRIC_LAYOUT.header("levels"),
+                     step=RUBRIC_LAYOUT.header("step"))
 
     def _levels(self, node: dict, number: int) -> list[dict]:
         texts = {}
@@ -404,18 +413,16 @@ class _Importer:
             if match:
                 texts[parse_text_number(match.group(1))] = _text(match.group(2))
             elif line.strip():
-                self.add(number, f"Không hiểu dòng mô tả mức điểm “{line.strip()[:60]}”: ghi dạng “0,25 = nội dung”.",
-                         column="Mô tả mức điểm")
+                self.add(number, "rubric_xlsx.bad_level_text", "level_texts", line=line.strip()[:60])
         levels = []
         for part in [p for p in re.split(r";|\n", node["_levels"]) if p.strip()]:
             points = parse_text_number(part)
             if points is None:
-                self.add(number, f"Mức điểm “{part.strip()}” không phải là số (cách nhau bằng dấu chấm phẩy).",
-                         column="Mức điểm")
+                self.add(number, "rubric_xlsx.level_not_number", "levels", value=part.strip())
                 continue
             if node["max"] is not None and points > node["max"]:
-                self.add(number, f"Mức điểm {format_vn(points)} của “{node['code']}” vượt điểm tối đa "
-                                 f"{format_vn(node['max'])}.", column="Mức điểm")
+                self.add(number, "rubric_xlsx.level_above_max", "levels", value=format_vn(points), code=node["code"],
+                         max=format_vn(node["max"]))
             levels.append({"points": points, "text": texts.get(points, "")})
         return levels
 
@@ -456,7 +463,7 @@ class _Importer:
                 minimum = read_decimal(second)
                 if minimum is None:
                     if first and second is not None:
-                        self.add(cells[0].row, f"Ngưỡng của mức “{first}” không phải là số.", sheet=INFO_SHEET)
+                        self.add(cells[0].row, "rubric_xlsx.band_not_number", sheet=INFO_SHEET, name=first)
                     continue
                 bands.append({"name": first, "min": minimum})
                 continue
@@ -477,7 +484,7 @@ class _Importer:
             data["legal_basis"]["note"] = text("legal_note")
         total = read_decimal(values.get("total", (None, None))[0])
         if total is None:
-            self.add(values.get("total", (None, None))[1], "Tổng điểm không phải là số.", sheet=INFO_SHEET)
+            self.add(values.get("total", (None, None))[1], "rubric_xlsx.total_not_number", sheet=INFO_SHEET)
         else:
             data["total"] = total
         policy = text("na_policy").casefold()
@@ -486,15 +493,15 @@ class _Importer:
             if policy in reverse or policy in NA_POLICY_LABELS:
                 data["na_policy"] = reverse.get(policy, policy)
             else:
-                self.add(values["na_policy"][1], f"Cách tính “{policy}” không hợp lệ; chỉ dùng: "
-                                                 f"{', '.join(NA_POLICY_LABELS.values())}.", sheet=INFO_SHEET)
+                self.add(values["na_policy"][1], "rubric_xlsx.bad_policy", sheet=INFO_SHEET, value=policy,
+                         allowed=", ".join(NA_POLICY_LABELS.values()))
         for key, target in (("evidence_required", "evidence_required"),):
             raw = text(key).casefold()
             if raw:
                 if raw in ("có", "không"):
                     data[target] = raw == "có"
                 else:
-                    self.add(values[key][1], f"Giá trị “{raw}” không hợp lệ; chỉ dùng: có, không.", sheet=INFO_SHEET)
+                    self.add(values[key][1], "rubric_xlsx.bad_info_yes_no", sheet=INFO_SHEET, value=raw)
         groups: dict = {"bands": bands}
         assumed = text("groups_assumed").casefold()
         if assumed:
@@ -549,7 +556,7 @@ def write_rubric_yaml(data: dict, path: Path, source_name: str) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         return write_text_atomic(path, text)
     except OSError as exc:
-        raise OutputError(f"Không ghi được tệp “{path}”: {exc.strerror or exc}.") from exc
+        raise output_error(exc, path) from exc
 
 
 def default_evidence_of(rubric: Rubric) -> bool:

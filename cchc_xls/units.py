@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cchc_xls.errors import PeriodError, UnitsError
+from cchc_xls.findings import Finding, make
+from cchc_xls.layout import cell_ref
 from cchc_xls.rubric import UNIT_KINDS
 
 HEADER_ALIASES = {
@@ -86,10 +88,10 @@ class Period:
 def parse_period(text: str) -> Period:
     match = re.fullmatch(r"\s*(\d{4})(?:\s*-\s*[Hh]([12]))?\s*", str(text))
     if not match:
-        raise PeriodError(f"Kỳ đánh giá “{text}” không hợp lệ: ghi năm (2024) hoặc nửa năm (2024-H1, 2024-H2).")
+        raise PeriodError.of("period.invalid", text=text)
     year = int(match.group(1))
     if not 2000 <= year <= 2100:
-        raise PeriodError(f"Năm {year} không hợp lệ.")
+        raise PeriodError.of("period.bad_year", year=year)
     return Period(year, int(match.group(2)) if match.group(2) else None)
 
 
@@ -118,7 +120,7 @@ def _rows_from_csv(path: Path) -> list[list[str]]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise UnitsError(f"Tệp danh sách đơn vị “{path.name}” không phải mã hóa UTF-8: lưu lại dưới dạng CSV UTF-8.") from exc
+        raise UnitsError.of("units.not_utf8", name=path.name) from exc
     sample = text[:4096]
     try:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t")
@@ -133,7 +135,7 @@ def _rows_from_xlsx(path: Path) -> list[list[str]]:
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
-        raise UnitsError(f"Không đọc được tệp danh sách đơn vị “{path.name}”: {exc}") from exc
+        raise UnitsError.of("units.unreadable", name=path.name, reason=exc) from exc
     try:
         sheet = workbook.worksheets[0]
         return [["" if v is None else _cell_text(v) for v in row] for row in sheet.iter_rows(values_only=True)]
@@ -148,17 +150,18 @@ def _cell_text(value) -> str:
 
 
 def load_units(path: str | Path) -> list[Unit]:
-    """Read and check the list of units; raise UnitsError naming the row of every problem."""
+    """Read and check the list of units; raise UnitsError naming the row of every problem (its
+    `findings`, one per problem, with the cell)."""
     path = Path(path)
     if not path.is_file():
-        raise UnitsError(f"Không tìm thấy tệp danh sách đơn vị “{path}”.")
+        raise UnitsError.of("units.not_found", path=path)
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         rows = _rows_from_xlsx(path)
     else:
         rows = _rows_from_csv(path)
     numbered = [(n, r) for n, r in enumerate(rows, start=1) if any(str(c).strip() for c in r)]
     if not numbered:
-        raise UnitsError(f"Tệp danh sách đơn vị “{path.name}” trống.")
+        raise UnitsError.of("units.empty", name=path.name)
     header_number, header_cells = numbered[0]
     header = [_norm_header(c) for c in header_cells]
     columns = {}
@@ -170,10 +173,8 @@ def load_units(path: str | Path) -> list[Unit]:
     missing = [k for k in ("code", "name") if k not in columns]
     if missing:
         names = {"code": "code (Mã)", "name": "name (Tên đơn vị)"}
-        raise UnitsError(
-            f"Tệp danh sách đơn vị “{path.name}” thiếu cột {', '.join(names[m] for m in missing)} ở dòng tiêu đề "
-            f"(dòng {header_number}); tiêu đề hiện có: {', '.join(str(c) for c in header_cells)}."
-        )
+        raise UnitsError.of("units.missing_column", name=path.name, columns=", ".join(names[m] for m in missing),
+                            row=header_number, found=", ".join(str(c) for c in header_cells))
 
     def cell(row, key):
         index = columns.get(key)
@@ -181,28 +182,36 @@ def load_units(path: str | Path) -> list[Unit]:
             return ""
         return unicodedata.normalize("NFC", str(row[index])).strip()
 
-    problems, units, seen = [], [], {}
+    problems: list[Finding] = []
+    units, seen = [], {}
+
+    def problem(code_: str, number: int, key: str, **params) -> None:
+        # the cell as Excel shows it, for a CSV opened in Excel too
+        problems.append(make(code_, file=path.name, cell=cell_ref(number - 1, columns.get(key, 0)), row=number,
+                             **params))
+
     for number, row in numbered[1:]:
         code, name = cell(row, "code"), cell(row, "name")
         if not code:
-            problems.append(f"dòng {number}: thiếu mã đơn vị")
+            problem("units.missing_code", number, "code")
             continue
         if not UNIT_CODE.match(code):
-            problems.append(f"dòng {number}: mã “{code}” chỉ được gồm chữ không dấu, chữ số, dấu chấm, gạch ngang, gạch dưới")
+            problem("units.bad_code", number, "code", code=code)
             continue
         if not name:
-            problems.append(f"dòng {number}: đơn vị mã {code} thiếu tên")
+            problem("units.missing_name", number, "name", code=code)
         if code in seen:
-            problems.append(f"dòng {number}: mã {code} trùng với dòng {seen[code]}")
+            problem("units.duplicate_code", number, "code", code=code, first=seen[code])
             continue
         seen[code] = number
         kind = cell(row, "kind").lower() or kind_from_name(name)
         if kind and kind not in UNIT_KINDS:
-            problems.append(f"dòng {number}: loại đơn vị “{kind}” không hợp lệ (chỉ dùng: xã, phường, thị trấn)")
+            problem("units.bad_kind", number, "kind", kind=kind)
             kind = None
         units.append(Unit(code=code, name=name, kind=kind, group=cell(row, "group") or None))
     if problems:
-        raise UnitsError(f"Tệp danh sách đơn vị “{path.name}” có lỗi:\n- " + "\n- ".join(problems))
+        raise UnitsError.of("units.has_errors", findings=tuple(problems), name=path.name,
+                            problems="\n- ".join(p.message for p in problems))
     if not units:
-        raise UnitsError(f"Tệp danh sách đơn vị “{path.name}” không có đơn vị nào.")
+        raise UnitsError.of("units.no_units", name=path.name)
     return units

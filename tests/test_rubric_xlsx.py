@@ -8,6 +8,7 @@ from click.testing import CliRunner
 from openpyxl import Workbook, load_workbook
 
 from cchc_xls.cli import main
+from cchc_xls.findings import Finding
 from cchc_xls.rubric import load_rubric
 from cchc_xls.rubric_xlsx import (
     INFO_SHEET, TABLE_COLUMNS, TABLE_SHEET, default_evidence_of, export_rubric, import_rubric, write_rubric_yaml,
@@ -125,3 +126,19 @@ def test_cli_import_and_export(tmp_path):
     result = runner.invoke(main, ["rubric", "import", str(bad), "--out", str(tmp_path / "loi.yaml")])
     assert result.exit_code == 1
     assert "dòng 4" in result.output and not (tmp_path / "loi.yaml").exists()
+
+
+def test_import_problems_are_catalogue_findings_with_their_cells(tmp_path):
+    rows = [
+        ["I", "CÔNG TÁC CHỈ ĐẠO", "6", None, None],           # row 4: 6 ≠ 2,5 + 3
+        ["1.1", "Kế hoạch CCHC năm", "2,5", "0; 3", "có"],     # row 5: level 3 above 2,5
+        ["1.2", "Báo cáo định kỳ", "3", None, "chắc chắn"],   # row 6: not a yes/no value
+        ["1.1", "Trùng mã", "1", None, None],                   # row 7: duplicate code
+    ]
+    _, problems, _ = import_rubric(pasted_workbook(tmp_path / "loi.xlsx", rows))
+    found = {(p.code, p.cell, p.column) for p in problems}
+    assert found == {
+        ("rubric_xlsx.parent_sum", "C4", "Điểm tối đa"), ("rubric_xlsx.level_above_max", "D5", "Mức điểm"),
+        ("rubric_xlsx.bad_yes_no", "E6", "Tự chấm"), ("rubric_xlsx.duplicate_code", "A7", "STT"),
+    }
+    assert all(isinstance(p, Finding) and p.is_error and p.file == "loi.xlsx" for p in problems)

@@ -240,3 +240,21 @@ def test_ascii_slug(text, slug):
 def test_unit_slug_uses_the_kind_and_proper_name():
     assert Unit("30513", "Thị trấn Thanh Miện", "thị trấn").slug == "thi-tran-thanh-mien"
     assert Unit("30512", "Chí Minh", "xã").slug == "xa-chi-minh"
+
+
+def test_units_problems_are_catalogue_findings_with_their_cells(tmp_path):
+    path = write_csv(tmp_path, "code,name,kind\n30512,Xã A,xã\n,Xã B,xã\n30512,Xã C,xã\n30514,Xã D,huyện\n")
+    with pytest.raises(UnitsError) as info:
+        load_units(path)
+    error = info.value
+    assert error.code == "units.has_errors"
+    assert [(f.code, f.cell, f.file) for f in error.findings] == [
+        ("units.missing_code", "A3", "units.csv"), ("units.duplicate_code", "A4", "units.csv"),
+        ("units.bad_kind", "C5", "units.csv")]
+    assert all(f.message in str(error) for f in error.findings)
+
+
+def test_period_errors_carry_their_code():
+    with pytest.raises(PeriodError) as info:
+        parse_period("2024-H3")
+    assert info.value.code == "period.invalid" and "2024-H3" in str(info.value)
