@@ -250,9 +250,17 @@ RANKING_LAYOUT = Layout(
      Column("appraisal_total", H_APPRAISAL, 13), Column("rank", "Xếp hạng", 10), Column("group", "Xếp loại", 13),
      Column("note", "Ghi chú", 40)),
     header_rows=2,
-    texts={"heading": "PHỤ LỤC II", "totals_group": "Tổng điểm đạt được", "no_appraisal": "Chưa có điểm thẩm định"},
+    texts={"heading": "PHỤ LỤC II", "title": "THỐNG KÊ KẾT QUẢ XẾP HẠNG CHỈ SỐ CCHC ĐỐI VỚI UBND CẤP XÃ",
+           "provisional": "(Tạm xếp theo điểm tự chấm: chưa có đủ điểm thẩm định của Hội đồng thẩm định)",
+           "totals_group": "Tổng điểm đạt được", "no_appraisal": "Chưa có điểm thẩm định",
+           "distribution_title": "PHÂN LOẠI KẾT QUẢ CHỈ SỐ CCHC CẤP XÃ", "distribution_total": "Cộng",
+           "distribution_unranked": "Chưa xếp loại (chưa nộp, bị từ chối)",
+           "cluster_title": "XẾP HẠNG TRONG TỪNG CỤM", "no_cluster": "(không thuộc cụm)"},
     signature=RANKING_SIGNATURE,
 )
+DISTRIBUTION_COLUMNS = (Column("group", "Xếp loại", 22), Column("count", "Số lượng", 14), Column("share", "Tỷ lệ %", 14))
+CLUSTER_COLUMNS = (Column("number", "Số TT", 7), Column("unit", "Đơn vị cấp xã", 34), Column("total", "Tổng điểm", 13),
+                   Column("cluster_rank", "Xếp hạng trong cụm", 16), Column("rank", "Xếp hạng chung", 14))
 SUMMARY_SHEET = "Tổng hợp"
 HEAT_MAP_SHEET = "Tỷ lệ theo lĩnh vực"
 FINDINGS_SHEET = "Kiểm tra"

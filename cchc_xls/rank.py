@@ -10,7 +10,9 @@ from decimal import Decimal
 from pathlib import Path
 
 
-from cchc_xls.layout import H_APPRAISAL, H_SELF_TOTAL, RANKING_LAYOUT, RANKING_SHEET
+from cchc_xls.layout import (
+    CLUSTER_COLUMNS, DISTRIBUTION_COLUMNS, H_APPRAISAL, H_SELF_TOTAL, RANKING_LAYOUT, RANKING_SHEET,
+)
 from cchc_xls.numbers import format_vn
 from cchc_xls.results import Results, UnitRow, ordered_for_ranking
 from cchc_xls.outputs import write_atomic
@@ -19,8 +21,9 @@ from cchc_xls.style import (
     FILL_HEADER, FILL_PARENT, Formats, fit_row, new_workbook, setup_print, write_number_or_blank, write_signature,
 )
 
-TITLE = "THỐNG KÊ KẾT QUẢ XẾP HẠNG CHỈ SỐ CCHC ĐỐI VỚI UBND CẤP XÃ"
-PROVISIONAL = "(Tạm xếp theo điểm tự chấm: chưa có đủ điểm thẩm định của Hội đồng thẩm định)"
+TEXTS = RANKING_LAYOUT.texts
+TITLE = TEXTS["title"]
+PROVISIONAL = TEXTS["provisional"]
 GROUP_COLOURS = ["#2E75B6", "#70AD47", "#FFC000", "#ED7D31", "#C00000", "#7F7F7F", "#7030A0"]
 CHART_SHEET, DISTRIBUTION_SHEET, CLUSTER_SHEET = RANKING_LAYOUT.sheets[1:]
 HEADER_TOP = 5  # zero-based first header row of the ranking table
@@ -148,18 +151,17 @@ class _Writer:
 
     def write_distribution(self) -> None:
         s = self.wb.add_worksheet(DISTRIBUTION_SHEET)
-        widths = [22, 14, 14]
-        for col, width in enumerate(widths):
-            s.set_column(col, col, width)
-        s.merge_range(0, 0, 0, 2, "PHÂN LOẠI KẾT QUẢ CHỈ SỐ CCHC CẤP XÃ", self.fmt(bold=True, align="center", font_size=14))
+        for col, column in enumerate(DISTRIBUTION_COLUMNS):
+            s.set_column(col, col, column.width)
+        s.merge_range(0, 0, 0, 2, TEXTS["distribution_title"], self.fmt(bold=True, align="center", font_size=14))
         period = self.results.period
         sub = period.label if period else ""
         if not self.results.appraised:
             sub = (sub + " - " if sub else "") + "tạm tính theo điểm tự chấm"
         s.merge_range(1, 0, 1, 2, sub, self.fmt(italic=True, align="center"))
         head = self.fmt(bold=True, border=1, align="center", bg_color=FILL_HEADER)
-        for col, text in enumerate(("Xếp loại", "Số lượng", "Tỷ lệ %")):
-            s.write_string(3, col, text, head)
+        for col, column in enumerate(DISTRIBUTION_COLUMNS):
+            s.write_string(3, col, column.header, head)
         counts = Counter(u.group for u in self.results.units if u.rank is not None)
         ranked = sum(counts.values())
         row = 3
@@ -172,13 +174,13 @@ class _Writer:
         self.distribution_rows = (4, row)
         row += 1
         bold = self.fmt(border=1, bold=True)
-        s.write_string(row, 0, "Cộng", bold)
+        s.write_string(row, 0, TEXTS["distribution_total"], bold)
         s.write_number(row, 1, ranked, self.fmt(border=1, bold=True, align="center"))
         s.write_number(row, 2, 100 if ranked else 0, self.fmt(border=1, bold=True, align="center"))
         unranked = sum(1 for u in self.results.units if u.rank is None)
         if unranked:
             row += 1
-            s.write_string(row, 0, "Chưa xếp loại (chưa nộp, bị từ chối)", self.fmt(border=1, italic=True, text_wrap=True))
+            s.write_string(row, 0, TEXTS["distribution_unranked"], self.fmt(border=1, italic=True, text_wrap=True))
             s.set_row(row, 36)
             s.write_number(row, 1, unranked, self.fmt(border=1, align="center", italic=True))
             s.write_blank(row, 2, None, self.fmt(border=1))
@@ -195,30 +197,28 @@ class _Writer:
         chart.set_y_axis({"major_unit": 1, "min": 0})
         chart.set_legend({"none": True})
         s.insert_chart(row + 2, 0, chart)
-        s.set_paper(9)
-        s.fit_to_pages(1, 0)
+        setup_print(s, landscape=False)
 
     def write_clusters(self) -> None:
         s = self.wb.add_worksheet(CLUSTER_SHEET)
-        widths = [7, 34, 13, 16, 14]
-        for col, width in enumerate(widths):
-            s.set_column(col, col, width)
-        s.merge_range(0, 0, 0, 4, "XẾP HẠNG TRONG TỪNG CỤM", self.fmt(bold=True, align="center", font_size=14))
+        for col, column in enumerate(CLUSTER_COLUMNS):
+            s.set_column(col, col, column.width)
+        s.merge_range(0, 0, 0, 4, TEXTS["cluster_title"], self.fmt(bold=True, align="center", font_size=14))
         if not self.results.appraised:
             s.merge_range(1, 0, 1, 4, PROVISIONAL, self.fmt(italic=True, align="center", text_wrap=True))
             s.set_row(1, 34)
         head = self.fmt(bold=True, border=1, align="center", text_wrap=True, bg_color=FILL_HEADER)
         row = 2
-        clusters = sorted({u.cluster or "(không thuộc cụm)" for u in self.results.units})
+        clusters = sorted({u.cluster or TEXTS["no_cluster"] for u in self.results.units})
         for cluster in clusters:
-            members = [u for u in ordered_for_ranking(self.results) if (u.cluster or "(không thuộc cụm)") == cluster]
+            members = [u for u in ordered_for_ranking(self.results) if (u.cluster or TEXTS["no_cluster"]) == cluster]
             ranked = [u for u in members if u.rank is not None]
             local = ranks_within({u.code: u.ranking_total for u in ranked})
             row += 1
             s.merge_range(row, 0, row, 4, cluster, self.fmt(bold=True))
             row += 1
-            for col, text in enumerate(("Số TT", "Đơn vị cấp xã", "Tổng điểm", "Xếp hạng trong cụm", "Xếp hạng chung")):
-                s.write_string(row, col, text, head)
+            for col, column in enumerate(CLUSTER_COLUMNS):
+                s.write_string(row, col, column.header, head)
             for number, unit in enumerate(members, start=1):
                 row += 1
                 center = self.fmt(border=1, align="center")
@@ -228,8 +228,7 @@ class _Writer:
                 write_number_or_blank(s, row, 3, local.get(unit.code), center)
                 write_number_or_blank(s, row, 4, unit.rank, center)
             row += 1
-        s.set_paper(9)
-        s.fit_to_pages(1, 0)
+        setup_print(s, landscape=False)
 
 
 def write_phu_luc_ii(results: Results, path: Path, office: str = "") -> Path:

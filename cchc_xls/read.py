@@ -18,8 +18,8 @@ from cchc_xls.layout import (
     GUIDE_SHEET, KIND_SELF, HEADER_KEYS, IDENTITY_KEYS, MAIN_SHEET, META_SHEET, PROPERTY_PREFIX, UNIT_CODE_LABEL, cell_ref, parse_identity_line,
 )
 from cchc_xls.workbook import Book, Cell, Sheet, WorkbookError, open_book
+from cchc_xls.layout import HEADER_SCAN_ROWS  # the one scan limit every reader shares (kept importable here)
 
-HEADER_SCAN_ROWS = 40
 _UNIT_CODE_RE = re.compile(re.escape(UNIT_CODE_LABEL.rstrip(":")) + r"\s*:?\s*([A-Za-z0-9._-]+)", re.IGNORECASE)
 _CODE_LIKE = re.compile(r"^(?:[IVXLC]+|\d+)(?:\.[0-9A-Za-z]+)*\.?$")
 

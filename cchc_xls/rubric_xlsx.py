@@ -22,7 +22,7 @@ from cchc_xls.numbers import format_vn, parse_text_number, read_decimal
 from cchc_xls.rubric import UNIT_KINDS, Node, Rubric, parse_rubric
 from cchc_xls.outputs import write_atomic, write_text_atomic
 from cchc_xls.layout import H_MAX, HEADER_SCAN_ROWS, RUBRIC_LAYOUT, column_letter
-from cchc_xls.style import FILL_HEADER, FILL_PARENT, Formats, fit_row, new_workbook
+from cchc_xls.style import FILL_HEADER, FILL_PARENT, Formats, fit_row, new_workbook, setup_print
 
 TABLE_SHEET, INFO_SHEET, GUIDE_SHEET = RUBRIC_LAYOUT.sheets
 
@@ -119,10 +119,7 @@ def _write_table(workbook, rubric: Rubric, default_evidence: bool) -> None:
         fit_row(s, row, [(node.label, 50), (node.method, 40), (_levels_text(node)[1], 40)], bold=parent, line_height=16)
     s.freeze_panes(1, 2)
     s.autofilter(0, 0, len(rubric.nodes()), len(TABLE_COLUMNS) - 1)
-    s.set_landscape()
-    s.set_paper(9)
-    s.fit_to_pages(1, 0)
-    s.repeat_rows(0)
+    setup_print(s, repeat=(0, 0))
 
 
 def _write_info(workbook, rubric: Rubric, default_evidence: bool) -> None:

@@ -12,7 +12,7 @@ import pytest
 from openpyxl import load_workbook
 
 from cchc_xls.generate import Options, render_template
-from cchc_xls.layout import HEADERS, MAIN_SHEET
+from cchc_xls.layout import HEADER_SCAN_ROWS, HEADERS, MAIN_SHEET
 from cchc_xls.rubric import load_rubric
 from cchc_xls.units import Unit, parse_period
 
@@ -76,7 +76,7 @@ def make_template(tmp_path: Path, rubric_id="hai-duong-2022", unit=None, period=
 def header_columns(sheet) -> tuple[int, dict[str, int]]:
     """(header row, {column key: column index}) found by the header texts, as the reader does."""
     wanted = {text: key for key, text in HEADERS.items()}
-    for row in sheet.iter_rows(min_row=1, max_row=30):
+    for row in sheet.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS):
         found = {wanted[c.value]: c.column for c in row if isinstance(c.value, str) and c.value in wanted}
         if "code" in found and "score" in found:
             return row[0].row, found
