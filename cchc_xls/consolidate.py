@@ -185,7 +185,7 @@ class _TongHop:
 
     def header_row(self, sheet, row: int, columns, header, units) -> None:
         """A table header: the fixed columns, then one column per commune (the "{unit}" column)."""
-        fixed = [c for c in columns if c.header != "{unit}"]
+        fixed = [c for c in columns if c.key != "unit"]
         for col, column in enumerate(fixed):
             sheet.write_string(row, col, column.header, header)
             sheet.set_column(col, col, column.width)

@@ -50,7 +50,7 @@ class Column:
     key: str
     header: str
     width: float
-    locked: bool = True  # False: a cell the person who fills the workbook types into
+    locked: bool = True  # False: the person filling the workbook types here (on the rows they score)
     note: str = ""  # a comment on the header cell (rubric export)
 
 

@@ -20,7 +20,7 @@ from cchc_xls.layout import (
     UNIT_COLUMN_LABEL, active_columns,
 )
 from cchc_xls.pipeline import run_harvest
-from cchc_xls.read import find_header, read_return, text_of
+from cchc_xls.read import Return, find_header, read_return, text_of
 from cchc_xls.rubric import load_rubric
 from cchc_xls.units import Unit
 
@@ -33,7 +33,7 @@ SURVEY_LEAVES = [leaf.code for leaf in RUBRIC.leaves() if not leaf.self_scored]
 
 def read(path: Path):
     result = read_return(path, path.read_bytes(), path.name)
-    assert not isinstance(result, type(None))
+    assert isinstance(result, Return), result  # a Finding when the file cannot be read at all
     return result
 
 
@@ -82,6 +82,12 @@ def test_template_columns_found_by_the_reader(tmp_path):
     # left to right as the layout says
     assert [key for key, _ in sorted(result.columns.items(), key=lambda kv: kv[1])] == expected
     assert set(result.rows) == {n.code for n in RUBRIC.nodes()}
+    # on a criterion the commune scores, exactly the columns described as open are unlocked
+    sheet = load_workbook(tmp_path / "30512.xlsx")[SELF_LAYOUT.sheets[0]]
+    leaf = next(n for n in RUBRIC.leaves() if n.self_scored)
+    row = result.rows[leaf.code].row
+    assert {c.key: sheet.cell(row, result.columns[c.key]).protection.locked for c in active_columns(has_na)} == \
+        {c.key: c.locked for c in active_columns(has_na)}
 
 
 def test_appraisal_by_unit_columns_found_and_values_read(harvested, tmp_path):
@@ -94,6 +100,11 @@ def test_appraisal_by_unit_columns_found_and_values_read(harvested, tmp_path):
     header_row, columns = find_header(sheet)
     assert header_row and set(columns) == {c.key for c in APPRAISAL_UNIT_LAYOUT.columns}
     assert [key for key, _ in sorted(columns.items(), key=lambda kv: kv[1])] == [c.key for c in APPRAISAL_UNIT_LAYOUT.columns]
+    leaf = next(n for n in RUBRIC.leaves() if n.self_scored)
+    ws = load_workbook(path)[APPRAISAL_UNIT_LAYOUT.sheets[0]]
+    row = next(r for r in range(header_row + 1, ws.max_row + 1) if ws.cell(r, columns["code"]).value == leaf.code)
+    assert {c.key: ws.cell(row, columns[c.key]).protection.locked for c in APPRAISAL_UNIT_LAYOUT.columns} == \
+        {c.key: c.locked for c in APPRAISAL_UNIT_LAYOUT.columns}
     # type into every unlocked cell of the open columns, then read back through the reader
     workbook = load_workbook(path)
     ws = workbook[APPRAISAL_UNIT_LAYOUT.sheets[0]]
@@ -132,6 +143,11 @@ def test_appraisal_by_area_columns_found_and_values_read(harvested, tmp_path):
         groups.setdefault(text_of(owner).rsplit(UNIT_COLUMN_LABEL, 1)[1].strip(" )"), {})[key] = col
     assert set(groups) == {u.code for u in UNITS}
     assert all(set(cols) == set(group_keys.values()) for cols in groups.values())
+    leaf_row = next(r for r in range(header_row + 1, ws.max_row + 1)
+                    if ws.cell(r, 1).value in {n.code for n in RUBRIC.leaves() if n.self_scored})
+    for cols in groups.values():
+        assert {c.key: ws.cell(leaf_row, cols[c.key]).protection.locked for c in APPRAISAL_AREA_UNIT_COLUMNS} == \
+            {c.key: c.locked for c in APPRAISAL_AREA_UNIT_COLUMNS}
     typed = set()
     for row in range(header_row + 1, ws.max_row + 1):
         code = ws.cell(row, 1).value
