@@ -22,7 +22,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from xml.etree import ElementTree as ET
 from xml.parsers import expat
@@ -422,7 +422,7 @@ def _row_number(raw: str | None, previous: int, part: str) -> int:
     return int(raw) if len(raw) <= 9 else MAX_ROW + 1
 
 
-def _xlsx_sheet(zf: zipfile.ZipFile, part: str, sheet: Sheet, book: Book, strings: list[str], dates: set[int],
+def _xlsx_sheet(zf: zipfile.ZipFile, part: str, sheet: Sheet, *, book: Book, strings: list[str], dates: set[int],
                 ns: str) -> None:
     """One worksheet's cells. The part is parsed in one call of the C parser (a sheet is small),
     then walked row by row; cells without an `r` reference are placed after their neighbour."""
@@ -529,10 +529,8 @@ def read_xlsx(zf: zipfile.ZipFile, wanted) -> Book:
         name = element.get("name", "")
         state = element.get("state", "visible")
         part = targets.get(element.get(rel_id))
-        loader = None
-        if part and wanted(name, state):
-            def loader(sheet, part=part):
-                _xlsx_sheet(zf, part, sheet, book, strings, dates, ns)
+        wanted_here = bool(part) and wanted(name, state)
+        loader = partial(_xlsx_sheet, zf, part, book=book, strings=strings, dates=dates, ns=ns) if wanted_here else None
         sheets.append(Sheet(name, state, loader=loader))
     book.has_macros = any(n.lower().endswith("vbaproject.bin") for n in zf.namelist())
     custom = read_part(zf, "docProps/custom.xml")
@@ -635,7 +633,7 @@ def _ods_inline(element: ET.Element) -> str:
     return "".join(parts)[:MAX_TEXT_CHARS]
 
 
-def _ods_table(table: ET.Element, sheet: Sheet, book: Book) -> None:
+def _ods_table(table: ET.Element, sheet: Sheet, *, book: Book) -> None:
     """Expand one table's rows and repeated runs into cells, within the budgets."""
     sheet.protected = table.get(f"{_T}protected") == "true"
     budget = _Budget(book, sheet)
@@ -689,10 +687,7 @@ def read_ods(zf: zipfile.ZipFile, wanted) -> Book:
     for table in root.iter(f"{_T}table"):
         name = table.get(f"{_T}name", "")
         state = "hidden" if name in hidden else "visible"
-        loader = None
-        if wanted(name, state):
-            def loader(sheet, table=table):
-                _ods_table(table, sheet, book)
+        loader = partial(_ods_table, table, book=book) if wanted(name, state) else None
         sheets.append(Sheet(name, state, loader=loader))
     meta = read_part(zf, "meta.xml")
     if meta is not None:
@@ -761,6 +756,14 @@ def _xls_extents(data: bytes) -> list[tuple[str, int, int, int, int]]:
     except Exception:  # noqa: BLE001 - a container olefile cannot parse: calamine decides
         return []
     names, extents = [], []
+    try:
+        _walk_biff(stream, names, extents)
+    except (struct.error, IndexError):
+        pass  # a truncated record: what was read so far counts, calamine reports the damage
+    return [(names[i] if i < len(names) else f"#{i + 1}", *e) for i, e in enumerate(extents) if e[1] >= 0]
+
+
+def _walk_biff(stream: bytes, names: list, extents: list) -> None:
     pos, end, current = 0, len(stream), None
     while pos + 4 <= end:
         kind, size = struct.unpack_from("<HH", stream, pos)
@@ -782,7 +785,6 @@ def _xls_extents(data: bytes) -> list[tuple[str, int, int, int, int]]:
         elif kind == _BIFF_EOF:
             current = None
         pos = body + size
-    return [(names[i] if i < len(names) else f"#{i + 1}", *e) for i, e in enumerate(extents) if e[1] >= 0]
 
 
 def _varint(data: bytes, pos: int, most: int) -> tuple[int, int]:
@@ -827,7 +829,7 @@ def _refuse_extent(sheet: str, first_row: int, last_row: int, first_col: int, la
                             max_row=f"{MAX_ROW:,}", max_col=f"{MAX_COL:,}")
 
 
-def _calamine_sheet(workbook, sheet: Sheet, book: Book) -> None:
+def _calamine_sheet(workbook, sheet: Sheet, *, book: Book) -> None:
     try:
         data = workbook.get_sheet_by_name(sheet.name)
         height, width = data.height, data.width
@@ -837,7 +839,8 @@ def _calamine_sheet(workbook, sheet: Sheet, book: Book) -> None:
         start_row, start_col = data.start or (0, 0)
         budget = _Budget(book, sheet)
         cells = sheet._cells
-        for r, row in enumerate(data.iter_rows()):
+        # rows and columns both from the range's own start (iter_rows() pads rows from 0 only)
+        for r, row in enumerate(data.to_python(skip_empty_area=True)):
             for c, value in enumerate(row):
                 if value == "" or value is None:
                     continue
@@ -879,10 +882,7 @@ def read_calamine(data: bytes, wanted, fmt: str = "xls", extents=()) -> Book:
     for meta in metadata:
         visible = str(meta.visible).split(".")[-1].lower()
         state = {"visible": "visible", "hidden": "hidden", "veryhidden": "veryHidden"}.get(visible, "visible")
-        loader = None
-        if wanted(meta.name, state):
-            def loader(sheet):
-                _calamine_sheet(workbook, sheet, book)
+        loader = partial(_calamine_sheet, workbook, book=book) if wanted(meta.name, state) else None
         sheets.append(Sheet(meta.name, state, loader=loader))
     return book
 
@@ -973,8 +973,9 @@ def _open_zip(data: bytes, wanted) -> Book:
         zf = zipfile.ZipFile(io.BytesIO(data))
     except UnicodeDecodeError as exc:
         raise WorkbookError("file.damaged", reason="tên một phần trong tệp không đúng mã UTF-8") from exc
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError, RuntimeError,
-            struct.error) as exc:
+    except NotImplementedError as exc:  # a member needs a newer zip version ("16.1")
+        raise _zip_member_error("mục lục tệp nén", exc) from exc
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, RuntimeError, struct.error) as exc:
         raise WorkbookError("file.damaged", reason=_short(exc)) from exc
     # zf stays open for the sheets parsed later; it holds only this in-memory buffer
     check_zip(zf)
