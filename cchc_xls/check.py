@@ -16,7 +16,7 @@ from decimal import Decimal
 from cchc_xls.findings import Finding, make
 from cchc_xls.layout import NA_MARK, RESCALED_LABEL, TOTAL_LABEL
 from cchc_xls.legacy import fix_legacy_text
-from cchc_xls.numbers import ZERO, format_vn, parse_text_number, read_decimal, to_decimal
+from cchc_xls.numbers import ZERO, format_vn, is_sane, parse_text_number, read_decimal, to_decimal
 from cchc_xls.read import Return, Row, text_of
 from cchc_xls.rubric import Node, Rubric
 from cchc_xls.score import Totals, compute_totals, leaf_contribution, not_applicable_codes, rescale
@@ -92,6 +92,9 @@ def parse_score(cell, node: Node, ctx: _Ctx, findings: list) -> Decimal | None:
         findings.append(make("score.date", code=node.code, value=_date_text(value), max=maximum, **where))
         return None
     if isinstance(value, (int, float)):
+        if not is_sane(value):  # 1E29, 1E308: a number, but no score; Decimal would overflow later
+            findings.append(make("score.out_of_range", code=node.code, value=f"{value:g}"[:60], max=maximum, **where))
+            return None
         return to_decimal(value)
     text = text_of(value)
     if not text:
@@ -99,6 +102,9 @@ def parse_score(cell, node: Node, ctx: _Ctx, findings: list) -> Decimal | None:
     parsed = parse_text_number(text)
     if parsed is None:
         findings.append(make("score.not_number", code=node.code, value=text[:60], max=maximum, **where))
+        return None
+    if not is_sane(parsed):  # a 30-digit text
+        findings.append(make("score.out_of_range", code=node.code, value=text[:60], max=maximum, **where))
         return None
     if _THOUSANDS_LIKE.match(text):
         findings.append(make("score.thousands_separator", value=text, parsed=format_vn(parsed), **where))
@@ -251,7 +257,7 @@ def _file_view(ctx: _Ctx) -> tuple[Totals, dict[str, Decimal], dict[str, Decimal
         if row is None:
             continue
         cell = row.score
-        numeric = cell is not None and isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool)
+        numeric = cell is not None and is_sane(cell.value)  # a cached 1E308 is not computed with
         if node.is_leaf:
             if numeric:
                 scores[node.code] = to_decimal(cell.value)
@@ -316,7 +322,7 @@ def _check_formulas_and_totals(ctx: _Ctx, out: Checked):
 
 
 def _shown_text(value) -> str:
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if is_sane(value):
         return format_vn(to_decimal(value))
     return text_of(value) or "(trống)"
 
@@ -325,7 +331,7 @@ def _compare(where: dict, what: str, shown, computed: Decimal, local: Decimal | 
     """A finding when the shown value matches neither the sum of the typed leaves (`computed`) nor
     the sum of the cells just below it as the file shows them (`local`): so a typed-over subtotal
     is reported once, where it is, and not again by every total above it."""
-    if isinstance(shown, bool) or not isinstance(shown, (int, float)):
+    if not is_sane(shown):  # text, a boolean, or a cached NaN/1E308
         yield make("total.not_number", **where, what=what, shown=text_of(shown)[:40], computed=format_vn(computed))
         return
     value = to_decimal(shown)

@@ -117,6 +117,14 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "formula.unknown": (I, "Định dạng .xls không cho biết ô nào là công thức; chỉ so sánh được các tổng hiển thị."),
     "total.mismatch": (E, "Tệp ghi {what} là {shown} nhưng cộng các ô điểm trong tệp được {computed}: công thức đã bị sửa hoặc hỏng. Tổng điểm được tính lại từ từng tiêu chí."),
     "total.not_number": (W, "Ô {what} hiển thị “{shown}” thay vì một số; đã tự tính lại: {computed}."),
+    # --- hostile or broken files, refused by the reader (issue 12) ------------------------
+    "file.bad_value": (E, "Tệp bị hỏng: phần {part} ghi {what} là “{value}”, không đúng định dạng tệp Excel/ODS. Đề nghị đơn vị mở lại tệp bằng Excel hoặc LibreOffice, lưu và gửi lại."),
+    "file.xml_encoding": (E, "Tệp bị hỏng: phần {part} khai báo bảng mã “{encoding}” không đọc được. Đề nghị đơn vị mở lại tệp bằng Excel hoặc LibreOffice, lưu và gửi lại."),
+    "file.zip_member": (E, "Không đọc được phần {part} của tệp: {reason}. Đề nghị đơn vị mở tệp bằng Excel hoặc LibreOffice, lưu lại thành .xlsx (không đặt mật khẩu) và gửi lại."),
+    "file.too_many_cells": (E, "Tệp bị từ chối: trang “{name}” có {count} ô dữ liệu, vượt giới hạn {limit} ô của một phiếu (có dấu hiệu tệp độc hại hoặc dán nhầm dữ liệu). Đề nghị đơn vị xóa các trang, vùng dữ liệu thừa và gửi lại."),
+    "file.sheet_too_large": (E, "Tệp bị từ chối: trang “{name}” có dữ liệu ở ô {where}, xa ngoài bảng của một phiếu (tối đa {max_row} dòng, {max_col} cột). Đề nghị đơn vị xóa dữ liệu thừa ngoài bảng và gửi lại."),
+    "sheet.cells_ignored": (W, "Trang “{name}” có dữ liệu ngoài phạm vi của phiếu (sau dòng {max_row} hoặc sau cột {max_col}, đầu tiên ở ô {where}): phần đó không được đọc. Nếu có điểm nhập ở đó, đề nghị đơn vị chuyển vào đúng ô của bảng."),
+    "score.out_of_range": (E, "Điểm tiêu chí {code} “{value}” là một số quá lớn hoặc không xác định, không phải điểm. Sửa thành số từ 0 đến {max} (ví dụ 2,5)."),
 }
 
 # Messages outside the returned files: the units file, the period, rubric import from Excel,

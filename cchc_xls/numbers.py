@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(100)
 
-_TEXT_NUMBER = re.compile(r"^[+]?\d+(?:[.,]\d+)?$")
+# No score, maximum or total of a return comes near a million; a number beyond (1E29, 1E308, a
+# 30-digit text) is not a score, and Decimal arithmetic on it would overflow the context's 28
+# digits later (quantize raises InvalidOperation). Numbers read from files are checked here.
+MAX_SANE = Decimal(1_000_000)
+MAX_NUMBER_TEXT = 40  # characters of a typed number; longer text is not one
+
+_TEXT_NUMBER = re.compile(r"^[+]?[0-9]+(?:[.,][0-9]+)?$")  # ASCII digits only
 
 
 def to_decimal(value) -> Decimal:
@@ -16,16 +23,37 @@ def to_decimal(value) -> Decimal:
 
     A float is taken through its shortest repr (`0.1` -> `Decimal("0.1")`): cell values read
     from .xlsx arrive as floats whose repr is the number the person typed.
+    A NaN or an infinity raises ValueError: no score is one, and comparing one raises later.
     """
-    if isinstance(value, Decimal):
-        return value
     if isinstance(value, bool):
         raise TypeError("a boolean is not a score")
     if isinstance(value, int):
         return Decimal(value)
     if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"not a finite number: {value!r}")
         return Decimal(repr(value))
-    return Decimal(str(value))
+    result = value if isinstance(value, Decimal) else Decimal(str(value))
+    if not result.is_finite():
+        raise ValueError(f"not a finite number: {value!r}")
+    return result
+
+
+def is_sane(value) -> bool:
+    """True for a finite number within ±MAX_SANE (an int, float or Decimal), the only numbers
+    a cell of a return may turn into a Decimal."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        return False
+    if isinstance(value, float) and not math.isfinite(value):
+        return False
+    if isinstance(value, Decimal) and not value.is_finite():
+        return False
+    return -MAX_SANE <= value <= MAX_SANE
+
+
+def sane_decimal(value) -> Decimal | None:
+    """A number from a file as an exact Decimal when it is finite and in range, else None."""
+    return to_decimal(value) if is_sane(value) else None
 
 
 def parse_text_number(text: str) -> Decimal | None:
@@ -34,7 +62,7 @@ def parse_text_number(text: str) -> Decimal | None:
     A comma or a point is the decimal mark (never a thousands separator: scores are small).
     """
     cleaned = text.strip().replace("\u00a0", "").replace(" ", "")
-    if not _TEXT_NUMBER.match(cleaned):
+    if len(cleaned) > MAX_NUMBER_TEXT or not _TEXT_NUMBER.match(cleaned):
         return None
     try:
         return Decimal(cleaned.replace(",", "."))
@@ -44,12 +72,12 @@ def parse_text_number(text: str) -> Decimal | None:
 
 def read_decimal(value) -> Decimal | None:
     """A cell's number as a person wrote it: a number, or a number typed as text ("2,5"). None
-    for anything else (empty, a word, a boolean)."""
+    for anything else (empty, a word, a boolean, NaN, a number beyond MAX_SANE)."""
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, (int, float, Decimal)):
-        return to_decimal(value)
-    return parse_text_number(str(value))
+        return sane_decimal(value)
+    return sane_decimal(parse_text_number(str(value)))
 
 
 def normalize(value: Decimal) -> Decimal:

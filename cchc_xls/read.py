@@ -17,9 +17,12 @@ from cchc_xls.findings import Finding, make
 from cchc_xls.layout import (
     GUIDE_SHEET, KIND_SELF, HEADER_KEYS, IDENTITY_KEYS, MAIN_SHEET, META_SHEET, PROPERTY_PREFIX, UNIT_CODE_LABEL, cell_ref, parse_identity_line,
 )
-from cchc_xls.workbook import Book, Cell, Sheet, WorkbookError, open_book
+from cchc_xls.workbook import SPREADSHEET_SUFFIXES, Book, Cell, Sheet, WorkbookError, open_book
 from cchc_xls.layout import HEADER_SCAN_ROWS  # the one scan limit every reader shares (kept importable here)
 
+# The file names read as returns (one list for the harvest and the reader): workbook.py reads
+# exactly these formats.
+__all__ = ["SPREADSHEET_SUFFIXES", "HEADER_SCAN_ROWS", "Return", "Row", "read_return", "find_header", "text_of"]
 _UNIT_CODE_RE = re.compile(re.escape(UNIT_CODE_LABEL.rstrip(":")) + r"\s*:?\s*([A-Za-z0-9._-]+)", re.IGNORECASE)
 _CODE_LIKE = re.compile(r"^(?:[IVXLC]+|\d+)(?:\.[0-9A-Za-z]+)*\.?$")
 
@@ -88,11 +91,23 @@ def _wanted(name: str, state: str) -> bool:
 
 
 def read_return(path: Path, data: bytes, display_name: str) -> Return | Finding:
-    """Locate everything in one returned file; a Finding when it cannot be read at all."""
+    """Locate everything in one returned file; a Finding when it cannot be read at all.
+
+    Sheets are parsed as they are looked at, so a WorkbookError can come from any step: all of
+    them are inside this one guard."""
     try:
-        book = open_book(path, data, _wanted)
+        book = open_book(path, data, _wanted, lazy=True)
+        result = _locate(book, display_name)
+        if result.book is not None:
+            book.load_all()  # appraise.py reads it later, outside this guard
     except WorkbookError as exc:
         return make(exc.code, file=display_name, **exc.params)
+    for code, params in book.notes:
+        result.findings.append(make(code, file=display_name, **params))
+    return result
+
+
+def _locate(book: Book, display_name: str) -> Return:
     result = Return(file=display_name, format=book.format, formulas_known=book.formulas_known,
                     modified=book.modified, has_macros=book.has_macros)
     if book.default_encryption:
