@@ -37,6 +37,8 @@ class Checked:
     entered: int = 0  # how many scores the commune entered
     findings: list[Finding] = field(default_factory=list)
     texts: bytes = b""  # evidence and explanations packed as UTF-8 JSON once checked
+    sheet: str = ""  # the table's sheet, and each evidence cell: the evidence rules point at them
+    evidence_cells: dict[str, str] = field(default_factory=dict)
 
     def pack_texts(self) -> None:
         """Keep the texts as one UTF-8 blob: a third of the memory of two dicts of str, and a
@@ -116,7 +118,7 @@ def parse_score(cell, node: Node, ctx: _Ctx, findings: list) -> Decimal | None:
 def check_return(ret: Return, rubric: Rubric, kind: str | None) -> Checked:
     """Every rule over one return; the scores that count and the findings."""
     ctx = _Ctx(ret, rubric, kind)
-    out = Checked()
+    out = Checked(sheet=ret.sheet_name)
     if not ret.rows:
         return out
     out.findings.extend(_check_structure(ctx))
@@ -217,6 +219,8 @@ def _read_texts(ctx: _Ctx, node: Node, row: Row, out: Checked):
         text, encoding = clean_text(getattr(row, key))
         if text:
             target[node.code] = text
+            if key == "evidence":
+                out.evidence_cells[node.code] = ctx.ret.col_letter_ref(key, row.row)
         if encoding:
             yield make("text.legacy_encoding", **ctx.at(node.code, key), encoding=encoding, preview=text[:60])
 

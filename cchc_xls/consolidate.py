@@ -69,7 +69,8 @@ def file_json(file) -> dict:
         "received": file.received,
         "saved_at": file.modified.isoformat() if file.modified else None,
         "findings": [
-            {"code": f.code, "severity": f.severity, "sheet": f.sheet, "cell": f.cell, "message": f.message}
+            {"code": f.code, "severity": f.severity, "sheet": f.sheet, "cell": f.cell, "node": f.node,
+             "message": f.message}
             for f in file.findings
         ],
     }

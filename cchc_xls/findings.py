@@ -187,6 +187,20 @@ def message(code: str, /, **params) -> str:
     """The catalogue's message for `code`, filled with `params` (for CchcError messages)."""
     return CATALOGUE[code][1].format(**params)
 
+# Suggestions for the appraisal council, from reading the evidence (evidence.py): never a score,
+# and never in a commune's feedback message (COUNCIL_ONLY tells them apart).
+COUNCIL_CATALOGUE: dict[str, tuple[Severity, str]] = {
+    "evidence.date_future": (W, "Tiêu chí {code}: văn bản “{reference}” ghi ngày {date}, sau ngày hôm nay ({today}): có thể ghi nhầm ngày hoặc năm. Đề nghị Hội đồng đối chiếu văn bản gốc."),
+    "evidence.date_after_period": (W, "Tiêu chí {code}: văn bản “{reference}” ghi ngày {date}, sau khi kết thúc kỳ đánh giá ({end}). Đề nghị Hội đồng kiểm tra văn bản có thuộc kỳ đánh giá không."),
+    "evidence.outside_window": (W, "Tiêu chí {code} yêu cầu văn bản ban hành từ {start} đến {end}, nhưng không văn bản nào được trích có ngày trong khoảng này ({references}). Đề nghị Hội đồng kiểm tra thời điểm ban hành."),
+    "evidence.no_document": (I, "Tiêu chí {code} tự chấm đủ {max} điểm nhưng tài liệu kiểm chứng không nêu văn bản (số, ký hiệu) hay số liệu nào: “{preview}”. Đề nghị Hội đồng yêu cầu đơn vị bổ sung tài liệu chứng minh."),
+    "evidence.token_only": (W, "Tài liệu kiểm chứng của tiêu chí {code} chỉ ghi “{text}”: chưa chứng minh được kết quả. Đề nghị Hội đồng yêu cầu đơn vị ghi rõ số, ký hiệu, ngày văn bản hoặc số liệu."),
+    "evidence.shared_document": (W, "Tiêu chí {code}: văn bản “{reference}” cũng được {others} trích làm tài liệu kiểm chứng. Văn bản của đơn vị này không thể là văn bản của đơn vị khác (trừ văn bản của cấp trên): đề nghị Hội đồng đối chiếu bản gốc."),
+    "evidence.same_text": (W, "Tài liệu kiểm chứng của tiêu chí {code} giống hệt của {others}: có thể đã sao chép. Đề nghị Hội đồng đối chiếu văn bản gốc của từng đơn vị."),
+}
+CATALOGUE.update(COUNCIL_CATALOGUE)
+COUNCIL_ONLY = frozenset(COUNCIL_CATALOGUE)
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -224,6 +238,11 @@ class Finding:
     @property
     def is_error(self) -> bool:
         return self.severity == Severity.ERROR.value
+
+    @property
+    def for_council(self) -> bool:
+        """A suggestion for the appraisal council only: left out of a commune's feedback."""
+        return self.code in COUNCIL_ONLY
 
 
 def make(code: str, /, *, file=None, sheet=None, cell=None, node=None, **params) -> Finding:

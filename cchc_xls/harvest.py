@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cchc_xls.assign import UnitResult, assign_files
+from cchc_xls.evidence import add_evidence_findings
 from cchc_xls.findings import Finding
 from cchc_xls.inputs import Item, collect_inputs, safe_name
 from cchc_xls.process import FileResult, init_worker, process_file, process_in_worker
@@ -55,7 +56,8 @@ class Harvest:
             "skipped": statuses["skipped"],
             "missing": sum(1 for u in self.units if u.status == "missing"),
             "errors": sum(1 for f in findings if f.severity == "error"),
-            "warnings": sum(1 for f in findings if f.severity == "warning"),
+            "warnings": sum(1 for f in findings if f.severity == "warning" and not f.for_council),
+            "suggestions": sum(1 for f in findings if f.for_council),  # evidence read for the council
         }
 
 
@@ -87,6 +89,7 @@ def harvest(rubric: Rubric, inputs: list[Path], units: list[Unit], *, period: Pe
         if received_dir is not None:
             _copy_received(items, results, received_dir)
     period, batch, unit_results = assign_files(results, rubric, units, period)
+    add_evidence_findings(unit_results, rubric, period)  # suggestions for the council, on each return
     return Harvest(rubric, period, tuple(unit_results), tuple(results), batch)
 
 

@@ -11,6 +11,7 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -35,9 +36,10 @@ GROUPS_KEYS = {"assumed", "note", "bands"}
 BAND_KEYS = {"name", "min"}
 NODE_KEYS = {
     "code", "label", "max", "children", "method", "levels", "step", "self_scored",
-    "applies_to", "may_be_na", "evidence_required",
+    "applies_to", "may_be_na", "evidence_required", "evidence_window",
 }
-LEAF_ONLY_KEYS = ("method", "levels", "step", "self_scored", "applies_to", "may_be_na", "evidence_required")
+LEAF_ONLY_KEYS = ("method", "levels", "step", "self_scored", "applies_to", "may_be_na", "evidence_required",
+                  "evidence_window")
 LEVEL_KEYS = {"points", "text"}
 
 _CODE = re.compile(r"^[0-9A-Z]+(?:\.[0-9A-Za-z]+)*$")
@@ -100,6 +102,7 @@ class Node:
     applies_to: tuple[str, ...] = ()
     may_be_na: bool = False
     evidence_required: bool = True
+    evidence_window: tuple[str, str] | None = None  # ("{year-1}-10-01", "{year-1}-12-31"): when cited documents date
 
     @property
     def is_leaf(self) -> bool:
@@ -485,7 +488,28 @@ class _Checker:
             applies_to=kinds,
             may_be_na=self.boolean(data, "may_be_na", False, what, where),
             evidence_required=self.boolean(data, "evidence_required", default_evidence, what, where),
+            evidence_window=self.window(data.get("evidence_window"), where),
         )
+
+    def window(self, value, where: str) -> tuple[str, str] | None:
+        """`evidence_window: {from: "{year-1}-10-01", to: "{year-1}-12-31"}`, checked on a sample year."""
+        if value is None:
+            return None
+        expected = 'cần {from: "{year-1}-10-01", to: "{year-1}-12-31"} (năm viết số hoặc {year}, {year-1}, {year+1})'
+        if not isinstance(value, dict) or set(value) != {"from", "to"}:
+            self.add("rubric.bad_value", where, key="evidence_window", what=f"tiêu chí {where}", got=repr(value), expected=expected)
+            return None
+        bounds = (nfc(value["from"]), nfc(value["to"]))
+        try:
+            start, end = (window_bound(b, 2023) for b in bounds)
+        except ValueError:
+            self.add("rubric.bad_value", where, key="evidence_window", what=f"tiêu chí {where}", got=repr(value), expected=expected)
+            return None
+        if start > end:
+            self.add("rubric.bad_value", where, key="evidence_window", what=f"tiêu chí {where}", got=repr(value),
+                     expected="ngày bắt đầu (from) phải trước ngày kết thúc (to)")
+            return None
+        return bounds
 
     def levels(self, value, code: str, maximum: Decimal, where: str) -> tuple[Level, ...]:
         if value is None:
@@ -513,6 +537,24 @@ class _Checker:
             seen.add(points)
             levels.append(Level(normalize(points), nfc(item.get("text") or "")))
         return tuple(sorted(levels, key=lambda lv: lv.points))
+
+
+_WINDOW_BOUND = re.compile(r"^(?:(\d{4})|\{year(?:([+-])(\d))?\})-(\d{2})-(\d{2})$")
+
+
+def window_bound(text: str, year: int) -> date:
+    """One bound of an evidence window for the period's year: "{year-1}-10-01" -> 2022-10-01 for 2023."""
+    match = _WINDOW_BOUND.match(str(text).strip())
+    if not match:
+        raise ValueError(text)
+    literal, sign, offset, month, day = match.groups()
+    if literal:
+        wanted = int(literal)
+    else:
+        wanted = year + (int(offset) if sign == "+" else -int(offset) if sign else 0)
+    if not literal and (month, day) == ("02", "29"):  # a template must hold in every year
+        raise ValueError(text)
+    return date(wanted, int(month), int(day))
 
 
 def _fmt(value: Decimal) -> str:

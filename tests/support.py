@@ -159,3 +159,11 @@ def _force_recalculation(profile: Path) -> None:
     user = profile / "user"
     user.mkdir(parents=True, exist_ok=True)
     (user / "registrymodifications.xcu").write_text(_RECALC_XCU, encoding="utf-8")
+
+
+def without_suggestions(file_entry: dict) -> dict:
+    """A harvest.json file entry without the council's evidence suggestions (tests/test_evidence.py
+    tests those): what the reading and checking rules found, and only that."""
+    from cchc_xls.findings import COUNCIL_ONLY
+
+    return {**file_entry, "findings": [f for f in file_entry["findings"] if f["code"] not in COUNCIL_ONLY]}

@@ -45,7 +45,7 @@ from corpus import (
     LONG_EVIDENCE_CODE, MACRO_FILE, PASSWD_MARKER, PERIOD, RENAMED_FILE, RUBRIC, TYPED_TEXT_CODE, TYPED_TEXTS,
     UNITS_FILE, Case, build_corpus, planned_cases,
 )
-from support import SOFFICE, needs_libreoffice
+from support import SOFFICE, needs_libreoffice, without_suggestions
 
 D = Decimal
 STATUSES = {"accepted", "rejected", "skipped", "superseded"}
@@ -80,7 +80,7 @@ class Batch:
         path = str(self.inbox / name)
         matches = [f for f in self.data["files"] if f["path"] == path]
         assert len(matches) == 1, (name, [f["path"] for f in self.data["files"]])
-        return matches[0]
+        return without_suggestions(matches[0])
 
     def unit(self, code: str) -> dict:
         return next(u for u in self.data["units"] if u["code"] == code)
@@ -119,7 +119,7 @@ def unit_detail(result: Harvest, code: str) -> dict:
 
 def file_codes(result: Harvest, ending: str) -> list[str]:
     file = next(f for f in result.files if f.path.endswith(ending))
-    return sorted(f.code for f in file.findings)
+    return sorted(f.code for f in file.findings if not f.for_council)  # suggestions: test_evidence.py
 
 
 # ---------------------------------------------------------------------------------------------
