@@ -238,7 +238,7 @@ def create_app(root: Path, password: str | None = None, *, secret_key: str | Non
         inbox_files = sorted(p for p in inbox.rglob("*") if p.is_file()) if inbox.is_dir() else []
         return render_round("receive.html", name, folder, results=results, rows=rows, wanted=wanted, order=order,
                             filters=views.FILTERS, sorts=views.SORTS, reminders=reminders, inbox_files=inbox_files,
-                            inbox=inbox, max_mb=MAX_FILE // (1024 * 1024))
+                            inbox=inbox, max_mb=app.config["CCHC_MAX_FILE"] // (1024 * 1024))
 
     @app.post("/dot/<name>/nhan/tai-len")
     def upload_returns(name):
@@ -388,13 +388,15 @@ def create_app(root: Path, password: str | None = None, *, secret_key: str | Non
                                                   results_dir / "harvest.json") if p.is_file()])
         if folder is not None:
             reports_dir = folder / rounds.REPORTS
-            context["reports"] = sorted(reports_dir.glob("*.docx")) if reports_dir.is_dir() else []
+            written = sorted(reports_dir.glob("*.docx")) if reports_dir.is_dir() else []
+            context["summary_reports"] = [p for p in written if p.name.startswith("bao-cao-tong-hop")]
+            context["commune_reports"] = [p for p in written if not p.name.startswith("bao-cao-tong-hop")]
             return render_round("results.html", round_name, folder, **context)
-        return render_template("results.html", name=None, settings=None, steps=None, job=None, reports=[], **context)
+        return render_template("results.html", name=None, settings=None, steps=None, job=None, summary_reports=[], commune_reports=[], **context)
 
     def _upload(name: str, target: Path, back: str):
         files = request.files.getlist("files")
-        saved = save_uploads(files, target, MAX_FILE)
+        saved = save_uploads(files, target, app.config["CCHC_MAX_FILE"])
         wants_json = request.headers.get("Accept", "").startswith("application/json")
         if saved.names:
             flash(f"Đã nhận {len(saved.names)} tệp vào {target.name}: " + ", ".join(saved.names[:20])
