@@ -481,3 +481,41 @@ def test_start_page_lists_the_demo_round_and_other_results(tmp_path):
         assert client.get(url).status_code == 200, url
     assert client.get("/dot/khong-co/").status_code == 404
     assert client.get("/dot/demo/don-vi/KHONG").status_code == 404
+
+
+def test_generating_again_needs_a_confirmation(page):
+    folder = set_up_round(page)
+    generate(page)
+    batch = (folder / "1-mau-gui-xa" / "manifest.csv").read_bytes()
+    html = text(page.post("/dot/cchc-2024/gui/tao-phieu", follow_redirects=True))
+    assert "đánh dấu “Tôi hiểu, tạo lại toàn bộ phiếu”" in html
+    assert (folder / "1-mau-gui-xa" / "manifest.csv").read_bytes() == batch
+    html = text(page.post("/dot/cchc-2024/gui/tao-phieu", {"confirm": "1"}, follow_redirects=True))
+    assert "Đã tạo 3 phiếu tự đánh giá." in html
+    assert (folder / "1-mau-gui-xa" / "manifest.csv").read_bytes() != batch
+
+
+def test_incomplete_and_wrong_appraisals_are_shown(page, tmp_path):
+    folder = set_up_round(page)
+    templates = generate(page)
+    for code in ("T01", "T02"):
+        path = fill_return(template_of(templates, code), tmp_path / f"{code}.xlsx")
+        page.post("/dot/cchc-2024/nhan/tai-len", {"files": [(path.open("rb"), path.name)]},
+                  content_type="multipart/form-data")
+    harvest(page)
+    page.post("/dot/cchc-2024/tham-dinh/tao", {"by": "unit"})
+    blanks = sorted((folder / "4-tham-dinh" / "mau-trong").glob("*.xlsx"))
+    assert [p.name.split("_")[1] for p in blanks] == ["T01", "T02"]
+    wrong = tmp_path / blanks[0].name
+    wrong.write_bytes(blanks[0].read_bytes())
+    fill_appraisal(wrong, cut=D(-3))  # the first criterion set above its maximum
+    page.post("/dot/cchc-2024/tham-dinh/tai-len", {"files": [(wrong.open("rb"), wrong.name)]},
+              content_type="multipart/form-data")
+    page.post("/dot/cchc-2024/tham-dinh/ghep")
+    assert page.wait_job("cchc-2024")["state"] == "done"
+    html = text(page.get("/dot/cchc-2024/tham-dinh"))
+    assert "Thẩm định chưa đủ (2)" in html  # T01 lacks one criterion (refused), T02 was not appraised
+    first = RUBRIC.scorable()[0]
+    assert f"ngoài khoảng 0 đến {first.max}" in html and "Lỗi" in html
+    results = text(page.get("/dot/cchc-2024/ket-qua"))
+    assert "Xếp hạng tạm theo điểm tự chấm" in results

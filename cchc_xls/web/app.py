@@ -217,6 +217,9 @@ def create_app(root: Path, password: str | None = None, *, secret_key: str | Non
     @app.post("/dot/<name>/gui/tao-phieu")
     def generate(name):
         folder = round_dir(name)
+        if (folder / rounds.TEMPLATES / "templates.zip").is_file() and request.form.get("confirm") != "1":
+            flash("Đã có phiếu: đánh dấu “Tôi hiểu, tạo lại toàn bộ phiếu” nếu thật sự muốn tạo lại.", "error")
+            return redirect(url_for("send", name=name))
         try:
             result = library.generate(folder, settings_of(folder))
             flash(f"Đã tạo {len(result.files)} phiếu tự đánh giá.", "ok")
@@ -273,7 +276,7 @@ def create_app(root: Path, password: str | None = None, *, secret_key: str | Non
                       received_rel=_received(results_dir, f)) for f in files]
         return render_round("commune.html", name, folder, unit=unit, files=shown,
                             lines=views.score_lines(results, unit), results=results,
-                            status=views.STATUS_LABEL.get(unit.status, unit.status))
+                            row=next(r for r in views.commune_rows(results) if r.unit.code == code))
 
     # --- 3. appraise ------------------------------------------------------------------------------
     @app.get("/dot/<name>/tham-dinh")
@@ -284,13 +287,17 @@ def create_app(root: Path, password: str | None = None, *, secret_key: str | Non
         returned = [p for p in rounds.appraisal_inputs(folder) if p.is_file()]
         final = results_or_none(folder / rounds.FINAL_RESULTS)
         incomplete = [u for u in final.submitted() if not u.appraisal_complete] if final else []
-        merge_findings = []
+        merged = []  # one row per council workbook: what was merged, what was wrong
         if final:
             for item in final.files:
-                if any(f.get("code", "").startswith("appraisal.") for f in item.get("findings") or []):
-                    merge_findings.append(dict(item, findings=views.sorted_findings(item["findings"])))
+                findings = item.get("findings") or []
+                if not any(f.get("code", "").startswith("appraisal.") for f in findings):
+                    continue
+                merged.append({"name": Path(str(item["path"]).replace("\\", "/")).name,
+                               "done": [f["message"] for f in findings if f.get("code") == "appraisal.merged"],
+                               "problems": views.sorted_findings([f for f in findings if f.get("severity") != "info"])})
         return render_round("appraise.html", name, folder, blanks=blanks, returned=returned, final=final,
-                            incomplete=incomplete, merge_findings=merge_findings,
+                            incomplete=incomplete, merged=merged,
                             harvested=(folder / rounds.SELF_RESULTS / "harvest.json").is_file())
 
     @app.post("/dot/<name>/tham-dinh/tao")
