@@ -32,7 +32,8 @@ def wait_for(driver, condition, what: str, limit: float = 60):
 
 
 def body(driver) -> str:
-    return driver.find_element("tag name", "body").text
+    """The page's visible text (read in one script call: safe while a new page replaces the old)."""
+    return driver.execute_script("return document.body ? document.body.innerText : ''")
 
 
 def navigate_by(driver, element):
