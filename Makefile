@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench clean
+.PHONY: demo serve test bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,11 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 demo: $(STAMP)
 	$(BIN)/cchc demo
+
+# the office's page in the browser, on the demo round (made first if missing)
+serve: $(STAMP)
+	test -f output/demo/dot.yaml || $(BIN)/cchc demo
+	$(BIN)/cchc serve output
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -320,5 +320,21 @@ def demo_command(out_dir):
         click.echo(f"  - {demo.reports.summary}  (báo cáo tổng hợp)")
 
 
+@main.command("serve")
+@click.argument("data_dir", required=False, type=click.Path(file_okay=False))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Địa chỉ lắng nghe; khác 127.0.0.1 thì phải có mật khẩu.")
+@click.option("--port", default=8765, show_default=True, type=int, help="Cổng.")
+@click.option("--no-browser", is_flag=True, help="Không tự mở trình duyệt.")
+@click.option("--password", envvar="CCHC_PASSWORD", default=None,
+              help="Mật khẩu vào trang (hoặc biến môi trường CCHC_PASSWORD); bắt buộc khi mở cho máy khác.")
+def serve_command(data_dir, host, port, no_browser, password):
+    """Mở trang làm việc trên trình duyệt cho cả đợt đánh giá (mặc định thư mục Documents/cchc)."""
+    from cchc_xls.web.serve import default_data_dir, serve
+
+    folder = Path(data_dir) if data_dir else default_data_dir()
+    serve(folder, host=host, port=port, open_browser=not no_browser, password=password,
+          echo=click.echo)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

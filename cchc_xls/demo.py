@@ -25,11 +25,14 @@ from cchc_xls.pipeline import HarvestOutputs, run_harvest
 from cchc_xls.report import Reports, write_reports
 from cchc_xls.results import load_results
 from cchc_xls.resources import data_dir
+from cchc_xls.rounds import ROUND_FILE, RoundSettings, save_round
 from cchc_xls.rubric import Rubric, load_rubric
 from cchc_xls.units import Unit, load_units, parse_period
 
 SAMPLE_OFFICE = "Phòng Nội vụ huyện Mẫu (dữ liệu mẫu)"
 SAMPLE_DEADLINE = "15/12/2024"
+SAMPLE_ISSUER = "UBND huyện Mẫu (dữ liệu mẫu)"
+UNITS_COPY = "don-vi.csv"
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,8 @@ def run_demo(out_dir: Path) -> DemoOutputs:
     outputs = write_appraisal_workbooks(results_dir, appraisal_dir, by="unit")
     _fill_appraisals(outputs, results_dir, sample.get("appraisal") or {})
     final = run_harvest(rubric, [inbox, appraisal_dir], units, final_dir, period=period)
-    reports = write_reports(final_dir, reports_dir, office="UBND huyện Mẫu (dữ liệu mẫu)")
+    reports = write_reports(final_dir, reports_dir, office=SAMPLE_ISSUER)
+    _write_round_file(out_dir, units_path, sample.get("rubric", "hai-duong-2022"), period.key)
     return DemoOutputs(out_dir, templates_dir, inbox, harvest, reports, appraisal_dir, final)
 
 
@@ -143,7 +147,7 @@ MARKER = ".cchc-demo"
 
 def _prepare(out_dir: Path) -> None:
     """Re-runnable, but never at the cost of someone's files: only the demo's own folders go."""
-    ours = set(DEMO_FOLDERS) | {MARKER}
+    ours = set(DEMO_FOLDERS) | {MARKER, ROUND_FILE, UNITS_COPY}
     if out_dir.exists() and not (out_dir / MARKER).exists() and any(p.name not in ours for p in out_dir.iterdir()):
         raise CchcError.of("demo.folder_not_empty", folder=out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -151,6 +155,14 @@ def _prepare(out_dir: Path) -> None:
     for name in DEMO_FOLDERS:
         if (out_dir / name).exists():
             shutil.rmtree(out_dir / name)
+
+
+def _write_round_file(out_dir: Path, units_path: Path, rubric_id: str, period: str) -> None:
+    """dot.yaml and the units list beside the outputs: `cchc serve` opens the demo as a round."""
+    shutil.copyfile(units_path, out_dir / UNITS_COPY)
+    save_round(out_dir, RoundSettings(
+        title="Chạy thử trên dữ liệu mẫu (huyện Mẫu)", rubric=rubric_id, units=UNITS_COPY, period=period,
+        issuer=SAMPLE_ISSUER, office=SAMPLE_OFFICE, signer_title="CHỦ TỊCH", place="Mẫu", deadline=SAMPLE_DEADLINE))
 
 
 def _fill_appraisals(outputs, results_dir: Path, plan: dict) -> None:

@@ -141,4 +141,5 @@ def _member_name(info: zipfile.ZipInfo) -> str:
 def safe_name(name: str) -> str:
     """A file name safe on every file system, from a member or file name (its base only)."""
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
-    return "".join(c if c.isalnum() or c in "._- ()" else "_" for c in base)[:120] or "tep"
+    # no trailing dot or space: Windows cannot create such a name
+    return "".join(c if c.isalnum() or c in "._- ()" else "_" for c in base)[:120].rstrip(". ") or "tep"

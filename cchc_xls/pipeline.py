@@ -60,13 +60,17 @@ class _Progress:
 
 def run_harvest(rubric: Rubric, inputs: list[Path], units: list[Unit], out_dir: Path, *,
                 period: Period | None = None, workers: int | None = None,
-                progress_label: str | None = None) -> HarvestOutputs:
-    """Harvest the inputs and write harvest.json, tong-hop.xlsx and received/ into out_dir."""
+                progress_label: str | None = None, progress=None) -> HarvestOutputs:
+    """Harvest the inputs and write harvest.json, tong-hop.xlsx and received/ into out_dir.
+
+    `progress`, if given, replaces the counter on stderr: an object with `start(total)` called
+    once and called with the number of files done after each one (the web page's progress bar).
+    """
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise folder_error(exc, out_dir, "kết quả ") from exc
-    progress = _Progress(progress_label)
+    progress = progress if progress is not None else _Progress(progress_label)
     received = out_dir / "received"
     try:
         result = harvest(rubric, inputs, units, period=period, received_dir=received, workers=workers,

@@ -1,0 +1,146 @@
+"""The one place where the page calls the cchc_xls library.
+
+Every stage the page runs goes through here, with the round's folder layout (cchc_xls.rounds),
+so a change in the library's stages touches this module only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from cchc_xls.errors import CchcError, RubricError, UnitsError
+from cchc_xls.findings import SEVERITY_LABEL, SEVERITY_ORDER
+from cchc_xls.numbers import format_vn
+from cchc_xls.results import Results, UnitRow, load_results, ordered_for_ranking
+from cchc_xls import rounds
+from cchc_xls.rounds import RoundSettings
+from cchc_xls.rubric import Rubric, bundled_rubric_paths, load_rubric
+from cchc_xls.units import Unit, load_units, parse_period
+
+__all__ = ["CchcError", "Results", "UnitRow", "Rubric", "Unit", "RoundSettings", "SEVERITY_LABEL",
+           "SEVERITY_ORDER", "format_vn", "ordered_for_ranking", "load_results"]
+
+UPLOADED_RUBRIC = "bo-tieu-chi.yaml"
+
+
+@dataclass(frozen=True)
+class Check:
+    """The outcome of checking an uploaded file: the problems, each one line for the officer."""
+
+    ok: bool
+    problems: tuple[str, ...] = ()
+    summary: str = ""
+
+
+def bundled_rubrics() -> list[dict]:
+    """The bundled rubrics, for the set-up form's choice."""
+    items = []
+    for path in bundled_rubric_paths():
+        rubric = load_rubric(path)
+        items.append({"id": rubric.id, "title": rubric.title, "total": format_vn(rubric.total),
+                      "criteria": len(rubric.leaves()), "basis": rubric.legal_basis.describe()})
+    return items
+
+
+def round_rubric(folder: Path, settings: RoundSettings) -> Rubric:
+    """The round's rubric: a file inside the round folder if it names one, else a bundled id."""
+    if not settings.rubric:
+        raise CchcError("Đợt này chưa chọn bộ tiêu chí: vào “Thiết lập” để chọn.")
+    local = Path(folder) / settings.rubric
+    return load_rubric(local if local.is_file() else settings.rubric)
+
+
+def round_units(folder: Path, settings: RoundSettings) -> list[Unit]:
+    if not settings.units:
+        raise CchcError("Đợt này chưa có danh sách đơn vị: vào “Thiết lập” để tải lên.")
+    return load_units(Path(folder) / settings.units)
+
+
+def check_units(path: Path) -> Check:
+    """Read an uploaded units list; its problems one per row, as load_units words them."""
+    try:
+        units = load_units(path)
+    except UnitsError as exc:
+        lines = str(exc).split("\n- ")
+        return Check(False, tuple(lines[1:]) or (lines[0],), lines[0])
+    return Check(True, (), f"{len(units)} đơn vị")
+
+
+def check_rubric_upload(path: Path, folder: Path) -> Check:
+    """An uploaded rubric (.yaml, or a workbook made by `cchc rubric export`) saved into the
+    round as bo-tieu-chi.yaml when it has no error; otherwise every problem by row."""
+    from cchc_xls.rubric_xlsx import import_rubric, write_rubric_yaml
+
+    target = Path(folder) / UPLOADED_RUBRIC
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        try:
+            data, problems, findings = import_rubric(path)
+        except CchcError as exc:
+            return Check(False, (str(exc),))
+        lines = [str(p) for p in problems] + [str(f) for f in findings if f.is_error]
+        if lines:
+            return Check(False, tuple(lines))
+        write_rubric_yaml(data, target, path.name)
+    else:
+        try:
+            load_rubric(path)
+        except RubricError as exc:
+            return Check(False, tuple(str(f) for f in exc.findings) or (str(exc),))
+        except CchcError as exc:
+            return Check(False, (str(exc),))
+        target.write_bytes(path.read_bytes())
+    rubric = load_rubric(target)
+    return Check(True, (), f"{rubric.title} ({rubric.id}), {len(rubric.leaves())} tiêu chí")
+
+
+def generate(folder: Path, settings: RoundSettings):
+    """`cchc generate` into 1-mau-gui-xa."""
+    from cchc_xls.generate import generate_templates
+
+    rubric, units = round_rubric(folder, settings), round_units(folder, settings)
+    if not settings.period:
+        raise CchcError("Đợt này chưa ghi kỳ đánh giá (ví dụ 2024): vào “Thiết lập”.")
+    return generate_templates(rubric, units, parse_period(settings.period), Path(folder) / rounds.TEMPLATES,
+                              office=settings.office, deadline=settings.deadline)
+
+
+def harvest(folder: Path, settings: RoundSettings, *, with_appraisal: bool, progress=None):
+    """`cchc harvest` of the inbox (and, with_appraisal, the council's returned workbooks)."""
+    from cchc_xls.pipeline import run_harvest
+
+    folder = Path(folder)
+    rubric, units = round_rubric(folder, settings), round_units(folder, settings)
+    inputs = [folder / rounds.INBOX]
+    out = folder / rounds.SELF_RESULTS
+    if with_appraisal:
+        inputs += rounds.appraisal_inputs(folder)
+        out = folder / rounds.FINAL_RESULTS
+    (folder / rounds.INBOX).mkdir(parents=True, exist_ok=True)
+    period = parse_period(settings.period) if settings.period else None
+    # one worker: the page runs it in a thread of a threaded server, where forking is unsafe
+    return run_harvest(rubric, inputs, units, out, period=period, workers=1, progress=progress)
+
+
+def appraise(folder: Path, by: str):
+    """`cchc appraise` of the self-score results into 4-tham-dinh/mau-trong."""
+    from cchc_xls.appraise import write_appraisal_workbooks
+
+    source = Path(folder) / rounds.SELF_RESULTS
+    if not (source / "harvest.json").is_file():
+        raise CchcError("Chưa thu và kiểm tra phiếu tự chấm: vào bước “Nhận phiếu” trước.")
+    return write_appraisal_workbooks(source, Path(folder) / rounds.APPRAISAL / rounds.APPRAISAL_BLANK, by=by)
+
+
+def rank(results_dir: Path, settings: RoundSettings):
+    """`cchc rank`: rebuild phu-luc-ii.xlsx with the office profile's issuer."""
+    from cchc_xls.pipeline import run_rank
+
+    return run_rank(Path(results_dir), office=settings.issuer or settings.office)
+
+
+def reports(folder: Path, results_dir: Path, settings: RoundSettings):
+    """`cchc report` into 6-bao-cao."""
+    from cchc_xls.report import write_reports
+
+    return write_reports(Path(results_dir), Path(folder) / rounds.REPORTS, office=settings.issuer or settings.office)

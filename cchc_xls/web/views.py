@@ -1,0 +1,165 @@
+"""What the pages show, shaped from the library's results: the communes' table, one commune's
+tree of scores, the ranking chart and the heat map. Numbers stay Decimal until drawn."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from cchc_xls.web.library import SEVERITY_LABEL, SEVERITY_ORDER, Results, UnitRow, format_vn, ordered_for_ranking
+
+STATUS_LABEL = {"submitted": "Đã nhận, được tính", "rejected": "Bị từ chối", "missing": "Chưa nộp"}
+FILE_STATUS_LABEL = {"accepted": "Được tính", "rejected": "Bị từ chối", "superseded": "Bị thay bằng tệp mới hơn",
+                     "skipped": "Bỏ qua", "duplicate": "Trùng tệp đã nhận"}
+FILTERS = {"tat-ca": "Tất cả", "duoc-tinh": "Được tính, không lỗi", "co-loi": "Có lỗi cần sửa",
+           "bi-tu-choi": "Bị từ chối", "chua-nop": "Chưa nộp"}
+SORTS = {"ma": "Mã", "ten": "Tên", "diem": "Điểm", "loi": "Số lỗi", "hang": "Xếp hạng"}
+GROUP_CLASS = {"Xuất sắc": "g1", "Tốt": "g2", "Khá": "g3", "Trung bình": "g4", "Yếu": "g5"}
+
+
+def files_by_unit(results: Results) -> dict[str, list[dict]]:
+    grouped: dict[str, list[dict]] = {}
+    for item in results.files:
+        if item.get("unit_code"):
+            grouped.setdefault(str(item["unit_code"]), []).append(item)
+    return grouped
+
+
+def count(findings: list[dict], severity: str) -> int:
+    return sum(1 for f in findings if f.get("severity") == severity)
+
+
+@dataclass(frozen=True)
+class CommuneRow:
+    unit: UnitRow
+    files: int
+    errors: int
+    warnings: int
+    state: str  # duoc-tinh | co-loi | bi-tu-choi | chua-nop
+
+    @property
+    def status_label(self) -> str:
+        if self.state == "co-loi":
+            return "Được tính, có lỗi"
+        return STATUS_LABEL.get(self.unit.status, self.unit.status)
+
+
+def commune_rows(results: Results, wanted: str = "tat-ca", order: str = "ma") -> list[CommuneRow]:
+    """Every commune with what arrived from it; filtered and sorted as the table asks."""
+    by_unit = files_by_unit(results)
+    rows = []
+    for unit in results.units:
+        files = by_unit.get(unit.code, [])
+        counted = [f for f in files if f.get("status") in ("accepted", "rejected")]
+        findings = [x for f in counted for x in f.get("findings") or []]
+        errors, warnings = count(findings, "error"), count(findings, "warning")
+        if unit.status == "missing":
+            state = "chua-nop"
+        elif unit.status != "submitted":
+            state = "bi-tu-choi"
+        else:
+            state = "co-loi" if errors else "duoc-tinh"
+        rows.append(CommuneRow(unit, len(files), errors, warnings, state))
+    if wanted in FILTERS and wanted != "tat-ca":
+        rows = [r for r in rows if r.state == wanted]
+    keys = {
+        "ma": lambda r: r.unit.code,
+        "ten": lambda r: r.unit.name,
+        "diem": lambda r: -(r.unit.ranking_total if r.unit.ranking_total is not None else Decimal(-1)),
+        "loi": lambda r: -r.errors,
+        "hang": lambda r: (r.unit.rank is None, r.unit.rank or 0),
+    }
+    return sorted(rows, key=keys.get(order, keys["ma"]))
+
+
+def sorted_findings(findings: list[dict]) -> list[dict]:
+    shown = [dict(f, severity_label=SEVERITY_LABEL.get(f.get("severity"), f.get("severity"))) for f in findings]
+    return sorted(shown, key=lambda f: SEVERITY_ORDER.get(f.get("severity"), 9))
+
+
+@dataclass(frozen=True)
+class ScoreLine:
+    code: str
+    label: str
+    depth: int
+    leaf: bool
+    max: str
+    score: str
+    appraised: str
+    evidence: str
+    explanation: str
+    comment: str
+    note: str
+
+
+def score_lines(results: Results, unit: UnitRow) -> list[ScoreLine]:
+    """The rubric's tree with this commune's scores beside each maximum."""
+    lines = []
+    for node in results.rubric.nodes():
+        if node.is_leaf:
+            score, appraised = unit.scores.get(node.code), unit.appraisal.get(node.code)
+        else:
+            score, appraised = unit.subtotals.get(node.code), unit.appraisal_subtotals.get(node.code)
+        note = ""
+        if node.code in unit.not_applicable:
+            note = "Không áp dụng"
+        elif node.is_leaf and not node.self_scored:
+            note = "Tỉnh chấm"
+        lines.append(ScoreLine(node.code, node.label, node.depth, node.is_leaf, format_vn(node.max),
+                               format_vn(score), format_vn(appraised), unit.evidence.get(node.code, ""),
+                               unit.explanations.get(node.code, ""), unit.appraisal_comments.get(node.code, ""), note))
+    return lines
+
+
+@dataclass(frozen=True)
+class Bar:
+    rank: int
+    label: str
+    total: str
+    group: str
+    css: str
+    y: int
+    width: int
+
+
+CHART_WIDTH, LABEL_WIDTH, ROW = 900, 260, 24
+
+
+def ranking_chart(results: Results) -> dict:
+    """Horizontal bars of the ranking totals (the numbers of Phụ lục II), drawn as inline SVG."""
+    ranked = [u for u in ordered_for_ranking(results) if u.rank is not None]
+    scale = CHART_WIDTH - LABEL_WIDTH - 70
+    top = results.rubric.total or Decimal(100)
+    bars = [Bar(u.rank, u.committee, format_vn(u.ranking_total), u.group or "", GROUP_CLASS.get(u.group or "", "g0"),
+                index * ROW, int(scale * (u.ranking_total / top)) if u.ranking_total else 0)
+            for index, u in enumerate(ranked)]
+    return {"bars": bars, "width": CHART_WIDTH, "height": max(ROW, len(bars) * ROW), "label_width": LABEL_WIDTH,
+            "row": ROW, "scale": scale}
+
+
+def heat_map(results: Results, appraised: bool) -> dict:
+    """% of each area's maximum per commune, as the tong-hop.xlsx heat map, in 10% classes."""
+    areas = results.rubric.areas()
+    rows = []
+    for unit in results.submitted():
+        subtotals = unit.appraisal_subtotals if appraised and unit.appraisal_subtotals else unit.subtotals
+        cells = []
+        for area in areas:
+            value = subtotals.get(area.code)
+            if value is None or not area.max:
+                cells.append({"text": "", "css": "hx"})
+                continue
+            percent = value * 100 / area.max
+            cells.append({"text": format_vn(percent, 0) + "%", "css": f"h{min(10, int(percent // 10))}",
+                          "title": f"{area.code}: {format_vn(value)}/{format_vn(area.max)}"})
+        rows.append({"unit": unit, "cells": cells})
+    return {"areas": areas, "rows": rows}
+
+
+def reminder_text(unit: UnitRow, office: str, deadline: str, period: str) -> str:
+    """A plain reminder for a commune that sent nothing, to paste into an e-mail or Zalo."""
+    who = office or "Phòng Nội vụ"
+    when = f" trước ngày {deadline}" if deadline else " sớm nhất có thể"
+    return (f"Kính gửi {unit.committee},\n"
+            f"Đến nay {who} chưa nhận được phiếu tự đánh giá, chấm điểm Chỉ số CCHC kỳ {period} của đơn vị. "
+            f"Đề nghị đơn vị điền phiếu đã được gửi (tệp có mã {unit.code}) và gửi lại{when}.\nTrân trọng.")
