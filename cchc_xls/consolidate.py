@@ -227,7 +227,7 @@ class _TongHop:
         footer = self.fmt(border=1, bold=True, bg_color=FILL_HEADER)
         footer_n = self.fmt(border=1, bold=True, bg_color=FILL_HEADER, align="center")
         final = self.result.appraised
-        basis = "theo điểm thẩm định" if final else "tạm tính theo điểm tự đánh giá"
+        basis = texts["basis_final"] if final else texts["basis_provisional"]
         rows = [
             (texts["self_total"], lambda u: u.self_total, "number"),
             (texts["self_percent"], lambda u: self_percent(u, self.rubric), "number"),
@@ -235,8 +235,8 @@ class _TongHop:
         if any(u.appraisal for u in units):
             rows.append((texts["appraisal_total"], lambda u: u.appraisal_total, "number"))
         rows += [
-            (f"Xếp loại ({basis})", lambda u: u.group or "", "text"),
-            (f"Xếp hạng ({basis})", lambda u: u.rank, "number"),
+            (texts["group"].format(basis=basis), lambda u: u.group or "", "text"),
+            (texts["rank"].format(basis=basis), lambda u: u.rank, "number"),
         ]
         for label, getter, kind in rows:
             row += 1
@@ -280,7 +280,7 @@ class _TongHop:
                 "max_type": "num", "max_value": 100, "min_color": "#F8696B", "mid_color": "#FFEB84", "max_color": "#63BE7B",
             })
         s.merge_range(row + 2, 0, row + 2, last_col,
-                      "Màu: đỏ = dưới 50%, vàng = khoảng 80%, xanh = 100% điểm tối đa của lĩnh vực (chỉ tính các tiêu chí đơn vị tự chấm).",
+                      TONG_HOP_LAYOUT.texts["heat_note"],
                       self.fmt(italic=True, font_size=11))
         s.freeze_panes(4, 3)
         self.print_setup(s, 3, last_col, row + 2)

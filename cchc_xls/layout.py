@@ -251,6 +251,10 @@ RANKING_LAYOUT = Layout(
      Column("note", "Ghi chú", 40)),
     header_rows=2,
     texts={"heading": "PHỤ LỤC II", "title": "THỐNG KÊ KẾT QUẢ XẾP HẠNG CHỈ SỐ CCHC ĐỐI VỚI UBND CẤP XÃ",
+           "issued_with": "(Ban hành kèm theo Quyết định số ……/QĐ-UBND ngày ……/……/{year} của Chủ tịch {issuer})",
+           "default_issuer": "UBND huyện ……", "period": "Kỳ đánh giá: {period}",
+           "survey_note": "Ghi chú: điểm tự chấm không gồm các tiêu chí do tỉnh chấm ({codes}; tối đa {max} điểm); "
+                          "điểm thẩm định đã gồm.",
            "provisional": "(Tạm xếp theo điểm tự chấm: chưa có đủ điểm thẩm định của Hội đồng thẩm định)",
            "totals_group": "Tổng điểm đạt được", "no_appraisal": "Chưa có điểm thẩm định",
            "distribution_title": "PHÂN LOẠI KẾT QUẢ CHỈ SỐ CCHC CẤP XÃ", "distribution_total": "Cộng",
@@ -274,7 +278,11 @@ TONG_HOP_LAYOUT = Layout(
            "progress_title": "TIẾN ĐỘ NỘP PHIẾU TỰ ĐÁNH GIÁ",
            "self_total": "Tổng điểm tự đánh giá",
            "self_percent": "Tỷ lệ đạt (%) so với điểm tối đa đơn vị tự chấm",
-           "appraisal_total": "Tổng điểm thẩm định (gồm điểm điều tra)"},
+           "appraisal_total": "Tổng điểm thẩm định (gồm điểm điều tra)",
+           "basis_final": "theo điểm thẩm định", "basis_provisional": "tạm tính theo điểm tự đánh giá",
+           "group": "Xếp loại ({basis})", "rank": "Xếp hạng ({basis})",
+           "heat_note": "Màu: đỏ = dưới 50%, vàng = khoảng 80%, xanh = 100% điểm tối đa của lĩnh vực (chỉ tính các "
+                        "tiêu chí đơn vị tự chấm)."},
 )
 HEAT_MAP_COLUMNS = (Column("code", H_CODE, 7), Column("label", "Lĩnh vực", 44), Column("max", H_MAX, 9),
                     Column("unit", "{unit}", 11))

@@ -16,7 +16,7 @@ from cchc_xls.layout import (
 from cchc_xls.numbers import format_vn
 from cchc_xls.results import Results, UnitRow, ordered_for_ranking
 from cchc_xls.outputs import write_atomic
-from cchc_xls.score import cut_percent, ranks_within
+from cchc_xls.score import cut_percent, ranks_within, survey_max
 from cchc_xls.style import (
     FILL_HEADER, FILL_PARENT, Formats, fit_row, new_workbook, setup_print, write_number_or_blank, write_signature,
 )
@@ -53,12 +53,11 @@ class _Writer:
         sheet.merge_range(0, 0, 0, last_col, RANKING_LAYOUT.texts["heading"], self.fmt(bold=True, align="center"))
         sheet.merge_range(1, 0, 1, last_col, title, self.fmt(bold=True, align="center", font_size=14))
         year = period.year if period else "……"
-        issuer = self.office or "UBND huyện ……"
-        sheet.merge_range(2, 0, 2, last_col,
-                          f"(Ban hành kèm theo Quyết định số ……/QĐ-UBND ngày ……/……/{year} của Chủ tịch {issuer})",
+        issuer = self.office or TEXTS["default_issuer"]
+        sheet.merge_range(2, 0, 2, last_col, TEXTS["issued_with"].format(year=year, issuer=issuer),
                           self.fmt(italic=True, align="center", text_wrap=True))
         sheet.set_row(2, 34)
-        line = f"Kỳ đánh giá: {period.label}" if period else ""
+        line = TEXTS["period"].format(period=period.label) if period else ""
         if not self.results.appraised:
             line = f"{line}. {PROVISIONAL}" if line else PROVISIONAL
         sheet.merge_range(3, 0, 3, last_col, line, self.fmt(italic=True, align="center", text_wrap=True,
@@ -104,11 +103,10 @@ class _Writer:
         self.last_row = row
         survey = [leaf for leaf in self.results.rubric.leaves() if not leaf.self_scored]
         if survey:  # the two columns are out of different maxima: say so under the table
-            share = format_vn(sum((leaf.max for leaf in survey), Decimal(0)))
             row += 1
-            s.merge_range(row, 0, row, last, f"Ghi chú: điểm tự chấm không gồm các tiêu chí do tỉnh chấm "
-                          f"({', '.join(leaf.code for leaf in survey)}; tối đa {share} điểm); điểm thẩm định đã gồm.",
-                          self.fmt(italic=True, font_size=11, text_wrap=True))
+            s.merge_range(row, 0, row, last, TEXTS["survey_note"].format(
+                codes=", ".join(leaf.code for leaf in survey), max=format_vn(survey_max(self.results.rubric))),
+                self.fmt(italic=True, font_size=11, text_wrap=True))
             s.set_row(row, 30)
         end = write_signature(s, self.fmt, row + 2, layout.signature, left=(0, 2), right=(4, last))
         setup_print(s, repeat=(top, top + 1), left_margin=0.5, print_area=(end + 4, last))

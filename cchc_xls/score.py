@@ -135,3 +135,8 @@ def ranks_within(totals: dict[str, Decimal | None]) -> dict[str, int]:
     """Ranks inside a group of units (a cluster): unit code -> competition rank by its total."""
     codes = list(totals)
     return dict(zip(codes, rank_with_ties([totals[code] or ZERO for code in codes])))
+
+
+def survey_max(rubric: Rubric) -> Decimal:
+    """The points the province scores (survey criteria): outside every self total."""
+    return sum((leaf.max for leaf in rubric.leaves() if not leaf.self_scored), ZERO)
