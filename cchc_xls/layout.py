@@ -313,6 +313,27 @@ RUBRIC_LAYOUT = Layout(
     read_back=True,
 )
 
+# The information sheet: one field a row, its label in column A and its value in column B (read
+# back by the label), then the bands table under its two headers.
+RUBRIC_INFO_FIELDS = (
+    ("id", "Mã bộ tiêu chí", "Chữ thường không dấu, số, gạch ngang; ví dụ hai-duong-2025."),
+    ("title", "Tên bộ tiêu chí", ""),
+    ("version", "Phiên bản", ""),
+    ("unit_level", "Cấp áp dụng", "Ví dụ: cấp xã."),
+    ("document", "Văn bản ban hành", "Ví dụ: Quyết định số 3395/QĐ-UBND."),
+    ("date", "Ngày ban hành", "Dạng 2022-12-15 hoặc 15/12/2022."),
+    ("issuer", "Cơ quan ban hành", "Ví dụ: UBND tỉnh Hải Dương."),
+    ("province", "Tỉnh", ""),
+    ("legal_note", "Ghi chú căn cứ", ""),
+    ("total", "Tổng điểm", ""),
+    ("na_policy", "Tiêu chí không áp dụng", "quy đổi về thang điểm (tổng được quy đổi) hoặc tính đủ điểm."),
+    ("na_policy_note", "Ghi chú cách tính", ""),
+    ("evidence_required", "Bắt buộc kiểm chứng (mặc định)", "có/không."),
+    ("groups_assumed", "Xếp loại là giả định", "có: văn bản nguồn không nêu các mức xếp loại."),
+    ("groups_note", "Ghi chú xếp loại", ""),
+)
+RUBRIC_BANDS_HEADER = ("Xếp loại", "Từ (điểm)")
+
 LAYOUTS = {
     "self": SELF_LAYOUT, "appraisal-unit": APPRAISAL_UNIT_LAYOUT, "appraisal-area": APPRAISAL_AREA_LAYOUT,
     "survey": SURVEY_LAYOUT, "ranking": RANKING_LAYOUT, "tong-hop": TONG_HOP_LAYOUT, "rubric": RUBRIC_LAYOUT,

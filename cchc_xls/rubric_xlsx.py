@@ -21,7 +21,9 @@ from cchc_xls.findings import Finding, make
 from cchc_xls.numbers import format_vn, parse_text_number, read_decimal
 from cchc_xls.rubric import UNIT_KINDS, Node, Rubric, parse_rubric
 from cchc_xls.outputs import write_atomic, write_text_atomic
-from cchc_xls.layout import H_MAX, HEADER_SCAN_ROWS, RUBRIC_LAYOUT, column_letter
+from cchc_xls.layout import (
+    H_MAX, HEADER_SCAN_ROWS, RUBRIC_BANDS_HEADER, RUBRIC_INFO_FIELDS, RUBRIC_LAYOUT, column_letter,
+)
 from cchc_xls.style import FILL_HEADER, FILL_PARENT, Formats, fit_row, new_workbook, setup_print
 
 TABLE_SHEET, INFO_SHEET, GUIDE_SHEET = RUBRIC_LAYOUT.sheets
@@ -32,25 +34,9 @@ NA_POLICY_LABELS = {"rescale": "quy đổi về thang điểm", "full_marks": "t
 TABLE_COLUMNS = RUBRIC_LAYOUT.columns  # each with its header note
 HEADER_TO_KEY = {c.header.casefold(): c.key for c in TABLE_COLUMNS}
 
-INFO_FIELDS = (
-    ("id", "Mã bộ tiêu chí", "Chữ thường không dấu, số, gạch ngang; ví dụ hai-duong-2025."),
-    ("title", "Tên bộ tiêu chí", ""),
-    ("version", "Phiên bản", ""),
-    ("unit_level", "Cấp áp dụng", "Ví dụ: cấp xã."),
-    ("document", "Văn bản ban hành", "Ví dụ: Quyết định số 3395/QĐ-UBND."),
-    ("date", "Ngày ban hành", "Dạng 2022-12-15 hoặc 15/12/2022."),
-    ("issuer", "Cơ quan ban hành", "Ví dụ: UBND tỉnh Hải Dương."),
-    ("province", "Tỉnh", ""),
-    ("legal_note", "Ghi chú căn cứ", ""),
-    ("total", "Tổng điểm", ""),
-    ("na_policy", "Tiêu chí không áp dụng", "quy đổi về thang điểm (tổng được quy đổi) hoặc tính đủ điểm."),
-    ("na_policy_note", "Ghi chú cách tính", ""),
-    ("evidence_required", "Bắt buộc kiểm chứng (mặc định)", "có/không."),
-    ("groups_assumed", "Xếp loại là giả định", "có: văn bản nguồn không nêu các mức xếp loại."),
-    ("groups_note", "Ghi chú xếp loại", ""),
-)
+INFO_FIELDS = RUBRIC_INFO_FIELDS  # (key, label in column A, note in column C) of the information sheet
 INFO_LABEL_TO_KEY = {label.casefold(): key for key, label, _ in INFO_FIELDS}
-BANDS_HEADER = ("Xếp loại", "Từ (điểm)")
+BANDS_HEADER = RUBRIC_BANDS_HEADER
 
 
 # ---------------------------------------------------------------------------------------------
