@@ -98,8 +98,16 @@ def translate_plural(singular: str, plural: str, count: int) -> str:
     return text
 
 
+# click's basic types, by the name it shows as a metavar (upper case) and in "not a valid …".
+TYPE_NAMES = {"STRING": "giá trị", "INT": "số nguyên", "FLOAT": "số", "BOOL": "có/không", "UUID": "mã UUID"}
+
+
 def install() -> None:
     """Make click print its own messages in Vietnamese (idempotent)."""
+    import click
+
+    for attribute, name in TYPE_NAMES.items():
+        getattr(click, attribute).name = name
     for name in CLICK_MODULES:
         try:
             module = importlib.import_module(f"click.{name}")

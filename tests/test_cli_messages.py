@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from cchc_xls.cli import main
 
 ENGLISH = re.compile(r"Usage|Options|Commands|Show this message|Error:|Try |Missing|does not exist|"
-                     r"Invalid value|No such command|unexpected extra")
+                     r"Invalid value|No such command|unexpected extra|\b(TEXT|INTEGER|FLOAT|BOOLEAN)\b")
 
 
 def every_command(group: click.Group, prefix: tuple[str, ...] = ()):
