@@ -277,9 +277,9 @@ class _Collector:
         if info.flag_bits & 0x1:
             method = METHOD_NAMES[99] if info.compress_type == 99 else "mật khẩu zip"
             item.skip = make("file.member_encrypted", file=display, method=method)
-        elif repaired.get(raw_name) == "version":
+        elif repaired.get(raw_name, "").startswith("version"):
             item.skip = make("file.member_unsupported", file=display,
-                             method=f"định dạng zip phiên bản {info.extract_version / 10:.1f}")
+                             method=f"định dạng zip phiên bản {repaired[raw_name].split()[1]}")
         elif info.compress_type not in ZIP_METHODS:
             item.skip = make("file.member_unsupported", file=display,
                              method=METHOD_NAMES.get(info.compress_type, f"kiểu nén số {info.compress_type}"))
@@ -378,7 +378,7 @@ def _open_zip(path: Path, repaired_path: Path) -> tuple[zipfile.ZipFile, dict[st
 
 def _repair_directory(path: Path, target: Path) -> dict[str, str]:
     """Copy the zip, clearing the UTF-8 flag of names that are not UTF-8 and capping the version
-    needed at 2.0; {member name as zipfile will decode it: "name" | "version"}."""
+    needed at 2.0; {member name as zipfile will decode it: "name" | "version X.Y" (the original)}."""
     data = bytearray(path.read_bytes())
     at = data.rfind(b"PK\x05\x06")
     if at < 0:
@@ -408,7 +408,7 @@ def _repair_directory(path: Path, target: Path) -> dict[str, str]:
                 key = "name"
         if version > 63:  # zipfile's MAX_EXTRACT_VERSION: it refuses the whole archive otherwise
             struct.pack_into("<H", data, position + 6, 20)
-            key = "version"
+            key = f"version {version / 10:.1f}"
         if key:
             decoded = name.decode("utf-8") if flags & 0x800 else name.decode("cp437")
             repaired[decoded] = key

@@ -36,9 +36,10 @@ REJECTING_SKIPS = {"file.zip_bomb", "file.archive_damaged", "file.xml_entities",
 PARALLEL_FROM = 24  # fewer files are read in this process (starting workers costs more), risky ones excepted
 RISKY_SUFFIXES = {".xls", ".xlsb"}
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
-# TEST ONLY: "abort:NAME", "loop:NAME", "exit:NAME" or "memory:NAME" makes a worker process abort,
-# loop forever, exit or allocate without end when it reads the file NAME, so that the isolation
-# can be tested without a crafted file that crashes calamine. Read only inside worker processes.
+# TEST ONLY: "abort:NAME", "loop:NAME", "exit:NAME" or "memory:NAME" (several separated by ",")
+# makes a worker process abort, loop forever, exit or allocate without end when it reads the file
+# NAME, so that the isolation can be tested without a crafted file that crashes calamine. Read
+# only inside worker processes; never set it outside the tests.
 TEST_FAULT_ENV = "CCHC_TEST_WORKER_FAULT"
 _FAULT = ""  # set from TEST_FAULT_ENV in worker processes only
 
@@ -327,9 +328,8 @@ def limit_memory(extra: int) -> None:
 
 def _test_fault(fault: str, item: Item) -> None:
     """TEST ONLY (see TEST_FAULT_ENV): misbehave as a broken native reader would, for one file."""
-    action, _, name = fault.partition(":")
-    if item.name != name:
-        return
+    actions = dict(reversed(part.split(":", 1)) for part in fault.split(",") if ":" in part)
+    action = actions.get(item.name)
     if action == "abort":
         os.abort()
     elif action == "exit":
