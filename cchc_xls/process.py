@@ -228,15 +228,22 @@ def run_in_workers(tasks: list[tuple[int, Item]], rubric: Rubric, kinds: dict, w
     context = multiprocessing.get_context()
     queue = deque(tasks)
     pool = [_Worker(context, rubric, kinds, limits) for _ in range(max(1, min(workers, len(tasks))))]
+    failed_starts = 0
     try:
         while queue or any(w.task for w in pool):
             for position, worker in enumerate(pool):
                 while worker.task is None and queue:
                     if worker.give(queue[0], limits.file_seconds):
                         queue.popleft()
-                    else:  # died before it took the file: the file is not to blame
-                        worker.stop(kill=True)
-                        worker = pool[position] = _Worker(context, rubric, kinds, limits)
+                        failed_starts = 0
+                        continue
+                    worker.stop(kill=True)  # died before it took the file: the file is not to blame...
+                    worker = pool[position] = _Worker(context, rubric, kinds, limits)
+                    failed_starts += 1
+                    if failed_starts > 3:  # ...unless no worker can start at all: say so per file
+                        index, item = queue.popleft()
+                        yield index, failed(item, make("file.reader_crashed", file=item.display,
+                                                       detail="không khởi động được tiến trình đọc"))
             busy = [w for w in pool if w.task]
             timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic())
             wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout)

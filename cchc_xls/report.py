@@ -6,7 +6,9 @@ the figures and lays the rendered lines out as an editable Word document (python
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import lru_cache
 from decimal import Decimal
 from pathlib import Path
 
@@ -244,19 +246,33 @@ class Rendered:
         return _VALUE.sub(lambda m: self.values[int(m.group(1))], line)
 
 
+_VALUES: ContextVar[list[str]] = ContextVar("report_values")
+
+
+def _placeholder(value) -> str:
+    """Jinja's finalize: keep the printed value aside, print its placeholder."""
+    values = _VALUES.get()
+    text = safe_text("" if value is None else value, one_line=True)
+    values.append(text.replace(_OPEN, "").replace(_CLOSE, ""))
+    return f"{_OPEN}{len(values) - 1}{_CLOSE}"
+
+
+@lru_cache(maxsize=1)
+def _report_env():
+    # an overlay of the shared environment: the other templates (messages) print values as they are
+    env = jinja_env().overlay(finalize=_placeholder)
+    env.filters["vn"] = _vn
+    return env
+
+
 def render_lines(template: str, context: dict) -> Rendered:
     """Render a report template; each printed value becomes a placeholder for one plain run."""
     values: list[str] = []
-
-    def placeholder(value) -> str:
-        text = safe_text("" if value is None else value, one_line=True)
-        values.append(text.replace(_OPEN, "").replace(_CLOSE, ""))
-        return f"{_OPEN}{len(values) - 1}{_CLOSE}"
-
-    env = jinja_env()
-    env.filters.setdefault("vn", _vn)
-    env.finalize = placeholder
-    text = env.get_template(template).render(**context)
+    token = _VALUES.set(values)
+    try:
+        text = _report_env().get_template(template).render(**context)
+    finally:
+        _VALUES.reset(token)
     return Rendered([line.rstrip() for line in text.splitlines() if line.strip()], tuple(values))
 
 

@@ -509,3 +509,35 @@ def test_control_characters_and_markup_in_commune_text_stay_one_plain_run(harves
     assert "\x07" not in run.text and "\x1b" not in run.text
     header = "\n".join(p.text for t in document.tables for c in t._cells for p in c.paragraphs)
     assert "GIẢ" not in header
+
+
+def test_run_budgets_refuse_what_is_over_them_and_list_it(tmp_path, returns):
+    inbox = inbox_with_control(tmp_path, returns)
+    (inbox / "scan lon.pdf").write_bytes(b"%PDF-1.4\n" + bytes(3 * 1024 * 1024))
+    for index in range(5):
+        (inbox / f"ghi chu {index}.txt").write_text(f"Ghi chú {index}", encoding="utf-8")
+    bytes_budget = harvest_into(tmp_path, inbox, out=tmp_path / "theo-dung-luong",
+                                limits=Limits(run_bytes=len(returns[CONTROL.code]) + 1024 * 1024))
+    assert bytes_budget.codes("scan lon.pdf") == ["file.run_budget"]
+    assert bytes_budget.file("scan lon.pdf")["received"] is None
+    bytes_budget.assert_control_counted()
+
+    files_budget = harvest_into(tmp_path, inbox, out=tmp_path / "theo-so-tep", limits=Limits(run_files=4))
+    assert len(files_budget.data["files"]) == 5  # four read, then one entry saying the rest were not listed
+    assert files_budget.data["files"][-1]["findings"][0]["code"] == "file.run_budget"
+    files_budget.assert_control_counted()
+
+
+def test_control_characters_in_unit_names_reach_every_output_safely(tmp_path, returns):
+    from openpyxl import load_workbook
+
+    inbox = inbox_with_control(tmp_path, returns)
+    named = [Unit(CONTROL.code, "Xã Chí\x07 Minh\x1b", "xã"), *OTHERS]
+    outputs = run_harvest(RUBRIC, [inbox], named, tmp_path / "ket-qua", workers=1)
+    data = json.loads((outputs.out_dir / "harvest.json").read_text(encoding="utf-8"))
+    assert D(str(data["units"][0]["self_total"])) == CONTROL_TOTAL
+    for name in ("tong-hop.xlsx", "phu-luc-ii.xlsx"):
+        load_workbook(outputs.out_dir / name)
+    reports = write_reports(outputs.out_dir, tmp_path / "bao-cao", unit_code=CONTROL.code)
+    text = "\n".join(p.text for t in Document(str(reports.communes[0])).tables for c in t._cells for p in c.paragraphs)
+    assert "CHÍ\ufffd MINH\ufffd" in text and "\x07" not in text
