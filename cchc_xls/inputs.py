@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import stat
 import struct
 import zipfile
@@ -34,6 +35,9 @@ ZIP_METHODS = {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipf
 METHOD_NAMES = {9: "kiểu nén Deflate64", 99: "mã hóa AES", 6: "kiểu nén Implode", 98: "kiểu nén PPMd",
                 93: "kiểu nén Zstandard", 95: "kiểu nén XZ"}
 _COPY_BLOCK = 1024 * 1024
+# A directory entry is 46 bytes plus its name and extra fields (real ones: 100 to 400 bytes); a directory
+# far larger than its declared count allows is refused before zipfile parses it entry by entry.
+DIRECTORY_BYTES_PER_MEMBER = 1024
 
 
 @dataclass
@@ -48,10 +52,6 @@ class Item:
     sha256: str = ""  # of the staged copy; empty when the bytes were never read
     size: int = 0
     notes: list[Finding] = field(default_factory=list)  # findings besides the skip (names, dates)
-
-    @property
-    def staged(self) -> bool:
-        return bool(self.sha256)
 
 
 def collect_inputs(inputs: list[Path], staging: Path, limits: Limits = DEFAULT_LIMITS,
@@ -232,10 +232,12 @@ class _Collector:
     def _expand_zip(self, archive: Item, depth: int) -> Finding | None:
         """Add the members of a staged zip; the archive's own finding (None: a renamed workbook)."""
         display, limits = archive.display, self.limits
-        declared = _declared_entries(archive.source)
-        if declared is not None and declared > limits.archive_members:
+        declared, directory = _declared_entries(archive.source)
+        if declared > limits.archive_members:
             return make("file.zip_bomb", file=display,
                         reason=f"{declared:,} tệp bên trong, tối đa {limits.archive_members:,}".replace(",", "."))
+        if directory > limits.archive_members * DIRECTORY_BYTES_PER_MEMBER:  # a count that lies
+            return make("file.zip_bomb", file=display, reason=f"mục lục {megabytes(directory)} MB")
         if _is_workbook_zip(archive.source):
             return None  # a workbook renamed .zip is still a workbook: read it
         if depth > limits.zip_depth:
@@ -341,28 +343,28 @@ def _refuse_archive(infos: list[zipfile.ZipInfo], limits: Limits) -> str | None:
     return None
 
 
-def _declared_entries(path: Path) -> int | None:
-    """The entry count from the zip's end record, read before the directory itself is parsed."""
+def _declared_entries(path: Path) -> tuple[int, int]:
+    """(entry count, directory size) from the zip's end record, read before the directory itself
+    is parsed; (0, 0) when there is no end record (zipfile then says the archive is damaged)."""
     try:
         with open(path, "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            size = handle.tell()
+            size = handle.seek(0, os.SEEK_END)
             handle.seek(max(0, size - 65557))
             tail = handle.read()
             at = tail.rfind(b"PK\x05\x06")
             if at < 0 or len(tail) < at + 22:
-                return None
-            entries = struct.unpack("<H", tail[at + 10:at + 12])[0]
+                return 0, 0
+            entries, directory = struct.unpack("<HI", tail[at + 10:at + 16])
             locator = at - 20
-            if entries == 0xFFFF and locator >= 0 and tail[locator:locator + 4] == b"PK\x06\x07":
-                offset = struct.unpack("<Q", tail[locator + 8:locator + 16])[0]
-                handle.seek(offset)
+            if (entries == 0xFFFF or directory == 0xFFFFFFFF) and locator >= 0 \
+                    and tail[locator:locator + 4] == b"PK\x06\x07":
+                handle.seek(struct.unpack("<Q", tail[locator + 8:locator + 16])[0])
                 record = handle.read(56)
                 if record[:4] == b"PK\x06\x06" and len(record) == 56:
-                    entries = struct.unpack("<Q", record[32:40])[0]
-            return entries
-    except (OSError, struct.error):
-        return None
+                    entries, directory = struct.unpack("<QQ", record[32:48])
+            return entries, directory
+    except (OSError, struct.error, ValueError):
+        return 0, 0
 
 
 def _open_zip(path: Path, repaired_path: Path) -> tuple[zipfile.ZipFile, dict[str, str]]:
@@ -376,44 +378,61 @@ def _open_zip(path: Path, repaired_path: Path) -> tuple[zipfile.ZipFile, dict[st
     return zipfile.ZipFile(repaired_path), repaired
 
 
+MAX_DIRECTORY_BYTES = 64 * 1024 * 1024
+
+
 def _repair_directory(path: Path, target: Path) -> dict[str, str]:
     """Copy the zip, clearing the UTF-8 flag of names that are not UTF-8 and capping the version
-    needed at 2.0; {member name as zipfile will decode it: "name" | "version X.Y" (the original)}."""
-    data = bytearray(path.read_bytes())
-    at = data.rfind(b"PK\x05\x06")
-    if at < 0:
-        raise zipfile.BadZipFile("không thấy mục lục của tệp nén")
-    count, cd_size, cd_offset = struct.unpack("<HII", data[at + 10:at + 20])
-    start = at - cd_size
-    shift = start - cd_offset  # data prepended to the archive (self-extracting zips)
-    repaired: dict[str, str] = {}
-    position = start
-    for _ in range(count):
-        if data[position:position + 4] != b"PK\x01\x02":
+    needed at 2.0; {member name as zipfile will decode it: "name" | "version X.Y" (the original)}.
+
+    Only the directory and the local headers' flags are touched: the copy is patched in place."""
+    shutil.copyfile(path, target)
+    with open(target, "r+b") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        handle.seek(max(0, size - 65557))
+        tail = handle.read()
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or len(tail) < at + 22:
+            raise zipfile.BadZipFile("không thấy mục lục của tệp nén")
+        count, cd_size, cd_offset = struct.unpack("<HII", tail[at + 10:at + 20])
+        end = size - len(tail) + at
+        start = end - cd_size
+        if cd_size > MAX_DIRECTORY_BYTES or start < 0:
             raise zipfile.BadZipFile("mục lục của tệp nén bị hỏng")
-        version, flags = struct.unpack("<HH", data[position + 6:position + 10])
-        name_len, extra_len, comment_len = struct.unpack("<HHH", data[position + 28:position + 34])
-        local = struct.unpack("<I", data[position + 42:position + 46])[0] + shift
-        name = bytes(data[position + 46:position + 46 + name_len])
-        key = None
-        if flags & 0x800:
-            try:
-                name.decode("utf-8")
-            except UnicodeDecodeError:
-                flags &= ~0x800
-                struct.pack_into("<H", data, position + 8, flags)
-                if 0 <= local < len(data) - 8 and data[local:local + 4] == b"PK\x03\x04":
-                    local_flags = struct.unpack("<H", data[local + 6:local + 8])[0]
-                    struct.pack_into("<H", data, local + 6, local_flags & ~0x800)
-                key = "name"
-        if version > 63:  # zipfile's MAX_EXTRACT_VERSION: it refuses the whole archive otherwise
-            struct.pack_into("<H", data, position + 6, 20)
-            key = f"version {version / 10:.1f}"
-        if key:
-            decoded = name.decode("utf-8") if flags & 0x800 else name.decode("cp437")
-            repaired[decoded] = key
-        position += 46 + name_len + extra_len + comment_len
-    target.write_bytes(data)
+        shift = start - cd_offset  # data prepended to the archive (self-extracting zips)
+        handle.seek(start)
+        directory = bytearray(handle.read(cd_size))
+        repaired: dict[str, str] = {}
+        position = 0
+        for _ in range(count):
+            if directory[position:position + 4] != b"PK\x01\x02":
+                raise zipfile.BadZipFile("mục lục của tệp nén bị hỏng")
+            version, flags = struct.unpack("<HH", directory[position + 6:position + 10])
+            name_len, extra_len, comment_len = struct.unpack("<HHH", directory[position + 28:position + 34])
+            local = struct.unpack("<I", directory[position + 42:position + 46])[0] + shift
+            name = bytes(directory[position + 46:position + 46 + name_len])
+            key = None
+            if flags & 0x800:
+                try:
+                    name.decode("utf-8")
+                except UnicodeDecodeError:
+                    flags &= ~0x800
+                    struct.pack_into("<H", directory, position + 8, flags)
+                    handle.seek(local)
+                    header = handle.read(8)
+                    if len(header) == 8 and header[:4] == b"PK\x03\x04":
+                        handle.seek(local + 6)
+                        handle.write(struct.pack("<H", struct.unpack("<H", header[6:8])[0] & ~0x800))
+                    key = "name"
+            if version > 63:  # zipfile's MAX_EXTRACT_VERSION: it refuses the whole archive otherwise
+                struct.pack_into("<H", directory, position + 6, 20)
+                key = f"version {version / 10:.1f}"
+            if key:
+                decoded = name.decode("utf-8") if flags & 0x800 else name.decode("cp437")
+                repaired[decoded] = key
+            position += 46 + name_len + extra_len + comment_len
+        handle.seek(start)
+        handle.write(directory)
     return repaired
 
 

@@ -241,10 +241,6 @@ class Rendered:
     lines: list[str]
     values: tuple[str, ...]
 
-    def text(self, line: str) -> str:
-        """A line as a reader sees it (markup left as is, values put back)."""
-        return _VALUE.sub(lambda m: self.values[int(m.group(1))], line)
-
 
 _VALUES: ContextVar[list[str]] = ContextVar("report_values")
 
