@@ -65,6 +65,15 @@ def collect_inputs(inputs: list[Path], staging: Path, limits: Limits = DEFAULT_L
     return collector.items
 
 
+def unexpected(display: str, exc: BaseException) -> Finding:
+    """The finding for an error nobody foresaw while one input was handled; the batch goes on."""
+    if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+        raise exc
+    text = " ".join(str(exc).split())[:100]
+    detail = f"{type(exc).__name__}: {safe_text(text, one_line=True)}" if text else type(exc).__name__
+    return make("file.unreadable", file=display, detail=detail)
+
+
 class _Collector:
     def __init__(self, staging: Path, limits: Limits, exclude: set[str]):
         self.staging = staging
@@ -77,6 +86,13 @@ class _Collector:
     # -- files and folders as the OS lists them
 
     def add_input(self, path: Path) -> None:
+        try:
+            self._add_input(path)
+        except BaseException as exc:  # noqa: B036 - the last line: one input never stops the batch
+            display = display_path(path)
+            self._append(Item(display, path, display_path(path.name), unexpected(display, exc)))
+
+    def _add_input(self, path: Path) -> None:
         if os.path.realpath(path) in self.exclude:
             return
         display = display_path(path)
@@ -126,6 +142,8 @@ class _Collector:
                     self._not_regular(path, display, entry.stat(follow_symlinks=False))
             except OSError as exc:
                 self._append(Item(display, path, name, make("file.vanished", file=display, reason=_reason(exc))))
+            except BaseException as exc:  # noqa: B036 - one entry never stops the folder
+                self._append(Item(display, path, name, unexpected(display, exc)))
 
     def _not_regular(self, path: Path, display: str, info: os.stat_result) -> None:
         mode = info.st_mode
@@ -217,7 +235,10 @@ class _Collector:
         elif name.startswith("."):
             item.skip = make("file.skipped_hidden", file=display)
         elif suffix == ".zip":
-            item.skip = self._expand_zip(item, depth + 1)  # listed (and kept) itself; its members follow
+            try:
+                item.skip = self._expand_zip(item, depth + 1)  # listed (and kept) itself; its members follow
+            except BaseException as exc:  # noqa: B036 - a crafted archive costs that archive only
+                item.skip = unexpected(display, exc)
             if item.skip is None and item.size > self.limits.spreadsheet_bytes:
                 item.skip = make("file.too_large", file=display, size=megabytes(item.size))
         elif suffix in SENT_INSTEAD:
@@ -256,7 +277,16 @@ class _Collector:
             for info in infos:
                 if self.full:
                     break
-                self._add_member(zf, info, archive, depth, repaired)
+                before = len(self.items)
+                try:
+                    self._add_member(zf, info, archive, depth, repaired)
+                except BaseException as exc:  # noqa: B036 - one member never stops the archive
+                    shown = f"{display} › {safe_text(info.filename, one_line=True)}"
+                    if len(self.items) > before:  # listed already: it keeps its place, with this finding
+                        self.items[before].skip = unexpected(self.items[before].display, exc)
+                    else:
+                        self._append(Item(shown, archive.source, safe_text(info.filename, one_line=True),
+                                          unexpected(shown, exc)))
         return make("file.archive", file=display, count=len(self.items) - first)
 
     def _add_member(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo, archive: Item, depth: int,

@@ -158,14 +158,15 @@ class RankOutputs:
 
 
 def run_rank(harvest_dir: Path, out_dir: Path | None = None, office: str = "") -> RankOutputs:
-    """Rebuild phu-luc-ii.xlsx from DIR/harvest.json."""
+    """Rebuild phu-luc-ii.xlsx from DIR/harvest.json (refused while a harvest writes that folder)."""
     results = load_results(harvest_dir)
     out_dir = out_dir or harvest_dir
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        path = write_phu_luc_ii(results, out_dir / "phu-luc-ii.xlsx", office=office)
-        if (out_dir / MANIFEST).is_file():
-            record_outputs(out_dir, [path])
+        with FolderLock(out_dir):  # not while a harvest writes the same folder
+            path = write_phu_luc_ii(results, out_dir / "phu-luc-ii.xlsx", office=office)
+            if (out_dir / MANIFEST).is_file():
+                record_outputs(out_dir, [path])
     except OSError as exc:
         raise output_error(exc, out_dir, "bảng xếp hạng") from exc
     return RankOutputs(out_dir, results, path)

@@ -32,7 +32,7 @@ from cchc_xls.rubric import Rubric
 APPRAISAL_KINDS = (KIND_APPRAISAL_UNIT, KIND_APPRAISAL_AREA, KIND_SURVEY)
 REJECTING_SKIPS = {"file.zip_bomb", "file.archive_damaged", "file.xml_entities", "file.too_large", "file.not_spreadsheet",
                    "file.vanished", "file.changed", "file.run_budget", "file.member_encrypted",
-                   "file.member_unsupported", "file.member_damaged"}
+                   "file.member_unsupported", "file.member_damaged", "file.unreadable"}
 PARALLEL_FROM = 24  # fewer files are read in this process (starting workers costs more), risky ones excepted
 RISKY_SUFFIXES = {".xls", ".xlsb"}
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"

@@ -541,3 +541,64 @@ def test_control_characters_in_unit_names_reach_every_output_safely(tmp_path, re
     reports = write_reports(outputs.out_dir, tmp_path / "bao-cao", unit_code=CONTROL.code)
     text = "\n".join(p.text for t in Document(str(reports.communes[0])).tables for c in t._cells for p in c.paragraphs)
     assert "CHÍ\ufffd MINH\ufffd" in text and "\x07" not in text
+
+
+def test_an_unforeseen_error_while_collecting_costs_that_archive_only(tmp_path, returns, monkeypatch):
+    import cchc_xls.inputs as inputs
+
+    inbox = inbox_with_control(tmp_path, returns)
+    (inbox / "la.zip").write_bytes(zip_bytes([("Phu luc.xlsx", returns[OTHERS[0].code])]))
+    (inbox / "thuong.zip").write_bytes(zip_bytes([("Phu luc.xlsx", returns[OTHERS[1].code])]))
+    original = inputs._open_zip
+
+    def failing(path, repaired_path):
+        zf, repaired = original(path, repaired_path)
+        if zf.namelist() and zf.read(zf.namelist()[0]) == returns[OTHERS[0].code]:
+            raise OverflowError("Python int too large to convert to C long")  # what a crafted header did
+        return zf, repaired
+
+    monkeypatch.setattr(inputs, "_open_zip", failing)
+    run = harvest_into(tmp_path, inbox)
+    assert run.codes("la.zip") == ["file.unreadable"] and "OverflowError" in run.file("la.zip")["findings"][0]["message"]
+    assert run.file("la.zip")["status"] == "rejected"
+    assert run.file("thuong.zip › Phu luc.xlsx")["status"] == "accepted"
+    run.assert_control_counted()
+
+
+def test_a_directory_larger_than_its_declared_count_allows_is_refused(tmp_path, returns):
+    inbox = inbox_with_control(tmp_path, returns)
+    data = bytearray(zip_bytes([(f"tep-{index:05d}.txt", b"") for index in range(3000)], method=zipfile.ZIP_STORED))
+    end = data.rfind(b"PK\x05\x06")
+    struct.pack_into("<HH", data, end + 8, 5, 5)  # the end record says 5 entries
+    (inbox / "noi-doi.zip").write_bytes(bytes(data))
+    run = harvest_into(tmp_path, inbox, limits=Limits(archive_members=100))
+    assert run.codes("noi-doi.zip") == ["file.zip_bomb"] and "mục lục" in run.file("noi-doi.zip")["findings"][0]["message"]
+    assert len(run.data["files"]) == 2
+    run.assert_control_counted()
+
+
+def with_saved_time(workbook: bytes, stamp: str) -> bytes:
+    """The workbook with docProps/core.xml's dcterms:modified set to `stamp`."""
+    import re
+
+    source = zipfile.ZipFile(io.BytesIO(workbook))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                              rb"\g<1>" + stamp.encode() + rb"\g<2>", data)
+            target.writestr(info, data)
+    return buffer.getvalue()
+
+
+def test_saved_times_of_year_1_and_9999_do_not_stop_the_batch(tmp_path, returns):
+    inbox = inbox_with_control(tmp_path, returns)
+    (inbox / "nam-1.xlsx").write_bytes(with_saved_time(returns[OTHERS[0].code], "0001-01-01T00:00:00Z"))
+    (inbox / "nam-9999.xlsx").write_bytes(with_saved_time(returns[OTHERS[0].code], "9999-12-31T23:59:59Z"))
+    run = harvest_into(tmp_path, inbox)
+    statuses = {run.file("nam-1.xlsx")["status"], run.file("nam-9999.xlsx")["status"]}
+    assert statuses == {"accepted", "superseded"}
+    assert D(str(run.unit(OTHERS[0].code)["self_total"])) == CONTROL_TOTAL
+    run.assert_control_counted()
