@@ -169,7 +169,8 @@ def test_a_worker_that_aborts_or_loops_costs_only_its_file(tmp_path, returns, mo
         (inbox / f"ghi chu {index:02d}.txt").write_text(f"Ghi chú {index}", encoding="utf-8")
     run = harvest_into(tmp_path, inbox, workers=2, limits=Limits(file_seconds=3))
     assert run.codes("a-crash.xls") == ["file.reader_crashed"]
-    assert "SIGABRT" in run.file("a-crash.xls")["findings"][0]["message"]
+    if os.name == "posix":
+        assert "SIGABRT" in run.file("a-crash.xls")["findings"][0]["message"]
     assert run.codes("c-loop.xls") == ["file.timeout"]
     assert "3 giây" in run.file("c-loop.xls")["findings"][0]["message"]
     assert run.file("b-after.xls")["status"] == "rejected"  # read after the crash, with its own finding
@@ -342,6 +343,7 @@ def test_file_names_that_are_not_utf8_or_250_bytes_long_are_read(tmp_path, retur
     run.assert_control_counted()
 
 
+@pytest.mark.skipif(os.name == "nt", reason="symbolic links and FIFOs as POSIX makes them")
 def test_links_are_listed_not_followed_and_special_files_not_opened(tmp_path, returns):
     inbox = inbox_with_control(tmp_path, returns)
     (inbox / "mat-khau.xlsx").symlink_to("/etc/passwd")
