@@ -131,7 +131,10 @@ def _identify(results: list[FileResult], rubric: Rubric, units: list[Unit], peri
 
 
 def _sort_key(result: FileResult):
-    modified = result.modified.timestamp() if result.modified else 0.0
+    try:
+        modified = result.modified.timestamp() if result.modified else 0.0
+    except (OverflowError, ValueError, OSError):  # a saved time of year 1 or 9999
+        modified = 0.0
     return (modified, result.mtime, result.path)
 
 
@@ -153,11 +156,11 @@ def _assign(results: list[FileResult], units: list[Unit]) -> list[UnitResult]:
             newest = candidates[-1]
             outcome.status, outcome.file = "submitted", newest
             older = candidates[:-1]
-            when = newest.modified or datetime.fromtimestamp(newest.mtime, timezone.utc)
+            when = local_time(newest.modified, newest.mtime)
             for old in older:
                 old.status = "superseded"
                 old.findings.insert(0, make("unit.superseded", file=old.path, newer=newest.path,
-                                            time=when.astimezone().strftime("%d/%m/%Y %H:%M")))
+                                            time=when))
             if older:
                 newest.findings.insert(0, make("unit.superseded_other", file=newest.path, count=len(older),
                                                files=", ".join(o.path for o in older)))
@@ -210,3 +213,12 @@ def assign_files(results: list[FileResult], rubric: Rubric, units: list[Unit],
     _merge_appraisals(results, unit_results, rubric, units)
     _rank(unit_results, rubric)
     return period, batch, unit_results
+
+
+def local_time(modified: datetime | None, mtime: float = 0.0) -> str:
+    """A saved time as findings show it (local time); "không rõ" for one no clock can show."""
+    try:
+        when = modified or datetime.fromtimestamp(mtime, timezone.utc)
+        return when.astimezone().strftime("%d/%m/%Y %H:%M")
+    except (OverflowError, ValueError, OSError):
+        return "không rõ"

@@ -11,7 +11,7 @@ from pathlib import Path
 
 
 from cchc_xls import __version__
-from cchc_xls.assign import UnitResult
+from cchc_xls.assign import UnitResult, local_time
 from cchc_xls.findings import SEVERITY_LABEL, SEVERITY_ORDER
 from cchc_xls.harvest import Harvest
 from cchc_xls.numbers import to_json_number
@@ -340,7 +340,7 @@ class _TongHop:
             s.write_string(row, 2, outcome.unit.name, cell)
             s.write_string(row, 3, "Có" if file else "Không", center)
             s.write_string(row, 4, file.path if file else "", cell)
-            saved = file.modified.astimezone().strftime("%d/%m/%Y %H:%M") if file and file.modified else ""
+            saved = local_time(file.modified) if file and file.modified else ""
             s.write_string(row, 5, saved, center)
             s.write_string(row, 6, STATUS_LABEL[outcome.status], center)
             fit_row(s, row, [(outcome.unit.name, 28), (file.path if file else "", 44)], line_height=15.5)

@@ -10,10 +10,8 @@ returns a frozen Harvest. Nothing here writes outputs besides the received/ copi
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +19,9 @@ from cchc_xls.assign import UnitResult, assign_files
 from cchc_xls.evidence import add_evidence_findings
 from cchc_xls.findings import Finding
 from cchc_xls.inputs import Item, collect_inputs, safe_name
-from cchc_xls.process import FileResult, init_worker, process_file, process_in_worker
+from cchc_xls.limits import DEFAULT_LIMITS, Limits
+from cchc_xls.outputs import copy_verified
+from cchc_xls.process import FileResult, process_items
 from cchc_xls.rubric import Rubric
 from cchc_xls.score import final_ranking
 from cchc_xls.units import Period, Unit
@@ -66,41 +66,34 @@ class Harvest:
 
 
 def harvest(rubric: Rubric, inputs: list[Path], units: list[Unit], *, period: Period | None = None,
-            received_dir: Path | None = None, workers: int | None = None, progress=None) -> Harvest:
-    """Read, check, identify every input; keep the newest accepted file per unit."""
-    with tempfile.TemporaryDirectory(prefix="cchc-harvest-") as staging:
-        items = collect_inputs(inputs, Path(staging))
+            received_dir: Path | None = None, workers: int | None = None, progress=None,
+            limits: Limits = DEFAULT_LIMITS, exclude: set[str] = frozenset()) -> Harvest:
+    """Read, check, identify every input; keep the newest accepted file per unit.
+
+    `exclude` holds real paths never collected (the harvest's own outputs); `limits` the budgets."""
+    with tempfile.TemporaryDirectory(prefix="cchc-harvest-", ignore_cleanup_errors=True) as staging:
+        items = collect_inputs(inputs, Path(staging), limits, exclude)
         if progress is not None and hasattr(progress, "start"):
             progress.start(len(items))
         kinds = {u.code: u.kind for u in units}
         workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
-        results: list[FileResult] = []
-        if workers > 1 and len(items) >= 24:
-            with ProcessPoolExecutor(max_workers=workers, initializer=init_worker, initargs=(rubric, kinds)) as pool:
-                for result in pool.map(process_in_worker, items, chunksize=max(1, min(32, len(items) // (workers * 4)))):
-                    results.append(result)
-                    if progress:
-                        progress(1)
-        else:
-            for item in items:
-                results.append(process_file((item, rubric, kinds)))
-                if progress:
-                    progress(1)
+        results = process_items(items, rubric, kinds, workers=workers, limits=limits, progress=progress)
         if received_dir is not None:
-            _copy_received(items, results, received_dir)
+            copy_received(items, results, received_dir)
     period, batch, unit_results = assign_files(results, rubric, units, period)
     add_evidence_findings(unit_results, rubric, period)  # suggestions for the council, on each return
     return Harvest(rubric, period, tuple(unit_results), tuple(results), batch)
 
 
-def _copy_received(items: list[Item], results: list[FileResult], received_dir: Path) -> None:
-    """A copy of every input, named by its SHA-256 prefix and original name: nothing is lost."""
+def copy_received(items: list[Item], results: list[FileResult], received_dir: Path) -> None:
+    """A copy of every input read, named by its SHA-256 prefix and original name: nothing is lost.
+
+    Each copy is written whole (via .part) from the staged bytes the checks read; a copy an
+    earlier run left truncated is detected (size, digest) and written again."""
     received_dir.mkdir(parents=True, exist_ok=True)
     for item, result in zip(items, results):
-        if not result.sha256:
+        if not item.sha256 or not result.sha256:
             continue
-        name = f"{result.sha256[:12]}_{safe_name(item.name)}"
-        target = received_dir / name
-        if not target.exists():
-            shutil.copyfile(item.source, target)
+        name = f"{item.sha256[:12]}_{safe_name(item.name)}"
+        copy_verified(item.source, received_dir / name, item.sha256, item.size)
         result.received = name

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cchc_xls.consolidate import harvest_json, write_harvest_json, write_tong_hop
-from cchc_xls.errors import folder_error, output_error
+from cchc_xls.errors import OutputError, folder_error, output_error
 from cchc_xls.harvest import Harvest, harvest
-from cchc_xls.outputs import copy_atomic
+from cchc_xls.limits import DEFAULT_LIMITS, Limits
+from cchc_xls.outputs import LOCK_NAME, FolderLock, copy_atomic, display_path, file_sha256, write_text_atomic
 from cchc_xls.rank import write_phu_luc_ii
 from cchc_xls.results import RUBRIC_COPY, load_results, results_from_data
 from cchc_xls.rubric import Rubric
@@ -58,33 +61,87 @@ class _Progress:
             sys.stderr.flush()
 
 
+OUTPUT_FILES = ("harvest.json", "tong-hop.xlsx", "phu-luc-ii.xlsx", RUBRIC_COPY)
+RECEIVED = "received"
+MANIFEST = ".cchc-outputs.json"  # name -> SHA-256 of each output this tool wrote in the folder
+
+
 def run_harvest(rubric: Rubric, inputs: list[Path], units: list[Unit], out_dir: Path, *,
                 period: Period | None = None, workers: int | None = None,
-                progress_label: str | None = None, progress=None) -> HarvestOutputs:
+                progress_label: str | None = None, progress=None,
+                limits: Limits = DEFAULT_LIMITS) -> HarvestOutputs:
     """Harvest the inputs and write harvest.json, tong-hop.xlsx and received/ into out_dir.
 
     `progress`, if given, replaces the counter on stderr: an object with `start(total)` called
     once and called with the number of files done after each one (the web page's progress bar).
+    Only one harvest writes into a folder at a time (a lock file); the outputs are never read as
+    inputs, and an input file is never overwritten by an output.
     """
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise folder_error(exc, out_dir, "kết quả ") from exc
+    exclude = placement(inputs, out_dir)
     progress = progress if progress is not None else _Progress(progress_label)
-    received = out_dir / "received"
+    received = out_dir / RECEIVED
     try:
-        result = harvest(rubric, inputs, units, period=period, received_dir=received, workers=workers,
-                         progress=progress)
-        copy_rubric(rubric, out_dir)
-        tong_hop = write_tong_hop(result, out_dir / "tong-hop.xlsx")
-        json_path = write_harvest_json(result, out_dir / "harvest.json")
-        # the same figures `cchc rank` reads back from harvest.json, without the texts
-        results = results_from_data(harvest_json(result, detail=False), rubric, json_path)
-        paths = {"phu_luc_ii": write_phu_luc_ii(results, out_dir / "phu-luc-ii.xlsx"), "tong_hop": tong_hop,
-                 "harvest_json": json_path, "received": received}
+        with FolderLock(out_dir):
+            result = harvest(rubric, inputs, units, period=period, received_dir=received, workers=workers,
+                             progress=progress, limits=limits, exclude=exclude)
+            copy_rubric(rubric, out_dir)
+            tong_hop = write_tong_hop(result, out_dir / "tong-hop.xlsx")
+            json_path = write_harvest_json(result, out_dir / "harvest.json")
+            # the same figures `cchc rank` reads back from harvest.json, without the texts
+            results = results_from_data(harvest_json(result, detail=False), rubric, json_path)
+            paths = {"phu_luc_ii": write_phu_luc_ii(results, out_dir / "phu-luc-ii.xlsx"), "tong_hop": tong_hop,
+                     "harvest_json": json_path, "received": received}
+            record_outputs(out_dir, [p for p in (*paths.values(), out_dir / RUBRIC_COPY) if p.is_file()])
     except OSError as exc:
         raise output_error(exc, out_dir, "kết quả") from exc
     return HarvestOutputs(out_dir, result, paths)
+
+
+def placement(inputs: list[Path], out_dir: Path) -> set[str]:
+    """The real paths a harvest into out_dir must not collect; OutputError if it would overwrite an input.
+
+    The outputs (and received/, the lock, the manifest) are never inputs. An output folder inside
+    an input folder is left out of that folder whole; when it is the input folder itself, its
+    outputs are left out, and an existing file with an output's name that this tool did not write
+    there stops the run before anything is read or written."""
+    out_real = os.path.realpath(out_dir)
+    own = [os.path.join(out_real, name) for name in (*OUTPUT_FILES, RECEIVED, LOCK_NAME, MANIFEST)]
+    exclude = set(own)
+    ours = _manifest(out_dir)
+    for path in inputs:
+        real = os.path.realpath(path)
+        inside_received = real == own[len(OUTPUT_FILES)] or real.startswith(own[len(OUTPUT_FILES)] + os.sep)
+        if real in own or inside_received:
+            raise OutputError.of("output.input_is_output", path=display_path(path), out=display_path(out_dir))
+        if not os.path.isdir(real):
+            continue
+        if out_real.startswith(real.rstrip(os.sep) + os.sep):
+            exclude.add(out_real)  # an output folder inside an input folder is never read
+        elif out_real == real:
+            for name in OUTPUT_FILES:
+                target = Path(out_real) / name
+                if target.is_file() and ours.get(name) != file_sha256(target):
+                    raise OutputError.of("output.would_overwrite_input", path=display_path(path), name=name)
+    return exclude
+
+
+def record_outputs(out_dir: Path, paths: list[Path]) -> None:
+    """Remember the digest of each output written into out_dir (see placement)."""
+    manifest = _manifest(out_dir)
+    manifest.update({p.name: file_sha256(p) for p in paths})
+    write_text_atomic(out_dir / MANIFEST, json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True))
+
+
+def _manifest(out_dir: Path) -> dict:
+    try:
+        data = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)} if isinstance(data, dict) else {}
 
 
 def copy_rubric(rubric: Rubric, out_dir: Path) -> None:
@@ -101,12 +158,15 @@ class RankOutputs:
 
 
 def run_rank(harvest_dir: Path, out_dir: Path | None = None, office: str = "") -> RankOutputs:
-    """Rebuild phu-luc-ii.xlsx from DIR/harvest.json."""
+    """Rebuild phu-luc-ii.xlsx from DIR/harvest.json (refused while a harvest writes that folder)."""
     results = load_results(harvest_dir)
     out_dir = out_dir or harvest_dir
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        path = write_phu_luc_ii(results, out_dir / "phu-luc-ii.xlsx", office=office)
+        with FolderLock(out_dir):  # not while a harvest writes the same folder
+            path = write_phu_luc_ii(results, out_dir / "phu-luc-ii.xlsx", office=office)
+            if (out_dir / MANIFEST).is_file():
+                record_outputs(out_dir, [path])
     except OSError as exc:
         raise output_error(exc, out_dir, "bảng xếp hạng") from exc
     return RankOutputs(out_dir, results, path)

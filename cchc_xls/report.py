@@ -6,7 +6,9 @@ the figures and lays the rendered lines out as an editable Word document (python
 from __future__ import annotations
 
 import re
+from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import lru_cache
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,7 +19,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 
 from cchc_xls.errors import CchcError, output_error
-from cchc_xls.outputs import write_atomic
+from cchc_xls.outputs import safe_text, write_atomic
 from cchc_xls.numbers import ZERO, format_vn, normalize, round_half_up
 from cchc_xls.score import cut_percent
 from cchc_xls.resources import jinja_env
@@ -225,11 +227,49 @@ def summary_context(results: Results, office: str = "") -> dict:
 # Text lines -> Word
 
 
-def render_lines(template: str, context: dict) -> list[str]:
-    env = jinja_env()
-    env.filters.setdefault("vn", _vn)
-    text = env.get_template(template).render(**context)
-    return [line.rstrip() for line in text.splitlines() if line.strip()]
+# Every value a template prints (a commune's name, its explanations, the figures) is carried out of
+# band: the rendered text holds only a placeholder, so a value can never add a line, a heading, a
+# bold span or a signature table: the markup is the template's alone, each value one plain run.
+_OPEN, _CLOSE = "\ue000", "\ue001"
+_VALUE = re.compile(f"{_OPEN}(\\d+){_CLOSE}")
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A rendered template: its lines of markup with placeholders, and the values they stand for."""
+
+    lines: list[str]
+    values: tuple[str, ...]
+
+
+_VALUES: ContextVar[list[str]] = ContextVar("report_values")
+
+
+def _placeholder(value) -> str:
+    """Jinja's finalize: keep the printed value aside, print its placeholder."""
+    values = _VALUES.get()
+    text = safe_text("" if value is None else value, one_line=True)
+    values.append(text.replace(_OPEN, "").replace(_CLOSE, ""))
+    return f"{_OPEN}{len(values) - 1}{_CLOSE}"
+
+
+@lru_cache(maxsize=1)
+def _report_env():
+    # an overlay of the shared environment: the other templates (messages) print values as they are
+    env = jinja_env().overlay(finalize=_placeholder)
+    env.filters["vn"] = _vn
+    return env
+
+
+def render_lines(template: str, context: dict) -> Rendered:
+    """Render a report template; each printed value becomes a placeholder for one plain run."""
+    values: list[str] = []
+    token = _VALUES.set(values)
+    try:
+        text = _report_env().get_template(template).render(**context)
+    finally:
+        _VALUES.reset(token)
+    return Rendered([line.rstrip() for line in text.splitlines() if line.strip()], tuple(values))
 
 
 def _set_font(run, size=BODY_SIZE, bold=None, italic=None) -> None:
@@ -242,19 +282,31 @@ def _set_font(run, size=BODY_SIZE, bold=None, italic=None) -> None:
         run.italic = italic
 
 
-def _add_runs(paragraph, text: str, size=BODY_SIZE, bold=False, italic=False) -> None:
-    """Text with **bold** spans as runs (the only inline markup)."""
+def _add_runs(paragraph, text: str, values, size=BODY_SIZE, bold=False, italic=False) -> None:
+    """Text with **bold** spans as runs (the only inline markup); placeholders become their values.
+
+    Markup is looked for in the template's text only: a value is put back after, as plain text."""
+    pieces: list[tuple[str, bool]] = []
     position = 0
     for match in _BOLD.finditer(text):
         if match.start() > position:
-            _set_font(paragraph.add_run(text[position:match.start()]), size, bold, italic)
-        _set_font(paragraph.add_run(match.group(1)), size, True, italic)
+            pieces.append((text[position:match.start()], bold))
+        pieces.append((match.group(1), True))
         position = match.end()
     if position < len(text):
-        _set_font(paragraph.add_run(text[position:]), size, bold, italic)
+        pieces.append((text[position:], bold))
+    runs: list[list] = []
+    for piece, weight in pieces:
+        plain = _VALUE.sub(lambda m: values[int(m.group(1))], piece)
+        if runs and runs[-1][1] == weight:
+            runs[-1][0] += plain
+        elif plain:
+            runs.append([plain, weight])
+    for plain, weight in runs:
+        _set_font(paragraph.add_run(plain), size, weight, italic)
 
 
-def _paragraph(container, text: str, *, align=None, bold=False, italic=False, size=BODY_SIZE, indent=None,
+def _paragraph(container, text: str, values=(), *, align=None, bold=False, italic=False, size=BODY_SIZE, indent=None,
                first_line=None, space_after=Pt(4)):
     paragraph = container.add_paragraph()
     fmt = paragraph.paragraph_format
@@ -267,11 +319,11 @@ def _paragraph(container, text: str, *, align=None, bold=False, italic=False, si
         fmt.left_indent = indent
     if first_line is not None:
         fmt.first_line_indent = first_line
-    _add_runs(paragraph, text, size, bold, italic)
+    _add_runs(paragraph, text, values, size, bold, italic)
     return paragraph
 
 
-def _two_columns(document, left: list[str], right: list[str], kind: str) -> None:
+def _two_columns(document, left: list[str], right: list[str], kind: str, values) -> None:
     table = document.add_table(rows=1, cols=2)
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
@@ -295,11 +347,11 @@ def _two_columns(document, left: list[str], right: list[str], kind: str) -> None
                 italic = False
                 size = Pt(12) if side == 0 else Pt(14)
                 align = WD_ALIGN_PARAGRAPH.LEFT if side == 0 else WD_ALIGN_PARAGRAPH.CENTER
-            _paragraph(cell, line or " ", align=align, bold=bold, italic=italic, size=size, space_after=Pt(0))
+            _paragraph(cell, line or " ", values, align=align, bold=bold, italic=italic, size=size, space_after=Pt(0))
     document.add_paragraph()
 
 
-def lines_to_docx(lines: list[str], path: Path, title: str) -> Path:
+def lines_to_docx(rendered: Rendered, path: Path, title: str) -> Path:
     """Lay out rendered lines as an A4 Word document in the style of administrative documents."""
     document = Document()
     section = document.sections[0]
@@ -310,26 +362,27 @@ def lines_to_docx(lines: list[str], path: Path, title: str) -> Path:
     normal.font.name = "Times New Roman"
     normal.font.size = BODY_SIZE
     normal.element.rPr.rFonts.set(qn("w:eastAsia"), "Times New Roman")
-    document.core_properties.title = title
+    document.core_properties.title = safe_text(title, one_line=True)
     document.core_properties.author = "cchc-xls"
-    for line in lines:
+    values = rendered.values
+    for line in rendered.lines:
         directive = _DIRECTIVE.match(line.strip())
         if directive:
             left, _, right = directive.group(2).partition("|")
             _two_columns(document, [s.strip() for s in left.split(";")], [s.strip() for s in right.split(";")],
-                         directive.group(1))
+                         directive.group(1), values)
         elif line.startswith("# "):
-            _paragraph(document, line[2:], align=WD_ALIGN_PARAGRAPH.CENTER, bold=True, size=Pt(15), space_after=Pt(2))
+            _paragraph(document, line[2:], values, align=WD_ALIGN_PARAGRAPH.CENTER, bold=True, size=Pt(15), space_after=Pt(2))
         elif line.startswith("## "):
-            _paragraph(document, line[3:], align=WD_ALIGN_PARAGRAPH.CENTER, bold=True, space_after=Pt(2))
+            _paragraph(document, line[3:], values, align=WD_ALIGN_PARAGRAPH.CENTER, bold=True, space_after=Pt(2))
         elif line.startswith("### "):
-            _paragraph(document, line[4:], align=WD_ALIGN_PARAGRAPH.JUSTIFY, bold=True, first_line=Cm(1))
+            _paragraph(document, line[4:], values, align=WD_ALIGN_PARAGRAPH.JUSTIFY, bold=True, first_line=Cm(1))
         elif line.startswith("- "):
-            _paragraph(document, line, align=WD_ALIGN_PARAGRAPH.JUSTIFY, first_line=Cm(1))
+            _paragraph(document, line, values, align=WD_ALIGN_PARAGRAPH.JUSTIFY, first_line=Cm(1))
         elif line.startswith("> "):
-            _paragraph(document, line[2:], align=WD_ALIGN_PARAGRAPH.JUSTIFY, italic=True, first_line=Cm(1))
+            _paragraph(document, line[2:], values, align=WD_ALIGN_PARAGRAPH.JUSTIFY, italic=True, first_line=Cm(1))
         else:
-            _paragraph(document, line, align=WD_ALIGN_PARAGRAPH.JUSTIFY, first_line=Cm(1))
+            _paragraph(document, line, values, align=WD_ALIGN_PARAGRAPH.JUSTIFY, first_line=Cm(1))
     return write_atomic(path, lambda partial: document.save(str(partial)))
 
 

@@ -13,6 +13,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from cchc_xls.errors import CchcError
+from cchc_xls.findings import Finding, make
+from cchc_xls.outputs import safe_text
 from cchc_xls.numbers import to_decimal
 from cchc_xls.rubric import Rubric, load_rubric
 from cchc_xls.score import final_ranking, rank_units
@@ -72,12 +74,9 @@ class Results:
         return [u for u in self.units if u.status == "submitted"]
 
 
-def _dec(value) -> Decimal | None:
-    return None if value is None else to_decimal(value)
-
-
-def _decs(mapping) -> dict[str, Decimal]:
-    return {k: to_decimal(v) for k, v in (mapping or {}).items() if v is not None}
+MAX_NUMBER = Decimal(10_000)  # no score, subtotal or total of any rubric comes near it
+STATUSES = ("submitted", "missing", "rejected")
+MAX_PROBLEMS_SHOWN = 20
 
 
 def _nfc(value):
@@ -91,39 +90,182 @@ def _nfc(value):
     return value
 
 
+def _refuse_constant(name: str):
+    raise ValueError(f"giá trị {name} không phải là số hợp lệ")
+
+
 def load_results(harvest_dir: Path) -> Results:
-    """Read DIR/harvest.json (and the rubric copy beside it)."""
+    """Read DIR/harvest.json (and the rubric copy beside it) through the schema of results_from_data."""
     path = Path(harvest_dir) / "harvest.json"
     try:
-        data = _nfc(json.loads(path.read_text(encoding="utf-8-sig")))
+        data = _nfc(json.loads(path.read_text(encoding="utf-8-sig"), parse_constant=_refuse_constant))
     except FileNotFoundError as exc:
-        raise CchcError(f"Không thấy {path}: chạy “cchc harvest” trước, hoặc chỉ đúng thư mục kết quả.") from exc
-    except (OSError, ValueError) as exc:
-        raise CchcError(f"Không đọc được {path}: {exc}") from exc
+        raise CchcError.of("results.missing", path=path) from exc
+    except (OSError, ValueError, RecursionError) as exc:
+        raise CchcError.of("results.unreadable", path=path, reason=safe_text(exc, one_line=True)) from exc
+    if not isinstance(data, dict):
+        raise CchcError.of("results.not_object", path=path)
     copy = Path(harvest_dir) / RUBRIC_COPY
-    rubric = load_rubric(copy if copy.is_file() else data["rubric"])
+    if copy.is_file():
+        rubric = load_rubric(copy)
+    elif isinstance(data.get("rubric"), str) and data["rubric"].strip():
+        rubric = load_rubric(data["rubric"])
+    else:
+        raise CchcError.of("results.no_rubric", path=path, copy=RUBRIC_COPY)
     return results_from_data(data, rubric, path)
 
 
+class _Schema:
+    """Reads harvest.json values by their documented types; every problem is a finding whose node
+    is its key path (with the unit), and all of them are reported together: a hand edit must never
+    be a traceback, and is fixed in one go."""
+
+    def __init__(self):
+        self.problems: list[Finding] = []
+
+    def problem(self, where: str, code: str, **params) -> None:
+        self.problems.append(make(code, node=where, **params))
+
+    def number(self, value, where: str) -> Decimal | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            hint = value.strip().replace(",", ".")
+            self.problem(where, "results.text_number", value=safe_text(value, one_line=True)[:40],
+                         hint=hint if _is_number(hint) else "73.5")
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+            self.problem(where, "results.not_number", got=_json_type(value))
+            return None
+        try:
+            number = to_decimal(value)
+        except (ArithmeticError, ValueError, TypeError):
+            number = None
+        if number is None or not number.is_finite() or abs(number) > MAX_NUMBER:
+            self.problem(where, "results.out_of_range", value=safe_text(value)[:40], max=MAX_NUMBER)
+            return None
+        return number
+
+    def numbers(self, value, where: str) -> dict[str, Decimal]:
+        result = {}
+        for key, item in self.mapping(value, where).items():
+            number = self.number(item, f"{where}.{key}")
+            if number is not None:
+                result[key] = number
+        return result
+
+    def mapping(self, value, where: str) -> dict:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.problem(where, "results.not_mapping", got=_json_type(value))
+            return {}
+        return {safe_text(k, one_line=True): v for k, v in value.items()}
+
+    def text(self, value, where: str, *, one_line: bool = True) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+            return str(value)
+        if not isinstance(value, str):
+            self.problem(where, "results.not_text", got=_json_type(value))
+            return ""
+        return safe_text(value, one_line=one_line)
+
+    def texts(self, value, where: str) -> dict[str, str]:
+        return {k: self.text(v, f"{where}.{k}", one_line=False) for k, v in self.mapping(value, where).items()}
+
+    def codes(self, value, where: str) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.problem(where, "results.not_list", got=_json_type(value))
+            return ()
+        return tuple(self.text(v, f"{where}[{i}]") for i, v in enumerate(value))
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return Decimal(text).is_finite()
+    except ArithmeticError:
+        return False
+
+
+def _json_type(value) -> str:
+    names = {dict: "một bảng {…}", list: "một danh sách […]", str: "chữ", bool: "true/false", type(None): "null"}
+    return names.get(type(value), "một số" if isinstance(value, (int, float)) else type(value).__name__)
+
+
+def _unit_row(item, index: int, schema: _Schema) -> UnitRow | None:
+    if not isinstance(item, dict):
+        schema.problem(f"units[{index}]", "results.not_unit", got=_json_type(item))
+        return None
+    code = schema.text(item.get("code"), f"units[{index}].code").strip()
+    if not code:
+        schema.problem(f"units[{index}]", "results.no_code")
+        return None
+    name = schema.text(item.get("name"), f"units[{index}].name")
+    where = f"units[{index}] (đơn vị {code}{' ' + name if name else ''})"
+    status = item.get("status", "missing")
+    if status not in STATUSES:
+        schema.problem(f"{where}.status", "results.bad_status", value=safe_text(status, one_line=True)[:40],
+                       allowed=", ".join(STATUSES))
+        status = "missing"
+    appraisal_total = schema.number(item.get("appraisal_total"), f"{where}.appraisal_total")
+    complete = item.get("appraisal_complete", appraisal_total is not None)
+    if not isinstance(complete, bool):
+        schema.problem(f"{where}.appraisal_complete", "results.not_bool", got=_json_type(complete))
+        complete = False
+    kind = item.get("kind")
+    return UnitRow(
+        code=code, name=name, kind=schema.text(kind, f"{where}.kind") or None,
+        cluster=schema.text(item.get("group_of_units"), f"{where}.group_of_units") or None,
+        status=status, file=schema.text(item.get("file"), f"{where}.file") or None,
+        self_total=schema.number(item.get("self_total"), f"{where}.self_total"), appraisal_total=appraisal_total,
+        appraisal_complete=complete,
+        subtotals=schema.numbers(item.get("subtotals"), f"{where}.subtotals"),
+        scores=schema.numbers(item.get("scores"), f"{where}.scores"),
+        not_applicable=schema.codes(item.get("not_applicable"), f"{where}.not_applicable"),
+        evidence=schema.texts(item.get("evidence"), f"{where}.evidence"),
+        explanations=schema.texts(item.get("explanations"), f"{where}.explanations"),
+        appraisal=schema.numbers(item.get("appraisal"), f"{where}.appraisal"),
+        appraisal_comments=schema.texts(item.get("appraisal_comments"), f"{where}.appraisal_comments"),
+        appraisal_subtotals=schema.numbers(item.get("appraisal_subtotals"), f"{where}.appraisal_subtotals"),
+        appraisal_missing=schema.codes(item.get("appraisal_missing"), f"{where}.appraisal_missing"),
+        note=schema.text(item.get("note"), f"{where}.note", one_line=False),
+    )
+
+
 def results_from_data(data: dict, rubric: Rubric, source: Path | None = None) -> Results:
-    """Results from the harvest.json structure (already parsed, or just built by the harvest)."""
-    units = []
-    for item in data.get("units", []):
-        units.append(UnitRow(
-            code=str(item["code"]), name=item.get("name", ""), kind=item.get("kind"),
-            cluster=item.get("group_of_units"), status=item.get("status", "missing"), file=item.get("file"),
-            self_total=_dec(item.get("self_total")), appraisal_total=_dec(item.get("appraisal_total")),
-            appraisal_complete=bool(item.get("appraisal_complete", item.get("appraisal_total") is not None)),
-            subtotals=_decs(item.get("subtotals")), scores=_decs(item.get("scores")),
-            not_applicable=tuple(item.get("not_applicable", [])),
-            evidence=dict(item.get("evidence") or {}), explanations=dict(item.get("explanations") or {}),
-            appraisal=_decs(item.get("appraisal")), appraisal_comments=dict(item.get("appraisal_comments") or {}),
-            appraisal_subtotals=_decs(item.get("appraisal_subtotals")),
-            appraisal_missing=tuple(item.get("appraisal_missing") or ()),
-            note=item.get("note") or "",
-        ))
-    period = parse_period(data["period"]) if data.get("period") else None
-    results = Results(rubric, period, tuple(units), tuple(data.get("files", [])), source, str(data.get("batch") or ""))
+    """Results from the harvest.json structure (already parsed, or just built by the harvest).
+
+    Every value is checked against its documented type and range (numbers finite, within
+    ±10 000; texts made safe for every output); one CchcError carries every problem as a finding
+    (node: its key path and unit), so a hand edit is fixed in one go."""
+    schema = _Schema()
+    where = source or "harvest.json"
+    units_data = data.get("units", [])
+    if not isinstance(units_data, list):
+        raise CchcError.of("results.units_not_list", path=where, got=_json_type(units_data))
+    units = [row for index, item in enumerate(units_data) if (row := _unit_row(item, index, schema)) is not None]
+    period = None
+    if data.get("period"):
+        try:
+            period = parse_period(data["period"])
+        except CchcError as exc:
+            schema.problem("period", "results.bad_period", reason=str(exc))
+    files = data.get("files", [])
+    if not isinstance(files, list):
+        schema.problem("files", "results.not_list", got=_json_type(files))
+        files = []
+    if schema.problems:
+        shown = schema.problems[:MAX_PROBLEMS_SHOWN]
+        more = len(schema.problems) - len(shown)
+        lines = "\n".join(f"  - {p.node}: {p.message}" for p in shown) + (f"\n  … và {more} vấn đề khác" if more else "")
+        raise CchcError.of("results.invalid", findings=tuple(schema.problems), path=where,
+                           count=len(schema.problems), problems=lines)
+    batch = schema.text(data.get("batch"), "batch")
+    results = Results(rubric, period, tuple(units), tuple(f for f in files if isinstance(f, dict)), source, batch)
     return rank_results(results)
 
 
