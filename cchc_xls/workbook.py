@@ -48,6 +48,9 @@ MAX_DENSE_CELLS = 2_000_000  # rows x columns calamine allocates for one .xls/.x
 # thousand tags, an appraisal-by-area workbook for 168 communes about 40,000.
 MAX_XML_TAGS = 250_000
 MAX_BOOK_TAGS = 500_000  # the same, over every part parsed from one file
+# Records of an .xls stream or an .xlsb sheet walked before calamine reads the file (a return's
+# .xls has about 5,000): the walk is Python, so a 50 MB stream of empty records is refused.
+MAX_BINARY_RECORDS = 400_000
 MAX_REPEAT = 256  # copies kept of a repeated ODS run of one value (rows or columns)
 MAX_TEXT_CHARS = 32_767  # Excel's own limit of a cell's text; longer ODS texts are cut there
 
@@ -795,9 +798,17 @@ def _xls_extents(data: bytes) -> list[tuple[str, int, int, int, int]]:
     return [(names[i] if i < len(names) else f"#{i + 1}", *e) for i, e in enumerate(extents) if e[1] >= 0]
 
 
+def _too_many_records(sheet: str) -> WorkbookError:
+    return WorkbookError("file.too_many_cells", sheet=sheet, name=sheet, count=f"hơn {MAX_BINARY_RECORDS:,}",
+                         limit=f"{MAX_BINARY_RECORDS:,}")
+
+
 def _walk_biff(stream: bytes, names: list, extents: list) -> None:
-    pos, end, current = 0, len(stream), None
+    pos, end, current, records = 0, len(stream), None, 0
     while pos + 4 <= end:
+        records += 1
+        if records > MAX_BINARY_RECORDS:
+            raise _too_many_records(names[len(extents) - 1] if 0 < len(extents) <= len(names) else "?")
         kind, size = struct.unpack_from("<HH", stream, pos)
         body = pos + 4
         if kind == _BIFF_BOUNDSHEET and size >= 8:
@@ -833,13 +844,16 @@ def _varint(data: bytes, pos: int, most: int) -> tuple[int, int]:
     return value, pos
 
 
-def _xlsb_extent(data: bytes) -> tuple[int, int, int, int] | None:
+def _xlsb_extent(data: bytes, part: str) -> tuple[int, int, int, int] | None:
     """(first row, last row, first col, last col) of one .xlsb sheet part, from its records:
     BrtRowHdr (0) gives the row, the cell records (2-11, values) their column."""
     rows, cols = [10**10, -1], [10**10, -1]
-    row, pos, end = 0, 0, len(data)
+    row, pos, end, records = 0, 0, len(data), 0
     try:
         while pos < end:
+            records += 1
+            if records > MAX_BINARY_RECORDS:
+                raise _too_many_records(part)
             kind, pos = _varint(data, pos, 2)
             size, pos = _varint(data, pos, 4)
             if kind == 0 and size >= 4:
@@ -928,7 +942,7 @@ def _xlsb_extents(zf: zipfile.ZipFile) -> list[tuple[str, int, int, int, int]]:
     result = []
     for info in zf.infolist():
         if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".bin"):
-            extent = _xlsb_extent(read_part(zf, info.filename) or b"")
+            extent = _xlsb_extent(read_part(zf, info.filename) or b"", info.filename)
             if extent is not None:
                 result.append((info.filename.rsplit("/", 1)[-1], *extent))
     return result

@@ -28,7 +28,7 @@ from cchc_xls.pipeline import run_harvest
 from cchc_xls.read import SPREADSHEET_SUFFIXES, Return, find_header, read_return
 from cchc_xls.units import Unit
 from cchc_xls.workbook import (
-    MAX_BOOK_CELLS, MAX_COL, MAX_ROW, MAX_TEXT_CHARS, MAX_XML_TAGS, WorkbookError, _native_error, open_book,
+    MAX_BINARY_RECORDS, MAX_BOOK_CELLS, MAX_COL, MAX_ROW, MAX_TEXT_CHARS, MAX_XML_TAGS, WorkbookError, _native_error, open_book,
 )
 
 from cchc_xls.generate import Entries
@@ -466,3 +466,11 @@ def test_parts_that_together_have_more_xml_tags_than_the_book_budget_are_refused
     data = edit_xml(data, "xl/styles.xml", "</styleSheet>", half + "</styleSheet>")
     data = edit_xml(data, "xl/sharedStrings.xml", "</sst>", half + "</sst>")
     assert refused(data).code == "file.zip_bomb"
+
+
+def test_an_xlsb_sheet_of_hundreds_of_thousands_of_empty_records_is_refused_before_calamine():
+    data = minimal_xlsb([("S", {(1, 1): "STT"})])
+    flood = b"\x01\x00" * (MAX_BINARY_RECORDS + 1)  # BrtCellBlank records without a body
+    data = with_part(data, "xl/worksheets/sheet1.bin", flood)
+    finding = refused(data, "x.xlsb")
+    assert finding.code == "file.too_many_cells" and "sheet1.bin" in finding.message
