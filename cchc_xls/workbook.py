@@ -70,7 +70,6 @@ REL_NAMESPACES = {NS_MAIN: NS_REL, NS_MAIN_STRICT: NS_REL_STRICT}
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 
-_REF = re.compile(r"^([A-Z]+)([0-9]+)$")
 _DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() also accepts "¹³"
 _DATE_CODES = re.compile(r"(?<!\\)[dmyhs]", re.IGNORECASE)
 BUILTIN_DATE_FORMATS = set(range(14, 23)) | set(range(45, 48))
