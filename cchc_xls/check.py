@@ -152,7 +152,7 @@ def _check_structure(ctx: _Ctx):
             found = read_decimal(row.max)
             if found is None or found != node.max:
                 yield make("row.max_changed", **ctx.at(node.code, "max"), code=node.code,
-                           found=text_of(row.max) or "(trống)", expected=format_vn(node.max))
+                           found=text_of(row.max)[:40] or "(trống)", expected=format_vn(node.max))
     for code, rows in ret.duplicates.items():
         yield make("row.duplicate", file=ret.file, sheet=ret.sheet_name, cell=ret.col_letter_ref("code", rows[1]),
                    node=code, code=code, rows=", ".join(str(r) for r in rows), first=rows[0])

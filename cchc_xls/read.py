@@ -20,8 +20,8 @@ from cchc_xls.layout import (
 from cchc_xls.workbook import SPREADSHEET_SUFFIXES, Book, Cell, Sheet, WorkbookError, open_book
 from cchc_xls.layout import HEADER_SCAN_ROWS  # the one scan limit every reader shares (kept importable here)
 
-# The file names read as returns (one list for the harvest and the reader): workbook.py reads
-# exactly these formats.
+# SPREADSHEET_SUFFIXES (workbook.py reads exactly these formats) is re-exported here as the one
+# list of file names read as returns, for the harvest and the reader alike.
 __all__ = ["SPREADSHEET_SUFFIXES", "HEADER_SCAN_ROWS", "Return", "Row", "read_return", "find_header", "text_of"]
 _UNIT_CODE_RE = re.compile(re.escape(UNIT_CODE_LABEL.rstrip(":")) + r"\s*:?\s*([A-Za-z0-9._-]+)", re.IGNORECASE)
 _CODE_LIKE = re.compile(r"^(?:[IVXLC]+|\d+)(?:\.[0-9A-Za-z]+)*\.?$")

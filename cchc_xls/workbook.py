@@ -43,6 +43,14 @@ MAX_COL = 2_048
 MAX_SHEET_CELLS = 200_000  # stored cells of one sheet; more is not a return: refused
 MAX_BOOK_CELLS = 400_000  # stored cells of all the sheets read from one file
 MAX_DENSE_CELLS = 2_000_000  # rows x columns calamine allocates for one .xls/.xlsb sheet
+# Tags in one XML part, counted ("<" bytes: an upper bound of its elements) before it is parsed:
+# the parser builds every element of a part (130-400 bytes each); a return's sheet has a few
+# thousand tags, an appraisal-by-area workbook for 168 communes about 40,000.
+MAX_XML_TAGS = 250_000
+MAX_BOOK_TAGS = 500_000  # the same, over every part parsed from one file
+# Records of an .xls stream or an .xlsb sheet walked before calamine reads the file (a return's
+# .xls has about 5,000): the walk is Python, so a 50 MB stream of empty records is refused.
+MAX_BINARY_RECORDS = 400_000
 MAX_REPEAT = 256  # copies kept of a repeated ODS run of one value (rows or columns)
 MAX_TEXT_CHARS = 32_767  # Excel's own limit of a cell's text; longer ODS texts are cut there
 
@@ -62,7 +70,6 @@ REL_NAMESPACES = {NS_MAIN: NS_REL, NS_MAIN_STRICT: NS_REL_STRICT}
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 ZIP_MAGIC = b"PK\x03\x04"
 
-_REF = re.compile(r"^([A-Z]+)([0-9]+)$")
 _DIGITS = re.compile(r"[0-9]+")  # ASCII only: str.isdigit() also accepts "¹³"
 _DATE_CODES = re.compile(r"(?<!\\)[dmyhs]", re.IGNORECASE)
 BUILTIN_DATE_FORMATS = set(range(14, 23)) | set(range(45, 48))
@@ -335,9 +342,27 @@ def _xml_error(exc: BaseException, data: bytes, part: str) -> WorkbookError:
     return WorkbookError("file.damaged", reason=f"XML hỏng ở {part}: {text[:120]}")
 
 
-def parse_xml(data: bytes, part: str) -> ET.Element:
-    """Parse an XML part; refuse any DTD (entity expansion, external entities) before parsing."""
+class TagCount:
+    """Tags parsed so far from one file's parts, against MAX_BOOK_TAGS."""
+
+    def __init__(self):
+        self.total = 0
+
+    def add(self, tags: int, part: str) -> None:
+        self.total += tags
+        if self.total > MAX_BOOK_TAGS:
+            raise WorkbookError("file.zip_bomb", reason=f"các phần XML có hơn {MAX_BOOK_TAGS:,} thẻ (đến phần {part})")
+
+
+def parse_xml(data: bytes, part: str, count: TagCount | None = None) -> ET.Element:
+    """Parse an XML part; refuse any DTD (entity expansion, external entities) and a part with
+    more tags than MAX_XML_TAGS before parsing."""
     refuse_dtd(data, part)
+    tags = data.count(b"<")
+    if tags > MAX_XML_TAGS:
+        raise WorkbookError("file.zip_bomb", reason=f"phần {part} có {tags:,} thẻ XML, quá {MAX_XML_TAGS:,}")
+    if count is not None:
+        count.add(tags, part)
     try:
         return ET.fromstring(data)
     except ET.ParseError as exc:
@@ -375,12 +400,12 @@ def _text_of(element: ET.Element, ns: str = NS_MAIN) -> str:
     return "".join(parts)
 
 
-def _xlsx_date_styles(zf: zipfile.ZipFile, ns: str) -> set[int]:
+def _xlsx_date_styles(zf: zipfile.ZipFile, ns: str, count: TagCount) -> set[int]:
     part = "xl/styles.xml"
     data = read_part(zf, part)
     if data is None:
         return set()
-    root = parse_xml(data, part)
+    root = parse_xml(data, part, count)
     tags = _tags(ns)
     custom_dates = set()
     numfmts = root.find(tags["numFmts"])
@@ -413,6 +438,15 @@ def _resolve_target(base: str, target: str) -> str:
     return "/".join(stack)
 
 
+@lru_cache(maxsize=1024)
+def _ref_col(letters: str) -> int | None:
+    """The column of a cell reference's letters; None when they are not letters A-Z (the cell
+    is then placed after its neighbour); beyond MAX_COL for more than three letters."""
+    if not letters or not letters.isascii() or not letters.isalpha() or not letters.isupper():
+        return None
+    return col_index(letters) if len(letters) <= 3 else MAX_COL + 1
+
+
 def _row_number(raw: str | None, previous: int, part: str) -> int:
     """A <row r=...>: ASCII digits (a number too long for any sheet lies beyond MAX_ROW)."""
     if raw is None or raw == "":
@@ -423,13 +457,13 @@ def _row_number(raw: str | None, previous: int, part: str) -> int:
 
 
 def _xlsx_sheet(zf: zipfile.ZipFile, part: str, sheet: Sheet, *, book: Book, strings: list[str], dates: set[int],
-                ns: str) -> None:
+                ns: str, count: TagCount) -> None:
     """One worksheet's cells. The part is parsed in one call of the C parser (a sheet is small),
     then walked row by row; cells without an `r` reference are placed after their neighbour."""
     data = read_part(zf, part)
     if data is None:
         raise WorkbookError("file.damaged", reason=f"thiếu phần {part}")
-    root = parse_xml(data, part)
+    root = parse_xml(data, part, count)
     tags = _tags(ns)
     c_tag, v_tag, f_tag, is_tag = tags["c"], tags["v"], tags["f"], tags["is"]
     protection = root.find(tags["sheetProtection"])
@@ -451,15 +485,12 @@ def _xlsx_sheet(zf: zipfile.ZipFile, part: str, sheet: Sheet, *, book: Book, str
             if element.tag != c_tag:
                 continue
             ref = element.get("r")
-            match = _REF.match(ref) if ref else None
-            if match:
-                letters = match.group(1)
-                col = col_index(letters) if len(letters) <= 3 else MAX_COL + 1
-            else:
-                col += 1
+            ref_col = _ref_col(ref.rstrip("0123456789")) if ref else None
+            col = col + 1 if ref_col is None else ref_col
+            if not len(element):  # no value, no formula: a styled empty cell, only its place counts
+                continue
             if col > MAX_COL:
-                if len(element):  # a value or a formula, not only a style
-                    budget.beyond(row_number, col)
+                budget.beyond(row_number, col)
                 continue
             kind = element.get("t", "n")
             formula = None
@@ -506,21 +537,22 @@ def read_xlsx(zf: zipfile.ZipFile, wanted) -> Book:
     workbook_xml = read_part(zf, "xl/workbook.xml")
     if workbook_xml is None:
         raise WorkbookError("file.not_spreadsheet", what="tệp nén không phải bảng tính")
-    root = parse_xml(workbook_xml, "xl/workbook.xml")
+    count = TagCount()
+    root = parse_xml(workbook_xml, "xl/workbook.xml", count)
     ns = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else NS_MAIN
     if ns not in REL_NAMESPACES:
         raise WorkbookError("file.not_spreadsheet", what="tệp nén không phải bảng tính Excel")
     rels_xml = read_part(zf, "xl/_rels/workbook.xml.rels")
     targets = {}
     if rels_xml is not None:
-        for rel in parse_xml(rels_xml, "xl/_rels/workbook.xml.rels"):
+        for rel in parse_xml(rels_xml, "xl/_rels/workbook.xml.rels", count):
             targets[rel.get("Id")] = _resolve_target("xl/workbook.xml", rel.get("Target", ""))
     strings: list[str] = []
     shared = read_part(zf, "xl/sharedStrings.xml")
     if shared is not None:
-        for si in parse_xml(shared, "xl/sharedStrings.xml"):
+        for si in parse_xml(shared, "xl/sharedStrings.xml", count):
             strings.append(_text_of(si, ns))
-    dates = _xlsx_date_styles(zf, ns)
+    dates = _xlsx_date_styles(zf, ns, count)
     sheets: list[Sheet] = []
     book = Book("xlsx", sheets)
     sheets_el = root.find(_tags(ns)["sheets"])
@@ -529,19 +561,20 @@ def read_xlsx(zf: zipfile.ZipFile, wanted) -> Book:
         name = element.get("name", "")
         state = element.get("state", "visible")
         part = targets.get(element.get(rel_id))
-        wanted_here = bool(part) and wanted(name, state)
-        loader = partial(_xlsx_sheet, zf, part, book=book, strings=strings, dates=dates, ns=ns) if wanted_here else None
+        loader = None
+        if part and wanted(name, state):
+            loader = partial(_xlsx_sheet, zf, part, book=book, strings=strings, dates=dates, ns=ns, count=count)
         sheets.append(Sheet(name, state, loader=loader))
     book.has_macros = any(n.lower().endswith("vbaproject.bin") for n in zf.namelist())
     custom = read_part(zf, "docProps/custom.xml")
     if custom is not None:
-        for prop in parse_xml(custom, "docProps/custom.xml"):
+        for prop in parse_xml(custom, "docProps/custom.xml", count):
             value = next((child.text for child in prop), None)
             if prop.get("name"):
                 book.properties[prop.get("name")] = value or ""
     core = read_part(zf, "docProps/core.xml")
     if core is not None:
-        modified = parse_xml(core, "docProps/core.xml").find(_q("modified", NS_DCTERMS))
+        modified = parse_xml(core, "docProps/core.xml", count).find(_q("modified", NS_DCTERMS))
         if modified is not None and modified.text:
             book.modified = _parse_time(modified.text)
     return book
@@ -680,7 +713,8 @@ def read_ods(zf: zipfile.ZipFile, wanted) -> Book:
     content = read_part(zf, "content.xml")
     if content is None:
         raise WorkbookError("file.damaged", reason="thiếu phần content.xml")
-    root = parse_xml(content, "content.xml")
+    count = TagCount()
+    root = parse_xml(content, "content.xml", count)
     hidden = _ods_hidden_tables(zf, root)
     sheets: list[Sheet] = []
     book = Book("ods", sheets)
@@ -691,7 +725,7 @@ def read_ods(zf: zipfile.ZipFile, wanted) -> Book:
         sheets.append(Sheet(name, state, loader=loader))
     meta = read_part(zf, "meta.xml")
     if meta is not None:
-        meta_root = parse_xml(meta, "meta.xml")
+        meta_root = parse_xml(meta, "meta.xml", count)
         for prop in meta_root.iter(f"{{{NS_META}}}user-defined"):
             book.properties[prop.get(f"{{{NS_META}}}name", "")] = prop.text or ""
         date = meta_root.find(".//{http://purl.org/dc/elements/1.1/}date")
@@ -763,9 +797,17 @@ def _xls_extents(data: bytes) -> list[tuple[str, int, int, int, int]]:
     return [(names[i] if i < len(names) else f"#{i + 1}", *e) for i, e in enumerate(extents) if e[1] >= 0]
 
 
+def _too_many_records(sheet: str) -> WorkbookError:
+    return WorkbookError("file.too_many_cells", sheet=sheet, name=sheet, count=f"hơn {MAX_BINARY_RECORDS:,}",
+                         limit=f"{MAX_BINARY_RECORDS:,}")
+
+
 def _walk_biff(stream: bytes, names: list, extents: list) -> None:
-    pos, end, current = 0, len(stream), None
+    pos, end, current, records = 0, len(stream), None, 0
     while pos + 4 <= end:
+        records += 1
+        if records > MAX_BINARY_RECORDS:
+            raise _too_many_records(names[len(extents) - 1] if 0 < len(extents) <= len(names) else "?")
         kind, size = struct.unpack_from("<HH", stream, pos)
         body = pos + 4
         if kind == _BIFF_BOUNDSHEET and size >= 8:
@@ -801,13 +843,16 @@ def _varint(data: bytes, pos: int, most: int) -> tuple[int, int]:
     return value, pos
 
 
-def _xlsb_extent(data: bytes) -> tuple[int, int, int, int] | None:
+def _xlsb_extent(data: bytes, part: str) -> tuple[int, int, int, int] | None:
     """(first row, last row, first col, last col) of one .xlsb sheet part, from its records:
     BrtRowHdr (0) gives the row, the cell records (2-11, values) their column."""
     rows, cols = [10**10, -1], [10**10, -1]
-    row, pos, end = 0, 0, len(data)
+    row, pos, end, records = 0, 0, len(data), 0
     try:
         while pos < end:
+            records += 1
+            if records > MAX_BINARY_RECORDS:
+                raise _too_many_records(part)
             kind, pos = _varint(data, pos, 2)
             size, pos = _varint(data, pos, 4)
             if kind == 0 and size >= 4:
@@ -896,7 +941,7 @@ def _xlsb_extents(zf: zipfile.ZipFile) -> list[tuple[str, int, int, int, int]]:
     result = []
     for info in zf.infolist():
         if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".bin"):
-            extent = _xlsb_extent(read_part(zf, info.filename) or b"")
+            extent = _xlsb_extent(read_part(zf, info.filename) or b"", info.filename)
             if extent is not None:
                 result.append((info.filename.rsplit("/", 1)[-1], *extent))
     return result

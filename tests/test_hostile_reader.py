@@ -28,7 +28,7 @@ from cchc_xls.pipeline import run_harvest
 from cchc_xls.read import SPREADSHEET_SUFFIXES, Return, find_header, read_return
 from cchc_xls.units import Unit
 from cchc_xls.workbook import (
-    MAX_BOOK_CELLS, MAX_COL, MAX_ROW, MAX_TEXT_CHARS, WorkbookError, _native_error, open_book,
+    MAX_BINARY_RECORDS, MAX_BOOK_CELLS, MAX_COL, MAX_ROW, MAX_TEXT_CHARS, MAX_XML_TAGS, WorkbookError, _native_error, open_book,
 )
 
 from cchc_xls.generate import Entries
@@ -330,10 +330,10 @@ def test_a_dense_extra_sheet_is_not_parsed_when_the_return_does_not_need_it(clea
     _, out, findings = checked(data)
     assert out.totals.raw_total == CHI_MINH_TOTAL
     assert {f.code for f in findings if f.is_error} == set()
-    # when it must be read (an open_book of every sheet), its budget refuses it
+    # when it must be read (an open_book of every sheet), the budget of XML tags refuses it
     with pytest.raises(WorkbookError) as caught:
         open_book(Path("x.xlsx"), data, ALL)
-    assert caught.value.code == "file.too_many_cells"
+    assert caught.value.code == "file.zip_bomb" and f"{MAX_XML_TAGS:,}" in caught.value.params["reason"]
 
 
 @pytest.mark.parametrize("row", [str(10**8), str(10**40)])
@@ -452,3 +452,25 @@ def test_an_appraisal_score_that_is_no_number_is_a_finding_at_its_cell(tmp_path,
     entries, findings, _ = read_appraisal(result.book, result.identity, RUBRIC, "tham-dinh.xlsx")
     finding = at(findings, "appraisal.not_number", ref)
     assert finding.node == "1.1.1" and not [e for e in entries if e.code == "1.1.1"]
+
+
+def test_a_part_with_more_xml_tags_than_the_budget_is_refused_before_it_is_parsed(clean):
+    flood = "<x/>" * (MAX_XML_TAGS + 1)
+    finding = refused(edit_xml(clean, MAIN_PART, "</sheetData>", flood + "</sheetData>"))
+    assert finding.code == "file.zip_bomb" and MAIN_PART in finding.message
+
+
+def test_parts_that_together_have_more_xml_tags_than_the_book_budget_are_refused(clean):
+    half = "<x/>" * (MAX_XML_TAGS - 10_000)
+    data = edit_xml(clean, MAIN_PART, "</sheetData>", half + "</sheetData>")
+    data = edit_xml(data, "xl/styles.xml", "</styleSheet>", half + "</styleSheet>")
+    data = edit_xml(data, "xl/sharedStrings.xml", "</sst>", half + "</sst>")
+    assert refused(data).code == "file.zip_bomb"
+
+
+def test_an_xlsb_sheet_of_hundreds_of_thousands_of_empty_records_is_refused_before_calamine():
+    data = minimal_xlsb([("S", {(1, 1): "STT"})])
+    flood = b"\x01\x00" * (MAX_BINARY_RECORDS + 1)  # BrtCellBlank records without a body
+    data = with_part(data, "xl/worksheets/sheet1.bin", flood)
+    finding = refused(data, "x.xlsb")
+    assert finding.code == "file.too_many_cells" and "sheet1.bin" in finding.message
