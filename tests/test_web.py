@@ -209,6 +209,7 @@ def test_units_list_problems_are_shown_by_row_and_the_list_is_not_used(page):
     bad = "code,name\nX01,Xã Một\nX01,Xã Hai\n,Xã Ba\n"
     html = text(page.post("/dot/dot-loi/thiet-lap", {"units_file": (io.BytesIO(bad.encode()), "ds.csv")},
                           content_type="multipart/form-data"))
+    assert "Tệp danh sách đơn vị “ds.csv” có lỗi. Sửa các chỗ sau rồi tải lên lại:" in html
     assert "dòng 3: mã X01 trùng với dòng 2" in html and "dòng 4: thiếu mã đơn vị" in html
     assert load_round(page.app.config["CCHC_ROOT"] / "dot-loi").units == ""
 

@@ -489,14 +489,23 @@ def _valid_period(text: str) -> bool:
     return True
 
 
+def _staged(upload, folder: Path) -> Path:
+    """An uploaded set-up file under its own (safe) name in a hidden folder of the round, so
+    that what is said about it names the officer's file."""
+    staging = folder / ".tai-len"
+    staging.mkdir(exist_ok=True)
+    path = staging / windows_safe_name(upload.filename)
+    upload.save(path)
+    return path
+
+
 def _check_upload(upload, folder: Path, checker, suffixes) -> library.Check:
-    """Save an uploaded set-up file beside the round, check it, keep what the checker keeps."""
+    """Check an uploaded rubric; the checker keeps what it accepts."""
     suffix = Path(upload.filename).suffix.lower()
     if suffix not in suffixes:
         return library.Check(False, (f"Tệp phải có đuôi {', '.join(suffixes)}.",))
-    path = folder / f".tai-len{suffix}"
+    path = _staged(upload, folder)
     try:
-        upload.save(path)
         return checker(path, folder)
     finally:
         path.unlink(missing_ok=True)
@@ -504,9 +513,8 @@ def _check_upload(upload, folder: Path, checker, suffixes) -> library.Check:
 
 def _check_units_upload(upload, folder: Path, target: Path) -> library.Check:
     """The units list replaces the round's only when it reads without a problem."""
-    path = folder / f".tai-len{target.suffix}"
+    path = _staged(upload, folder)
     try:
-        upload.save(path)
         check = library.check_units(path)
         if check.ok:
             os.replace(path, target)
