@@ -73,6 +73,17 @@ def create_app(root: Path, password: str | None = None, *, secret_key: str | Non
 
     app.jinja_env.globals["rel"] = rel
 
+    def shown_path(text: str) -> str:
+        """A path as harvest.json records it, shown from the data folder (shorter, no temp dirs)."""
+        text = str(text or "")
+        for prefix in {str(root.resolve()), str(root)}:
+            if text.startswith(prefix + os.sep) or text.startswith(prefix + "/"):
+                return text[len(prefix) + 1:].replace("\\", "/")
+        return text
+
+    app.jinja_env.globals["shown_path"] = shown_path
+    app.jinja_env.filters["vn_time"] = _vn_time
+
     def results_or_none(folder: Path | None):
         if folder is None or not (folder / "harvest.json").is_file():
             return None
@@ -467,6 +478,16 @@ def create_app(root: Path, password: str | None = None, *, secret_key: str | Non
                                name=None, settings=None, steps=None, job=None), code
 
     return app
+
+
+def _vn_time(text) -> str:
+    """2024-12-02T14:30:00+00:00 → 02/12/2024 14:30 (as people write it); anything else as is."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(str(text)).strftime("%d/%m/%Y %H:%M")
+    except ValueError:
+        return str(text or "")
 
 
 def _summary(results) -> dict | None:
