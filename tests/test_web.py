@@ -403,6 +403,7 @@ def test_serve_starts_waitress_with_the_app(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert seen["host"] == "0.0.0.0" and seen["port"] == 9001
     assert seen["app"].test_client().get("/").status_code == 302  # the password from the environment is in force
+    assert seen["app"].config["SESSION_COOKIE_NAME"] == "cchc_phien_9001"
     assert "Trang làm việc: http://127.0.0.1:9001/" in result.output
 
 
