@@ -322,6 +322,9 @@ def test_two_harvests_of_one_round_never_run_at_once(page):
         assert "Đang thu và kiểm tra cho đợt này: chờ xong rồi chạy lại." in html
         assert "Có thể đóng trang này" in html  # the progress bar of the running one
         assert page.get("/dot/cchc-2024/tien-do.json").get_json()["state"] == "running"
+        html = text(page.post("/dot/cchc-2024/nhan/tai-len", {"files": [(io.BytesIO(b"x"), "muon.xlsx")]},
+                              content_type="multipart/form-data", follow_redirects=True))
+        assert "chờ xong rồi tải lên thêm" in html and not (folder / "2-hop-thu" / "muon.xlsx").exists()
     finally:
         release.set()
     assert page.wait_job("cchc-2024")["state"] == "done"

@@ -257,7 +257,7 @@ def create_app(root: Path, password: str | None = None, *, secret_key: str | Non
     @app.post("/dot/<name>/nhan/tai-len")
     def upload_returns(name):
         folder = round_dir(name)
-        return _upload(name, folder / rounds.INBOX, "receive")
+        return _upload(name, folder, folder / rounds.INBOX, "receive")
 
     @app.post("/dot/<name>/nhan/thu")
     def start_harvest(name):
@@ -332,7 +332,7 @@ def create_app(root: Path, password: str | None = None, *, secret_key: str | Non
     @app.post("/dot/<name>/tham-dinh/tai-len")
     def upload_appraisal(name):
         folder = round_dir(name)
-        return _upload(name, folder / rounds.APPRAISAL, "appraise")
+        return _upload(name, folder, folder / rounds.APPRAISAL, "appraise")
 
     @app.post("/dot/<name>/tham-dinh/ghep")
     def merge_appraisal(name):
@@ -412,10 +412,18 @@ def create_app(root: Path, password: str | None = None, *, secret_key: str | Non
             return render_round("results.html", round_name, folder, **context)
         return render_template("results.html", name=None, settings=None, steps=None, job=None, summary_reports=[], commune_reports=[], **context)
 
-    def _upload(name: str, target: Path, back: str):
+    def _upload(name: str, folder: Path, target: Path, back: str):
+        wants_json = request.headers.get("Accept", "").startswith("application/json")
+        job = jobs.get(str(folder))
+        if job is not None and job.state == "running":
+            # a file half-written while the harvest reads the inbox would be reported as damaged
+            message = "Đang thu và kiểm tra cho đợt này: chờ xong rồi tải lên thêm."
+            flash(message, "error")  # shown by the next page, also after a drop (the script goes there)
+            if wants_json:
+                return jsonify({"saved": [], "refused": [message], "next": url_for(back, name=name)}), 409
+            return redirect(url_for(back, name=name))
         files = request.files.getlist("files")
         saved = save_uploads(files, target, app.config["CCHC_MAX_FILE"])
-        wants_json = request.headers.get("Accept", "").startswith("application/json")
         if saved.names:
             flash(f"Đã nhận {len(saved.names)} tệp vào {target.name}: " + ", ".join(saved.names[:20])
                   + ("…" if len(saved.names) > 20 else ""), "ok")
