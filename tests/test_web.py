@@ -209,6 +209,7 @@ def test_units_list_problems_are_shown_by_row_and_the_list_is_not_used(page):
     bad = "code,name\nX01,Xã Một\nX01,Xã Hai\n,Xã Ba\n"
     html = text(page.post("/dot/dot-loi/thiet-lap", {"units_file": (io.BytesIO(bad.encode()), "ds.csv")},
                           content_type="multipart/form-data"))
+    assert "Tệp danh sách đơn vị “ds.csv” có lỗi. Sửa các chỗ sau rồi tải lên lại:" in html
     assert "dòng 3: mã X01 trùng với dòng 2" in html and "dòng 4: thiếu mã đơn vị" in html
     assert load_round(page.app.config["CCHC_ROOT"] / "dot-loi").units == ""
 
@@ -321,6 +322,9 @@ def test_two_harvests_of_one_round_never_run_at_once(page):
         assert "Đang thu và kiểm tra cho đợt này: chờ xong rồi chạy lại." in html
         assert "Có thể đóng trang này" in html  # the progress bar of the running one
         assert page.get("/dot/cchc-2024/tien-do.json").get_json()["state"] == "running"
+        html = text(page.post("/dot/cchc-2024/nhan/tai-len", {"files": [(io.BytesIO(b"x"), "muon.xlsx")]},
+                              content_type="multipart/form-data", follow_redirects=True))
+        assert "chờ xong rồi tải lên thêm" in html and not (folder / "2-hop-thu" / "muon.xlsx").exists()
     finally:
         release.set()
     assert page.wait_job("cchc-2024")["state"] == "done"
@@ -402,6 +406,7 @@ def test_serve_starts_waitress_with_the_app(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert seen["host"] == "0.0.0.0" and seen["port"] == 9001
     assert seen["app"].test_client().get("/").status_code == 302  # the password from the environment is in force
+    assert seen["app"].config["SESSION_COOKIE_NAME"] == "cchc_phien_9001"
     assert "Trang làm việc: http://127.0.0.1:9001/" in result.output
 
 
@@ -475,8 +480,10 @@ def test_start_page_lists_the_demo_round_and_other_results(tmp_path):
     assert "Xếp hạng tạm theo điểm tự chấm" in other and "UBND xã Mẫu An" in other
     demo = text(client.get("/dot/demo/ket-qua"))
     assert "Xếp hạng chính thức theo điểm thẩm định." in demo and 'class="heat"' in demo
+    assert "demo/2-hop-thu/Zalo_tep_nhan.zip › Zalo Received Files/" in text(client.get("/dot/demo/don-vi/M07"))
+    assert str(root) not in text(client.get("/dot/demo/don-vi/M07"))  # paths shown from the data folder
     commune = text(client.get("/dot/demo/don-vi/M07?nguon=tu-cham"))
-    assert "<td>Lỗi</td><td>Phụ lục I</td><td>D82</td><td>Điểm tự đánh giá 2,5 vượt điểm tối đa 2 của tiêu chí 5.2" in commune
+    assert "<td class=\"nowrap\">Lỗi</td><td class=\"nowrap\">Phụ lục I</td><td>D82</td><td>Điểm tự đánh giá 2,5 vượt điểm tối đa 2 của tiêu chí 5.2" in commune
     for url in ("/dot/demo/", "/dot/demo/thiet-lap", "/dot/demo/gui", "/dot/demo/nhan", "/dot/demo/tham-dinh"):
         assert client.get(url).status_code == 200, url
     assert client.get("/dot/khong-co/").status_code == 404
@@ -519,3 +526,22 @@ def test_incomplete_and_wrong_appraisals_are_shown(page, tmp_path):
     assert f"ngoài khoảng 0 đến {first.max}" in html and "Lỗi" in html
     results = text(page.get("/dot/cchc-2024/ket-qua"))
     assert "Xếp hạng tạm theo điểm tự chấm" in results
+
+
+def test_the_guide_is_linked_and_shows_pictures_of_the_real_pages():
+    """docs/huong-dan-su-dung.md: linked at the top of the README; every picture it shows exists
+    (made by docs/screenshots.py from the real page) and stays small."""
+    import re
+
+    top = Path(__file__).resolve().parent.parent
+    readme = (top / "README.md").read_text(encoding="utf-8")
+    assert "docs/huong-dan-su-dung.md" in readme.split("## Quick start")[0]
+    guide = (top / "docs" / "huong-dan-su-dung.md").read_text(encoding="utf-8")
+    pictures = re.findall(r"!\[[^\]]+\]\((img/[^)]+\.png)\)", guide)
+    assert len(pictures) >= 6
+    for picture in pictures:
+        path = top / "docs" / picture
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size < 250_000, picture
+    for command in ("py -m pip install .", "py -m cchc_xls serve", "cchc harvest", "cchc appraise", "cchc rank",
+                    "cchc report", "--password"):
+        assert command in guide, command

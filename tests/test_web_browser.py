@@ -9,12 +9,10 @@ except in CI (CI=true), where it fails.
 from __future__ import annotations
 
 import io
-import shutil
 import time
 import urllib.request
 import zipfile
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 

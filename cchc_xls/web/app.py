@@ -73,6 +73,17 @@ def create_app(root: Path, password: str | None = None, *, secret_key: str | Non
 
     app.jinja_env.globals["rel"] = rel
 
+    def shown_path(text: str) -> str:
+        """A path as harvest.json records it, shown from the data folder (shorter, no temp dirs)."""
+        text = str(text or "")
+        for prefix in {str(root.resolve()), str(root)}:
+            if text.startswith(prefix + os.sep) or text.startswith(prefix + "/"):
+                return text[len(prefix) + 1:].replace("\\", "/")
+        return text
+
+    app.jinja_env.globals["shown_path"] = shown_path
+    app.jinja_env.filters["vn_time"] = _vn_time
+
     def results_or_none(folder: Path | None):
         if folder is None or not (folder / "harvest.json").is_file():
             return None
@@ -246,7 +257,7 @@ def create_app(root: Path, password: str | None = None, *, secret_key: str | Non
     @app.post("/dot/<name>/nhan/tai-len")
     def upload_returns(name):
         folder = round_dir(name)
-        return _upload(name, folder / rounds.INBOX, "receive")
+        return _upload(name, folder, folder / rounds.INBOX, "receive")
 
     @app.post("/dot/<name>/nhan/thu")
     def start_harvest(name):
@@ -321,7 +332,7 @@ def create_app(root: Path, password: str | None = None, *, secret_key: str | Non
     @app.post("/dot/<name>/tham-dinh/tai-len")
     def upload_appraisal(name):
         folder = round_dir(name)
-        return _upload(name, folder / rounds.APPRAISAL, "appraise")
+        return _upload(name, folder, folder / rounds.APPRAISAL, "appraise")
 
     @app.post("/dot/<name>/tham-dinh/ghep")
     def merge_appraisal(name):
@@ -401,10 +412,18 @@ def create_app(root: Path, password: str | None = None, *, secret_key: str | Non
             return render_round("results.html", round_name, folder, **context)
         return render_template("results.html", name=None, settings=None, steps=None, job=None, summary_reports=[], commune_reports=[], **context)
 
-    def _upload(name: str, target: Path, back: str):
+    def _upload(name: str, folder: Path, target: Path, back: str):
+        wants_json = request.headers.get("Accept", "").startswith("application/json")
+        job = jobs.get(str(folder))
+        if job is not None and job.state == "running":
+            # a file half-written while the harvest reads the inbox would be reported as damaged
+            message = "Đang thu và kiểm tra cho đợt này: chờ xong rồi tải lên thêm."
+            flash(message, "error")  # shown by the next page, also after a drop (the script goes there)
+            if wants_json:
+                return jsonify({"saved": [], "refused": [message], "next": url_for(back, name=name)}), 409
+            return redirect(url_for(back, name=name))
         files = request.files.getlist("files")
         saved = save_uploads(files, target, app.config["CCHC_MAX_FILE"])
-        wants_json = request.headers.get("Accept", "").startswith("application/json")
         if saved.names:
             flash(f"Đã nhận {len(saved.names)} tệp vào {target.name}: " + ", ".join(saved.names[:20])
                   + ("…" if len(saved.names) > 20 else ""), "ok")
@@ -469,6 +488,16 @@ def create_app(root: Path, password: str | None = None, *, secret_key: str | Non
     return app
 
 
+def _vn_time(text) -> str:
+    """2024-12-02T14:30:00+00:00 → 02/12/2024 14:30 (as people write it); anything else as is."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(str(text)).strftime("%d/%m/%Y %H:%M")
+    except ValueError:
+        return str(text or "")
+
+
 def _summary(results) -> dict | None:
     if results is None:
         return None
@@ -489,14 +518,23 @@ def _valid_period(text: str) -> bool:
     return True
 
 
+def _staged(upload, folder: Path) -> Path:
+    """An uploaded set-up file under its own (safe) name in a hidden folder of the round, so
+    that what is said about it names the officer's file."""
+    staging = folder / ".tai-len"
+    staging.mkdir(exist_ok=True)
+    path = staging / windows_safe_name(upload.filename)
+    upload.save(path)
+    return path
+
+
 def _check_upload(upload, folder: Path, checker, suffixes) -> library.Check:
-    """Save an uploaded set-up file beside the round, check it, keep what the checker keeps."""
+    """Check an uploaded rubric; the checker keeps what it accepts."""
     suffix = Path(upload.filename).suffix.lower()
     if suffix not in suffixes:
         return library.Check(False, (f"Tệp phải có đuôi {', '.join(suffixes)}.",))
-    path = folder / f".tai-len{suffix}"
+    path = _staged(upload, folder)
     try:
-        upload.save(path)
         return checker(path, folder)
     finally:
         path.unlink(missing_ok=True)
@@ -504,9 +542,8 @@ def _check_upload(upload, folder: Path, checker, suffixes) -> library.Check:
 
 def _check_units_upload(upload, folder: Path, target: Path) -> library.Check:
     """The units list replaces the round's only when it reads without a problem."""
-    path = folder / f".tai-len{target.suffix}"
+    path = _staged(upload, folder)
     try:
-        upload.save(path)
         check = library.check_units(path)
         if check.ok:
             os.replace(path, target)

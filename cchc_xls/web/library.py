@@ -63,7 +63,7 @@ def check_units(path: Path) -> Check:
         units = load_units(path)
     except UnitsError as exc:
         lines = str(exc).split("\n- ")
-        return Check(False, tuple(lines[1:]) or (lines[0],), lines[0])
+        return Check(False, tuple(lines[1:]) or (lines[0],), lines[0].rstrip(":") if len(lines) > 1 else "")
     return Check(True, (), f"{len(units)} đơn vị")
 
 

@@ -33,6 +33,8 @@ def serve(folder: Path, *, host: str = "127.0.0.1", port: int = 8765, open_brows
     from cchc_xls.web.app import create_app
 
     app = create_app(folder, password=password or None)
+    # cookies are not kept apart by port: two pages open on one machine must not share a session
+    app.config["SESSION_COOKIE_NAME"] = f"cchc_phien_{port}"
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}/"
     echo(f"Trang làm việc: {url}  (thư mục dữ liệu: {folder})")

@@ -61,7 +61,7 @@ function dropZone(form) {
     for (const file of files) data.append("files", file, file.name);
     label.textContent = "Đang tải lên " + files.length + " tệp…";
     fetch(form.action, { method: "POST", body: data, headers: { Accept: "application/json", "X-CSRF-Token": csrfOf(form) }, credentials: "same-origin" })
-      .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
+      .then((r) => (r.ok || r.status === 409 ? r.json() : Promise.reject(r.status)))
       .then((result) => { window.location.assign(result.next); })
       .catch((status) => { label.textContent = status === 413 ? "Tệp quá lớn: chia thành nhiều lần tải." : "Không tải lên được: thử lại."; });
   });

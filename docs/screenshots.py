@@ -1,0 +1,71 @@
+"""The user guide's pictures (docs/img/*.png), taken from the real page in headless Chromium.
+
+    .venv/bin/python docs/screenshots.py
+
+Plays the demo into a temporary data folder, serves the page on a free port and photographs each
+step; also a new round whose units list has mistakes, to show how problems are reported.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "tests"))
+
+from browser import chromium, served  # noqa: E402
+
+from cchc_xls.demo import run_demo  # noqa: E402
+from cchc_xls.web import create_app  # noqa: E402
+
+WIDTH = 1200
+SHOTS = [  # (file, path, height of the picture)
+    ("trang-dau.png", "/", 520),
+    ("gui-phieu.png", "/dot/demo/gui", 760),
+    ("nhan-phieu.png", "/dot/demo/nhan", 1000),
+    ("don-vi.png", "/dot/demo/don-vi/M07?nguon=tu-cham", 820),
+    ("tham-dinh.png", "/dot/demo/tham-dinh", 700),
+    ("ket-qua.png", "/dot/demo/ket-qua", 900),
+]
+BAD_UNITS = "code,name\nX01,Xã Một\nX01,Xã Hai\n,Xã Ba\nX 04,Xã Bốn\n"
+
+
+def main() -> None:
+    out = HERE / "img"
+    out.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="cchc-anh-") as tmp:
+        root = Path(tmp) / "cchc"
+        run_demo(root / "demo")
+        units = Path(tmp) / "don-vi-co-loi.csv"
+        units.write_text(BAD_UNITS, encoding="utf-8")
+        with served(create_app(root)) as base, chromium(WIDTH, 900) as driver:
+            for name, path, height in SHOTS:
+                driver.set_window_size(WIDTH, height)
+                driver.get(base + path)
+                if name == "ket-qua.png":  # the chart, below the downloads and the table
+                    driver.execute_script("document.querySelector('figure.chart').scrollIntoView()")
+                time.sleep(0.3)
+                driver.save_screenshot(str(out / name))
+            # a new round, set up with a units list that has mistakes
+            driver.set_window_size(WIDTH, 900)
+            driver.get(base + "/")
+            driver.find_element("name", "title").send_keys("Chỉ số CCHC năm 2025")
+            driver.find_element("name", "name").send_keys("cchc-2025")
+            driver.find_element("name", "period").send_keys("2025")
+            driver.find_element("xpath", "//button[normalize-space()='Tạo đợt']").click()
+            time.sleep(0.3)
+            driver.find_element("css selector", "input[name=rubric_choice][value='hai-duong-2022']").click()
+            driver.find_element("name", "units_file").send_keys(str(units))
+            driver.find_element("xpath", "//button[normalize-space()='Lưu thiết lập']").click()
+            time.sleep(0.3)
+            driver.execute_script("document.querySelector('fieldset div.flash.error').scrollIntoView({block: 'center'})")
+            driver.save_screenshot(str(out / "thiet-lap.png"))
+    for name in sorted(p.name for p in out.glob("*.png")):
+        print(name, (out / name).stat().st_size // 1024, "KB")
+
+
+if __name__ == "__main__":
+    main()
