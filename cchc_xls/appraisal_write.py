@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 
 from cchc_xls import __version__
@@ -22,7 +23,7 @@ from cchc_xls.layout import (
 )
 from cchc_xls.numbers import format_vn
 from cchc_xls.results import Results, UnitRow, load_results
-from cchc_xls.rubric import Node
+from cchc_xls.rubric import Node, Rubric
 from cchc_xls.score import not_applicable_codes
 from cchc_xls.outputs import partial_path, write_atomic
 from cchc_xls.style import (
@@ -180,7 +181,12 @@ def _write_by_unit(path: Path, results: Results, unit: UnitRow, password: str) -
                                     if any(not n.self_scored for n in rubric.leaves()) else ""), bold)
     write_number_or_blank(s, total_row, col["score"], unit.self_total, f(bold=True, border=1, bg_color=FILL_HEADER, align="center"))
     roots = ",".join(cell_ref(row_of[r.code], col["appraisal"]) for r in rubric.roots)
-    s.write_formula(total_row, col["appraisal"], f"=SUM({roots})", f(bold=True, border=1, bg_color=FILL_HEADER, align="center"), 0)
+    total = f"SUM({roots})"
+    for extra in rubric.extras():  # the capped bonus added and the capped penalty subtracted, as in Phụ lục I
+        items = ",".join(cell_ref(row_of[i.code], col["appraisal"]) for i in extra.items) or "0"
+        total += ("+" if extra.part == "bonus" else "-") + f"MIN(SUM({items}),{format(extra.max, 'f')})"
+    formula = f"=MAX(0,{total})" if rubric.extras() else f"={total}"
+    s.write_formula(total_row, col["appraisal"], formula, f(bold=True, border=1, bg_color=FILL_HEADER, align="center"), 0)
     end = _signature(book, layout, s, total_row + 2, col["evidence"], last)
     s.freeze_panes(top + 1, 2)
     s.print_area(0, 0, end, last)
@@ -315,7 +321,7 @@ def write_appraisal_workbooks(harvest_dir: Path, out_dir: Path, by: str = "unit"
         out_dir.mkdir(parents=True, exist_ok=True)
         written = []
         if by == "area":
-            for area in results.rubric.areas():
+            for area in results.rubric.areas() + extras_area(results.rubric):
                 if not any(leaf.self_scored for leaf in area.leaves()):
                     continue
                 name = f"tham-dinh_linh-vuc-{ascii_slug(area.code)}_{period}.xlsx"
@@ -329,3 +335,11 @@ def write_appraisal_workbooks(harvest_dir: Path, out_dir: Path, by: str = "unit"
     except OSError as exc:
         raise output_error(exc, out_dir, "bảng thẩm định") from exc
     return AppraisalOutputs(out_dir, tuple(written), survey)
+
+
+def extras_area(rubric: Rubric) -> list[Node]:
+    """The bonus and penalty items as one more “area” for the appraisal by area ([] without them)."""
+    items = tuple(item for extra in rubric.extras() for item in extra.items)
+    if not items:
+        return []
+    return [Node(code="TT", label="Điểm thưởng, điểm trừ", max=sum((i.max for i in items), Decimal(0)), children=items)]

@@ -22,8 +22,10 @@ class UnitResult:
     unit: Unit
     status: str = "missing"  # submitted | missing | rejected
     file: FileResult | None = None
-    rank: int | None = None
-    group: str | None = None
+    rank: int | None = None  # within the unit's ranking group
+    group: str | None = None  # the band (Xếp loại)
+    ranking_group: str | None = None  # None when the rubric ranks every unit together
+    group_note: str = ""  # why the band differs from what the total alone gives
     appraisal: UnitAppraisal | None = None
     appraisal_totals: Totals | None = None
     appraisal_missing: tuple[str, ...] = ()
@@ -31,6 +33,16 @@ class UnitResult:
     @property
     def appraisal_complete(self) -> bool:
         return self.appraisal_totals is not None and not self.appraisal_missing
+
+    @property
+    def kind(self) -> str | None:
+        return self.unit.kind
+
+    def ranking_scores(self, final: bool) -> dict:
+        """The leaf scores the ranking total comes from (the appraised ones once final)."""
+        if final:
+            return self.appraisal.scores if self.appraisal else {}
+        return self.checked.scores if self.checked else {}
 
     @property
     def appraisal_total(self):
@@ -194,8 +206,9 @@ def _merge_appraisals(results: list[FileResult], unit_results: list[UnitResult],
 
 
 def _rank(unit_results: list[UnitResult], rubric: Rubric) -> None:
-    for outcome, (_, rank, group) in zip(unit_results, rank_units(unit_results, rubric)):
-        outcome.rank, outcome.group = rank, group
+    for outcome, ranked in zip(unit_results, rank_units(unit_results, rubric)):
+        outcome.rank, outcome.group = ranked.rank, ranked.group
+        outcome.ranking_group, outcome.group_note = ranked.ranking_group, ranked.note
 
 
 def assign_files(results: list[FileResult], rubric: Rubric, units: list[Unit],

@@ -14,12 +14,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from cchc_xls.findings import Finding, make
-from cchc_xls.layout import NA_MARK, RESCALED_LABEL, TOTAL_LABEL
+from cchc_xls.layout import BONUS_LABEL, FINAL_LABEL, NA_MARK, PENALTY_LABEL, RESCALED_LABEL, TOTAL_LABEL, label_prefix
 from cchc_xls.legacy import fix_legacy_text
 from cchc_xls.numbers import ZERO, format_vn, is_sane, parse_text_number, read_decimal, to_decimal
 from cchc_xls.read import Return, Row, text_of
 from cchc_xls.rubric import Node, Rubric
-from cchc_xls.score import Totals, compute_totals, leaf_contribution, not_applicable_codes, rescale
+from cchc_xls.score import Totals, compute_totals, final_total, leaf_contribution, not_applicable_codes, rescale
 
 _THOUSANDS_LIKE = re.compile(r"^\d{1,3}[.,]\d{2}0$")
 TOLERANCE = Decimal("0.0005")  # the workbook rounds a rescaled total to 3 places
@@ -243,7 +243,8 @@ def _judge_value(ctx: _Ctx, node: Node, value: Decimal, out: Checked):
     out.scores[node.code] = counted
     if node.evidence_required and counted > 0 and not out.evidence.get(node.code):
         yield make("evidence.missing", **ctx.at(node.code, "evidence"), code=node.code, value=shown)
-    if counted < node.max and not out.explanations.get(node.code):
+    # a bonus or penalty item below its maximum is the normal case: no explanation asked
+    if counted < node.max and not node.part and not out.explanations.get(node.code):
         yield make("explanation.missing", **ctx.at(node.code, "explanation"), code=node.code, value=shown,
                    max=format_vn(node.max))
 
@@ -306,12 +307,29 @@ def _check_formulas_and_totals(ctx: _Ctx, out: Checked):
         yield from _compare(where, what, value, view.subtotals.get(node.code, ZERO), local)
     raw_from_shown = sum((shown.get(r.code, view.subtotals.get(r.code, ZERO)) if not r.is_leaf
                           else leaf_contribution(rubric, r, scores, view.not_applicable) for r in rubric.roots), ZERO)
+    # The final total is compared with the parts as the file shows them, so that a typed-over
+    # subtotal is reported once, at its own cell.
+    shown_parts = {"base": None, "bonus": None, "penalty": None}
     for row, cell, label in ret.total_cells:
         squashed = " ".join(label.split()).casefold()
+        number = cell.value if isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool) else None
         if squashed.startswith(TOTAL_LABEL.casefold()):
             what, value, local = "tổng điểm", view.raw_total, raw_from_shown
-        elif squashed.startswith(RESCALED_LABEL.split("{")[0].strip().casefold()):
-            what, value, local = "tổng điểm quy đổi", view.total, rescale(raw_from_shown, rubric.total, view.applicable_max)
+            shown_parts["base"] = to_decimal(number) if number is not None else None
+        elif squashed.startswith(label_prefix(RESCALED_LABEL).casefold()):
+            what, value, local = "tổng điểm quy đổi", view.base_total, rescale(raw_from_shown, rubric.total, view.applicable_max)
+            shown_parts["base"] = to_decimal(number) if number is not None else None
+        elif rubric.bonus and squashed.startswith(label_prefix(BONUS_LABEL).casefold()):
+            what, value, local = "điểm thưởng được tính", view.bonus, None
+            shown_parts["bonus"] = to_decimal(number) if number is not None else None
+        elif rubric.penalty and squashed.startswith(label_prefix(PENALTY_LABEL).casefold()):
+            what, value, local = "điểm trừ được tính", view.penalty, None
+            shown_parts["penalty"] = to_decimal(number) if number is not None else None
+        elif rubric.extras() and squashed.startswith(label_prefix(FINAL_LABEL).casefold()):
+            what, value = "tổng điểm sau điểm thưởng, điểm trừ", view.total
+            local = final_total(*(shown if shown is not None else fallback for shown, fallback in (
+                (shown_parts["base"], view.base_total), (shown_parts["bonus"], view.bonus),
+                (shown_parts["penalty"], view.penalty))))
         else:
             continue
         where = {"file": ret.file, "sheet": ret.sheet_name, "cell": ret.col_letter_ref("score", row)}

@@ -104,6 +104,8 @@ def rubric_show(rubric, as_json):
             marks.append("có thể không áp dụng")
         if node.applies_to:
             marks.append("chỉ áp dụng: " + ", ".join(node.applies_to))
+        if node.part:
+            marks.append("điểm thưởng" if node.part == "bonus" else "điểm trừ")
         extra = f"  [{'; '.join(marks)}]" if marks else ""
         click.echo(f"{'  ' * node.depth}{node.code}  {node.label}  ({format_vn(node.max)}){extra}")
     bands = ", ".join(f"{b.name} ≥ {format_vn(b.min)}" for b in loaded.bands)
@@ -259,7 +261,8 @@ def rank_command(harvest_dir, out_dir, office, as_json):
     if as_json:
         _echo_json({"path": str(outputs.path), "provisional": not results.appraised, "units": [
             {"code": u.code, "name": u.name, "self_total": to_json_number(u.self_total),
-             "appraisal_total": to_json_number(u.appraisal_total), "rank": u.rank, "group": u.group, "note": u.note}
+             "appraisal_total": to_json_number(u.appraisal_total), "rank": u.rank, "group": u.group, "ranking_group": u.ranking_group,
+             "group_note": u.group_note, "note": u.note}
             for u in ordered_for_ranking(results)]})
         return
     click.echo(f"Đã ghi bảng xếp hạng: {outputs.path}")

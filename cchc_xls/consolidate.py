@@ -14,7 +14,7 @@ from cchc_xls import __version__
 from cchc_xls.assign import UnitResult, local_time
 from cchc_xls.findings import SEVERITY_LABEL, SEVERITY_ORDER
 from cchc_xls.harvest import Harvest
-from cchc_xls.numbers import to_json_number
+from cchc_xls.numbers import format_vn, to_json_number
 from cchc_xls.outputs import write_atomic
 from cchc_xls.layout import (
     FINDINGS_COLUMNS, FINDINGS_SHEET, HEAT_MAP_COLUMNS, HEAT_MAP_SHEET, PROGRESS_COLUMNS, PROGRESS_SHEET, SUMMARY_SHEET,
@@ -41,12 +41,18 @@ def unit_json(outcome: UnitResult, rubric, detail: bool = True) -> dict:
         "appraisal_complete": outcome.appraisal_complete,
         "rank": outcome.rank,
         "group": outcome.group,
+        "ranking_group": outcome.ranking_group,
+        "group_note": outcome.group_note,
         "note": unit_note(outcome),
+        **_parts_json(outcome),
     }
     if not detail:
         appraisal = outcome.appraisal
         item["appraisal"] = {k: to_json_number(v) for k, v in appraisal.scores.items()} if appraisal else {}
         item["appraisal_missing"] = list(outcome.appraisal_missing)
+        # the penalty items' scores decide the sanctions when the ranking is rebuilt from this
+        penalty_codes = {i.code for i in rubric.penalty.items} if rubric.penalty else set()
+        item["scores"] = {k: to_json_number(v) for k, v in checked.scores.items() if k in penalty_codes} if checked else {}
         return item
     evidence, explanations = checked.text_maps() if checked else ({}, {})
     item.update({
@@ -58,6 +64,19 @@ def unit_json(outcome: UnitResult, rubric, detail: bool = True) -> dict:
         **_appraisal_json(outcome, rubric),
     })
     return item
+
+
+def _parts_json(outcome: UnitResult) -> dict:
+    """The parts of the self and the appraised totals: base total (after rescaling), the bonus
+    and the penalty that count; `self_total` and `appraisal_total` are base + bonus − penalty."""
+    checked = outcome.checked
+    parts = {}
+    for prefix, totals in (("self", checked.totals if checked else None),
+                           ("appraisal", outcome.appraisal_totals if outcome.appraisal_complete else None)):
+        parts[f"{prefix}_base_total"] = to_json_number(totals.base_total) if totals else None
+        parts[f"{prefix}_bonus"] = to_json_number(totals.bonus) if totals else None
+        parts[f"{prefix}_penalty"] = to_json_number(totals.penalty) if totals else None
+    return parts
 
 
 def file_json(file) -> dict:
@@ -228,15 +247,26 @@ class _TongHop:
         footer_n = self.fmt(border=1, bold=True, bg_color=FILL_HEADER, align="center")
         final = self.result.appraised
         basis = texts["basis_final"] if final else texts["basis_provisional"]
-        rows = [
+        rows = []
+        if self.rubric.extras():  # the parts of the self total, as the workbook's footer has them
+            rows.append((texts["base_total"], lambda u: u.checked.totals.base_total, "number"))
+            for extra in self.rubric.extras():
+                label = texts["bonus"] if extra.part == "bonus" else texts["penalty"]
+                rows.append((label.format(max=format_vn(extra.max)),
+                             (lambda u: u.checked.totals.bonus) if extra.part == "bonus" else (lambda u: u.checked.totals.penalty),
+                             "number"))
+        rows += [
             (texts["self_total"], lambda u: u.self_total, "number"),
             (texts["self_percent"], lambda u: self_percent(u, self.rubric), "number"),
         ]
         if any(u.appraisal for u in units):
             rows.append((texts["appraisal_total"], lambda u: u.appraisal_total, "number"))
+        if self.rubric.ranking_groups:
+            rows.append((texts["ranking_group"], lambda u: u.ranking_group or "", "text"))
         rows += [
             (texts["group"].format(basis=basis), lambda u: u.group or "", "text"),
-            (texts["rank"].format(basis=basis), lambda u: u.rank, "number"),
+            (texts["rank"].format(basis=basis) + (texts["rank_in_group"] if self.rubric.ranking_groups else ""),
+             lambda u: u.rank, "number"),
         ]
         for label, getter, kind in rows:
             row += 1

@@ -22,14 +22,15 @@ from pathlib import Path
 from cchc_xls import __version__
 from cchc_xls.errors import OutputError, folder_error
 from cchc_xls.layout import (
-    GROUP_LABEL, GUIDE_SHEET, IDENTITY_KEYS, IDENTITY_LABEL, KIND_SELF, MAIN_SHEET, META_SHEET, NA_MARK,
-    NOT_SELF_SCORED_NOTE, PROPERTY_PREFIX, RESCALED_LABEL, SELF_LAYOUT, TOTAL_LABEL, FORMAT_VERSION, UNIT_CODE_LABEL,
+    EXTRA_HEADING_NOTE, EXTRA_HEADINGS, EXTRA_LABELS, FINAL_LABEL, GROUP_LABEL, GUIDE_SHEET, IDENTITY_KEYS,
+    IDENTITY_LABEL, KIND_SELF, MAIN_SHEET, META_SHEET, NA_MARK, NOT_SELF_SCORED_NOTE, PROPERTY_PREFIX, RESCALED_LABEL,
+    SELF_LAYOUT, TOTAL_LABEL, FORMAT_VERSION, UNIT_CODE_LABEL,
     active_columns, cell_ref, column_letter, identity_line,
 )
 from cchc_xls.numbers import ZERO, format_vn, to_decimal
 from cchc_xls.resources import render_text
 from cchc_xls.rubric import Node, Rubric
-from cchc_xls.score import compute_totals, not_applicable_codes, rescale
+from cchc_xls.score import compute_totals, final_total, not_applicable_codes, rescale, unit_band
 from cchc_xls.outputs import write_atomic, write_text_atomic
 from cchc_xls.style import (
     FILL_ATTENTION, FILL_HEADER, FILL_LOCKED_OUT, FILL_MISSING, FILL_PARENT, Formats, fit_row, new_workbook, row_height,
@@ -142,7 +143,9 @@ class _TemplateWriter:
                 subtotals[parent] += delta
                 parent = self.rubric.node(parent).parent
             raw += delta
-        return replace(totals, subtotals=subtotals, raw_total=raw, total=rescale(raw, self.rubric.total, totals.applicable_max))
+        base = rescale(raw, self.rubric.total, totals.applicable_max)
+        return replace(totals, subtotals=subtotals, raw_total=raw, base_total=base,
+                       total=final_total(base, totals.bonus, totals.penalty))
 
     # -- helpers --
     def ref(self, key: str, row: int, absolute: bool = False) -> str:
@@ -203,7 +206,11 @@ class _TemplateWriter:
     def plan_rows(self) -> list[_RowPlan]:
         plans = []
         row = HEADER_ROW + 1
+        self.extra_heading_rows = {}
         for node in self.rubric.nodes():
+            if node.part and node.part not in self.extra_heading_rows:
+                self.extra_heading_rows[node.part] = row  # ĐIỂM THƯỞNG / ĐIỂM TRỪ, a row without a code
+                row += 1
             if not node.is_leaf:
                 status = "parent"
             elif node.code in self.kind_na:
@@ -308,8 +315,24 @@ class _TemplateWriter:
         col = self.col["score"]
         self.sheet.data_validation(row, col, row, col, score_validation(node, row, col, self.level_ranges))
 
+    def write_extra_headings(self) -> None:
+        """A heading row above the bonus items and one above the penalty items."""
+        s, f, c = self.sheet, self.fmt, self.col
+        for extra in self.rubric.extras():
+            row = self.extra_heading_rows.get(extra.part)
+            if row is None:
+                continue
+            fill = f(bold=True, border=1, bg_color=FILL_HEADER)
+            s.write_blank(row, c["code"], None, fill)
+            note = EXTRA_HEADING_NOTE[extra.part].format(max=format_vn(extra.max))
+            s.write_string(row, c["label"], f"{EXTRA_HEADINGS[extra.part]} ({note})", fill)
+            for key in ("max", "score", "na", "evidence", "explanation"):
+                if key in c:
+                    s.write_blank(row, c[key], None, fill)
+
     def write_footer(self, plans: list[_RowPlan], identity: dict) -> int:
         s, f, c = self.sheet, self.fmt, self.col
+        self.write_extra_headings()
         row = plans[-1].row + 1
         first_row, last_row = plans[0].row, plans[-1].row
         bold = f(bold=True, border=1, bg_color=FILL_HEADER)
@@ -329,8 +352,10 @@ class _TemplateWriter:
             s.merge_range(row, 0, row, c["label"], RESCALED_LABEL.format(total=format_vn(self.rubric.total)), bold)
             s.write_number(row, c["max"], float(self.rubric.total), bold_c)
             formula = f"=IF({excluded}>0,ROUND({total_ref}*{total}/({total}-{excluded}),3),{total_ref})"
-            s.write_formula(row, c["score"], formula, bold_c, _num(self.totals.total))
+            s.write_formula(row, c["score"], formula, bold_c, _num(self.totals.base_total))
             total_ref = self.ref("score", row, absolute=True)
+        if self.rubric.extras():
+            row, total_ref = self.write_extra_totals(row, total_ref)
         row += 1
         label = GROUP_LABEL
         if any(not n.self_scored for n in self.rubric.leaves()):
@@ -347,20 +372,73 @@ class _TemplateWriter:
                       f(font_size=8, font_color="#808080", text_wrap=False))
         return row
 
+    def write_extra_totals(self, row: int, base_ref: str) -> tuple[int, str]:
+        """One row per part below the base total: the bonus that counts, the penalty that
+        counts, the final total (score.compute_totals computes the same, exactly)."""
+        s, f, c = self.sheet, self.fmt, self.col
+        bold = f(bold=True, border=1, bg_color=FILL_HEADER)
+        bold_c = f(bold=True, border=1, bg_color=FILL_HEADER, align="center")
+        refs = {}
+        for extra in self.rubric.extras():
+            row += 1
+            items = ",".join(self.ref("score", self.row_of[item.code]) for item in extra.items) or "0"
+            cap = format(extra.max, "f")
+            s.merge_range(row, 0, row, c["label"], EXTRA_LABELS[extra.part].format(max=format_vn(extra.max)), bold)
+            s.write_number(row, c["max"], float(extra.max), bold_c)
+            cached = self.totals.bonus if extra.part == "bonus" else self.totals.penalty
+            s.write_formula(row, c["score"], f"=MIN(SUM({items}),{cap})", bold_c, _num(cached))
+            refs[extra.part] = self.ref("score", row, absolute=True)
+        row += 1
+        terms = base_ref + (f"+{refs['bonus']}" if "bonus" in refs else "") + (f"-{refs['penalty']}" if "penalty" in refs else "")
+        s.merge_range(row, 0, row, c["label"], FINAL_LABEL, bold)
+        s.write_blank(row, c["max"], None, bold_c)
+        s.write_formula(row, c["score"], f"=MAX(0,{terms})", bold_c, _num(self.totals.total))
+        self.final_row = row
+        return row, self.ref("score", row, absolute=True)
+
     def group_formula(self, total_ref: str) -> str:
         """Nested IFs (IFS is missing from Excel 2016 and WPS); empty until a score is entered."""
         inputs = [self.ref("score", p.row) for p in self.plan_of.values() if p.status == "input"]
         chunks = [",".join(inputs[i:i + 200]) for i in range(0, len(inputs), 200)] or ["0"]
         counted = "+".join(f"COUNT({chunk})" for chunk in chunks)
+        sanctioned = [item for item in (self.rubric.penalty.items if self.rubric.penalty else ()) if item.sanction]
+        if sanctioned:
+            return f'=IF({counted}=0,"",{self.sanctioned_band_formula(total_ref, sanctioned)})'
         expr = f'"{self.rubric.bands[-1].name}"'
         for band in reversed(self.rubric.bands[:-1]):
             expr = f'IF({total_ref}>={format(band.min, "f")},"{band.name}",{expr})'
         return f'=IF({counted}=0,"",{expr})'
 
+    def sanctioned_band_formula(self, total_ref: str, sanctioned: list[Node]) -> str:
+        """The band with the penalty sanctions applied as score.sanctioned_band applies them:
+        the band's position from the total, one lower for `drop_one_band`, then the floors of
+        `no_top_band` and `max_band`. N() so that a score typed as text counts as SUM counts it."""
+        bands = self.rubric.bands
+        names = [b.name for b in bands]
+        count = len(bands)
+        position = "1" + "".join(f"+({total_ref}<{format(b.min, 'f')})" for b in bands[:-1])
+
+        def any_positive(items: list[Node]) -> str:
+            return "OR(" + ",".join(f"N({self.ref('score', self.row_of[i.code])})>0" for i in items) + ")"
+
+        drops = [i for i in sanctioned if i.sanction == "drop_one_band"]
+        if drops:
+            position = f"MIN({count},{position}+IF({any_positive(drops)},1,0))"
+        floors = []
+        no_top = [i for i in sanctioned if i.sanction == "no_top_band"]
+        if no_top and count > 1:
+            floors.append(f"IF({any_positive(no_top)},2,1)")
+        for item in sanctioned:
+            if item.sanction == "max_band":
+                floors.append(f"IF({any_positive([item])},{names.index(item.sanction_band) + 1},1)")
+        if floors:
+            position = f"MAX({position},{','.join(floors)})"
+        return "CHOOSE(" + position + "," + ",".join(f'"{name}"' for name in names) + ")"
+
     def group_cached(self) -> str:
         if not self.numeric:
             return ""
-        return self.rubric.group_for(self.totals.total) or ""
+        return unit_band(self.rubric, self.totals.total, self.numeric) or ""
 
     def add_conditional_formats(self, plans: list[_RowPlan]) -> None:
         inputs = [p for p in plans if p.status == "input"]
@@ -390,7 +468,8 @@ class _TemplateWriter:
         evidence_rows = [p.row for p in inputs if p.node.evidence_required]
         add("evidence", evidence_rows,
             f'=AND(ISNUMBER(${score_l}{{r}}),${score_l}{{r}}>0,LEN(${column_letter(c["evidence"])}{{r}})=0)', attention)
-        add("explanation", rows,
+        # a bonus or penalty item below its maximum is normal: no explanation asked
+        add("explanation", [p.row for p in inputs if not p.node.part],
             f'=AND(ISNUMBER(${score_l}{{r}}),${score_l}{{r}}<${max_l}{{r}},LEN(${column_letter(c["explanation"])}{{r}})=0)',
             attention)
 
@@ -413,6 +492,8 @@ class _TemplateWriter:
             deadline=self.options.deadline, office=self.options.office,
             has_na=any(n.may_be_na for n in self.rubric.leaves()),
             has_survey=any(not n.self_scored for n in self.rubric.leaves()),
+            bonus_max=format_vn(self.rubric.bonus.max) if self.rubric.bonus else "",
+            penalty_max=format_vn(self.rubric.penalty.max) if self.rubric.penalty else "",
         )
         heading, body = f(bold=True, font_size=14), f()
         for row, line in enumerate(line for line in text.splitlines() if line.strip()):

@@ -142,6 +142,18 @@ class Layout:
 TOTAL_LABEL = "TỔNG ĐIỂM TỰ ĐÁNH GIÁ"
 RESCALED_LABEL = "TỔNG ĐIỂM QUY ĐỔI VỀ THANG {total} ĐIỂM"
 GROUP_LABEL = "Xếp loại (tạm tính theo điểm tự đánh giá)"
+# Bonus and penalty points: a heading row above each part's items, and a footer row per part.
+EXTRA_HEADINGS = {"bonus": "ĐIỂM THƯỞNG", "penalty": "ĐIỂM TRỪ"}
+EXTRA_HEADING_NOTE = {"bonus": "cộng tối đa {max} điểm", "penalty": "trừ tối đa {max} điểm"}
+BONUS_LABEL = "ĐIỂM THƯỞNG ĐƯỢC TÍNH (tối đa {max} điểm)"
+PENALTY_LABEL = "ĐIỂM TRỪ ĐƯỢC TÍNH (tối đa {max} điểm)"
+FINAL_LABEL = "TỔNG ĐIỂM SAU KHI CỘNG ĐIỂM THƯỞNG, TRỪ ĐIỂM TRỪ"
+EXTRA_LABELS = {"bonus": BONUS_LABEL, "penalty": PENALTY_LABEL}
+
+
+def label_prefix(label: str) -> str:
+    """The part of a footer label before its first placeholder or bracket, as readers match it."""
+    return label.split("{")[0].split("(")[0].strip()
 UNIT_CODE_LABEL = "Mã đơn vị:"
 IDENTITY_LABEL = "Mã nhận diện (không sửa):"
 
@@ -259,7 +271,10 @@ RANKING_LAYOUT = Layout(
            "totals_group": "Tổng điểm đạt được", "no_appraisal": "Chưa có điểm thẩm định",
            "distribution_title": "PHÂN LOẠI KẾT QUẢ CHỈ SỐ CCHC CẤP XÃ", "distribution_total": "Cộng",
            "distribution_unranked": "Chưa xếp loại (chưa nộp, bị từ chối)",
-           "cluster_title": "XẾP HẠNG TRONG TỪNG CỤM", "no_cluster": "(không thuộc cụm)"},
+           "cluster_title": "XẾP HẠNG TRONG TỪNG CỤM", "no_cluster": "(không thuộc cụm)",
+           # rubrics with bonus or penalty points, separate rankings, the index as a percentage
+           "part_base": "Điểm các lĩnh vực", "part_bonus": "Điểm thưởng", "part_penalty": "Điểm trừ",
+           "part_total": "Tổng điểm", "index_percent": "Chỉ số CCHC (%)", "ranking_group_heading": "XẾP HẠNG RIÊNG:"},
     signature=RANKING_SIGNATURE,
 )
 DISTRIBUTION_COLUMNS = (Column("group", "Xếp loại", 22), Column("count", "Số lượng", 14), Column("share", "Tỷ lệ %", 14))
@@ -282,7 +297,10 @@ TONG_HOP_LAYOUT = Layout(
            "basis_final": "theo điểm thẩm định", "basis_provisional": "tạm tính theo điểm tự đánh giá",
            "group": "Xếp loại ({basis})", "rank": "Xếp hạng ({basis})",
            "heat_note": "Màu: đỏ = dưới 50%, vàng = khoảng 80%, xanh = 100% điểm tối đa của lĩnh vực (chỉ tính các "
-                        "tiêu chí đơn vị tự chấm)."},
+                        "tiêu chí đơn vị tự chấm).",
+           "base_total": "Điểm các lĩnh vực (tự đánh giá)", "bonus": "Điểm thưởng được tính (tối đa {max})",
+           "penalty": "Điểm trừ được tính (tối đa {max})", "ranking_group": "Nhóm xếp hạng",
+           "rank_in_group": ", trong nhóm"},
 )
 HEAT_MAP_COLUMNS = (Column("code", H_CODE, 7), Column("label", "Lĩnh vực", 44), Column("max", H_MAX, 9),
                     Column("unit", "{unit}", 11))
@@ -306,9 +324,11 @@ RUBRIC_LAYOUT = Layout(
         Column("level_texts", "Mô tả mức điểm", 40, False, "Mỗi dòng một mức: 0,25 = Có từ 05 cuộc đối thoại trở lên (Alt+Enter để xuống dòng)."),
         Column("step", "Bước điểm", 10, False, "Nếu điểm phải là bội số của một bước, ví dụ 0,25. Không dùng cùng với Mức điểm."),
         Column("self_scored", H_SELF_SHORT, 9, False, "có: xã tự chấm; không: tỉnh chấm (điều tra xã hội học, SIPAS). Để trống = có."),
-        Column("applies_to", "Áp dụng cho", 14, False, "Để trống = mọi đơn vị; hoặc: xã; phường; thị trấn (cách nhau bằng dấu phẩy)."),
+        Column("applies_to", "Áp dụng cho", 14, False, "Để trống = mọi đơn vị; hoặc: xã; phường; đặc khu; thị trấn (cách nhau bằng dấu phẩy)."),
         Column("may_be_na", "Có thể không áp dụng", 12, False, "có: tiêu chí “(nếu có)”, xã được chọn Không áp dụng. Để trống = không."),
         Column("evidence", "Bắt buộc kiểm chứng", 12, False, "có/không: điểm trên 0 phải có tài liệu kiểm chứng. Để trống = theo mặc định của bộ tiêu chí."),
+        Column("part", "Phần", 10, False, "Để trống: tiêu chí của bảng điểm. “thưởng”: mục điểm thưởng; “trừ”: mục điểm trừ (mã riêng, ví dụ T.1, TR.1; không có mục con)."),
+        Column("sanction", "Xử lý xếp loại", 18, False, "Chỉ cho mục điểm trừ, khi bị trừ điểm: “không xếp loại cao nhất”, “hạ một mức”, hoặc “tối đa Tốt” (không xếp trên mức Tốt)."),
     ),
     read_back=True,
 )
@@ -331,8 +351,12 @@ RUBRIC_INFO_FIELDS = (
     ("evidence_required", "Bắt buộc kiểm chứng (mặc định)", "có/không."),
     ("groups_assumed", "Xếp loại là giả định", "có: văn bản nguồn không nêu các mức xếp loại."),
     ("groups_note", "Ghi chú xếp loại", ""),
+    ("bonus_max", "Điểm thưởng tối đa", "Số điểm thưởng được tính nhiều nhất. Để trống nếu không có điểm thưởng."),
+    ("penalty_max", "Điểm trừ tối đa", "Số điểm trừ được tính nhiều nhất. Để trống nếu không có điểm trừ."),
+    ("ranking_groups", "Xếp hạng riêng theo loại đơn vị", "Ví dụ: phường | xã, đặc khu (các nhóm cách nhau bằng |). Để trống: xếp hạng chung."),
+    ("index_as_percent", "Công bố chỉ số theo tỷ lệ %", "có/không. Để trống = không."),
 )
-RUBRIC_BANDS_HEADER = ("Xếp loại", "Từ (điểm)")
+RUBRIC_BANDS_HEADER = ("Xếp loại", "Từ (điểm)", "Tỷ lệ đơn vị tối đa")
 
 LAYOUTS = {
     "self": SELF_LAYOUT, "appraisal-unit": APPRAISAL_UNIT_LAYOUT, "appraisal-area": APPRAISAL_AREA_LAYOUT,

@@ -14,7 +14,7 @@ from cchc_xls.layout import (
     CLUSTER_COLUMNS, DISTRIBUTION_COLUMNS, H_APPRAISAL, H_SELF_TOTAL, RANKING_LAYOUT, RANKING_SHEET,
 )
 from cchc_xls.numbers import format_vn
-from cchc_xls.results import Results, UnitRow, ordered_for_ranking
+from cchc_xls.results import Results, UnitRow, ordered_for_ranking, ranking_sections
 from cchc_xls.outputs import write_atomic
 from cchc_xls.score import cut_percent, ranks_within, survey_max
 from cchc_xls.style import (
@@ -27,6 +27,14 @@ PROVISIONAL = TEXTS["provisional"]
 GROUP_COLOURS = ["#2E75B6", "#70AD47", "#FFC000", "#ED7D31", "#C00000", "#7F7F7F", "#7030A0"]
 CHART_SHEET, DISTRIBUTION_SHEET, CLUSTER_SHEET = RANKING_LAYOUT.sheets[1:]
 HEADER_TOP = 5  # zero-based first header row of the ranking table
+RANKING_GROUP_HEADING = TEXTS["ranking_group_heading"]  # heads each ranking group's rows: "XẾP HẠNG RIÊNG: PHƯỜNG"
+
+
+def index_percent(total: Decimal | None, maximum: Decimal) -> Decimal | None:
+    """The index as a percentage of the maximum, cut to two decimals as the reports write it."""
+    if total is None or not maximum:
+        return None
+    return cut_percent(total, maximum)
 
 
 def group_colour(results: Results, name: str | None) -> str:
@@ -65,41 +73,83 @@ class _Writer:
         sheet.set_row(3, 34)
         return HEADER_TOP
 
+    def total_columns(self) -> list[tuple[str | None, str, float, object]]:
+        """(top header or None, header, width, value of a unit) of every column between the name
+        and the rank: the totals (with their parts when the rubric has bonus or penalty points),
+        and the index as a percentage when the rubric publishes it so."""
+        rubric = self.results.rubric
+        layout = RANKING_LAYOUT
+        if rubric.extras():
+            columns = []
+            for top, prefix in ((H_SELF_TOTAL, "self"), (H_APPRAISAL, "appraisal")):
+                columns.append((top, TEXTS["part_base"], 11, lambda u, p=prefix: getattr(u, f"{p}_base_total")))
+                if rubric.bonus:
+                    columns.append((top, TEXTS["part_bonus"], 9, lambda u, p=prefix: getattr(u, f"{p}_bonus")))
+                if rubric.penalty:
+                    columns.append((top, TEXTS["part_penalty"], 9, lambda u, p=prefix: getattr(u, f"{p}_penalty")))
+                columns.append((top, TEXTS["part_total"], 10, lambda u, p=prefix: getattr(u, f"{p}_total")))
+        else:
+            columns = [(TEXTS["totals_group"], H_SELF_TOTAL, layout.column("self_total").width, lambda u: u.self_total),
+                       (TEXTS["totals_group"], H_APPRAISAL, layout.column("appraisal_total").width,
+                        lambda u: u.appraisal_total)]
+        if rubric.index_as_percent:
+            columns.append((None, TEXTS["index_percent"], 11, lambda u: index_percent(u.ranking_total, rubric.total)
+                            if u.rank is not None else None))
+        return columns
+
     def write_ranking(self) -> None:
         s = self.wb.add_worksheet(RANKING_SHEET)
         layout = RANKING_LAYOUT
-        columns = layout.columns
-        for col, column in enumerate(columns):
-            s.set_column(col, col, column.width)
-        last = len(columns) - 1
+        totals = self.total_columns()
+        fixed = {c.key: c for c in layout.columns}
+        # Số TT, Đơn vị, the totals, Xếp hạng, Xếp loại, Ghi chú
+        headers = [(None, fixed["number"].header, fixed["number"].width), (None, fixed["unit"].header, fixed["unit"].width)]
+        headers += [(top, text, width) for top, text, width, _ in totals]
+        headers += [(None, fixed[key].header, fixed[key].width) for key in ("rank", "group", "note")]
+        for col, (_, _, width) in enumerate(headers):
+            s.set_column(col, col, width)
+        last = len(headers) - 1
+        rank_col, band_col = last - 2, last - 1
         top = self.heading(s, last, TITLE)
         head = self.fmt(bold=True, border=1, align="center", text_wrap=True, bg_color=FILL_HEADER)
-        grouped = ("self_total", "appraisal_total")  # under one "Tổng điểm đạt được" header
-        for col, column in enumerate(columns):
-            if column.key in grouped:
-                s.write_string(top + 1, col, column.header, head)
-            else:
-                s.merge_range(top, col, top + 1, col, column.header, head)
-        first = next(col for col, column in enumerate(columns) if column.key in grouped)
-        s.merge_range(top, first, top, first + len(grouped) - 1, layout.texts["totals_group"], head)
+        col = 0
+        while col < len(headers):
+            group, text, _ = headers[col]
+            if group is None:
+                s.merge_range(top, col, top + 1, col, text, head)
+                col += 1
+                continue
+            span = sum(1 for h in headers if h[0] == group)
+            s.merge_range(top, col, top, col + span - 1, group, head)
+            for offset in range(span):
+                s.write_string(top + 1, col + offset, headers[col + offset][1], head)
+            col += span
         s.set_row(top, 22)
         s.set_row(top + 1, 36)
+        total_cols = [2 + i for i, c in enumerate(totals) if c[1] in (TEXTS["part_total"], H_SELF_TOTAL, H_APPRAISAL)]
+        self.value_col = total_cols[1] if self.results.appraised else total_cols[0]
         row = top + 1
-        ordered = ordered_for_ranking(self.results)
-        self.ranked_rows = (top + 2, top + 1 + sum(1 for u in ordered if u.rank is not None))
-        for number, unit in enumerate(ordered, start=1):
-            row += 1
-            grey = unit.rank is None
-            cell = self.fmt(border=1, text_wrap=True, bg_color=FILL_PARENT if grey else "#FFFFFF")
-            center = self.fmt(border=1, align="center", bg_color=FILL_PARENT if grey else "#FFFFFF")
-            s.write_number(row, 0, number, center)
-            s.write_string(row, 1, unit.committee, cell)
-            write_number_or_blank(s, row, 2, unit.self_total, center)
-            write_number_or_blank(s, row, 3, unit.appraisal_total, center)
-            write_number_or_blank(s, row, 4, unit.rank, center)
-            s.write_string(row, 5, unit.group or "", center)
-            s.write_string(row, 6, self.note(unit), cell)
-            fit_row(s, row, [(unit.committee, layout.column("unit").width), (self.note(unit), layout.column("note").width)])
+        self.ranked_ranges = []  # (ranking group, first row, last row, units) of the ranked units, for the charts
+        for name, units in ranking_sections(self.results):
+            if name is not None:
+                row += 1
+                s.merge_range(row, 0, row, last, f"{RANKING_GROUP_HEADING} {name.upper()}",
+                              self.fmt(bold=True, border=1, bg_color=FILL_PARENT))
+            ranked = sum(1 for u in units if u.rank is not None)
+            self.ranked_ranges.append((name, row + 1, row + ranked, units[:ranked]))
+            for number, unit in enumerate(units, start=1):
+                row += 1
+                grey = unit.rank is None
+                cell = self.fmt(border=1, text_wrap=True, bg_color=FILL_PARENT if grey else "#FFFFFF")
+                center = self.fmt(border=1, align="center", bg_color=FILL_PARENT if grey else "#FFFFFF")
+                s.write_number(row, 0, number, center)
+                s.write_string(row, 1, unit.committee, cell)
+                for offset, (_, _, _, value) in enumerate(totals):
+                    write_number_or_blank(s, row, 2 + offset, value(unit), center)
+                write_number_or_blank(s, row, rank_col, unit.rank, center)
+                s.write_string(row, band_col, unit.group or "", center)
+                s.write_string(row, last, self.note(unit), cell)
+                fit_row(s, row, [(unit.committee, fixed["unit"].width), (self.note(unit), fixed["note"].width)])
         self.last_row = row
         survey = [leaf for leaf in self.results.rubric.leaves() if not leaf.self_scored]
         if survey:  # the two columns are out of different maxima: say so under the table
@@ -108,44 +158,48 @@ class _Writer:
                 codes=", ".join(leaf.code for leaf in survey), max=format_vn(survey_max(self.results.rubric))),
                 self.fmt(italic=True, font_size=11, text_wrap=True))
             s.set_row(row, 30)
-        end = write_signature(s, self.fmt, row + 2, layout.signature, left=(0, 2), right=(4, last))
+        end = write_signature(s, self.fmt, row + 2, layout.signature, left=(0, 2), right=(rank_col, last))
         setup_print(s, repeat=(top, top + 1), left_margin=0.5, print_area=(end + 4, last))
         s.freeze_panes(top + 2, 0)
 
     def note(self, unit: UnitRow) -> str:
         if unit.note:
             return unit.note
+        if unit.group_note:
+            return unit.group_note
         if unit.status == "submitted" and not unit.appraisal_complete \
                 and any(u.appraisal_complete or u.appraisal for u in self.results.units):
             return RANKING_LAYOUT.texts["no_appraisal"]
         return ""
 
     def add_chart(self) -> None:
-        """A chart sheet (prints as its own page): every ranked unit's total, coloured by group."""
-        first, last = self.ranked_rows
-        if last < first:
-            return
-        value_col = 3 if self.results.appraised else 2
-        chart = self.wb.add_chart({"type": "bar"})
-        ordered = ordered_for_ranking(self.results)[: last - first + 1]
-        chart.add_series({
-            "name": H_APPRAISAL if self.results.appraised else H_SELF_TOTAL,
-            "categories": [RANKING_SHEET, first, 1, last, 1],
-            "values": [RANKING_SHEET, first, value_col, last, value_col],
-            "points": [{"fill": {"color": group_colour(self.results, u.group)}} for u in ordered],
-            "data_labels": {"value": True, "font": {"name": "Times New Roman", "size": 9}},
-            "gap": 40,
-        })
+        """A chart sheet (prints as its own page): every ranked unit's total, coloured by group;
+        one chart sheet per ranking group when the rubric ranks kinds separately (series of
+        different units cannot share one category axis)."""
+        ranges = [r for r in self.ranked_ranges if r[2] >= r[1]]
+        basis = H_APPRAISAL if self.results.appraised else H_SELF_TOTAL
         bands = ", ".join(f"{b.name} ≥ {b.min}" if b.min else b.name for b in self.results.rubric.bands)
-        chart.set_title({"name": "Tổng điểm của các đơn vị (màu theo xếp loại: " + bands + ")",
-                         "name_font": {"name": "Times New Roman", "size": 12}})
-        chart.set_x_axis({"min": 0, "max": float(self.results.rubric.total), "num_font": {"name": "Times New Roman"}})
-        chart.set_y_axis({"reverse": True, "num_font": {"name": "Times New Roman", "size": 10}})
-        chart.set_legend({"none": True})
-        sheet = self.wb.add_chartsheet(CHART_SHEET)
-        sheet.set_chart(chart)
-        sheet.set_paper(9)
-        sheet.set_landscape()
+        top = self.results.rubric.total + (self.results.rubric.bonus.max if self.results.rubric.bonus else 0)
+        for number, (name, first, last, ordered) in enumerate(ranges, start=1):
+            chart = self.wb.add_chart({"type": "bar"})
+            chart.add_series({
+                "name": basis,
+                "categories": [RANKING_SHEET, first, 1, last, 1],
+                "values": [RANKING_SHEET, first, self.value_col, last, self.value_col],
+                "points": [{"fill": {"color": group_colour(self.results, u.group)}} for u in ordered],
+                "data_labels": {"value": True, "font": {"name": "Times New Roman", "size": 9}},
+                "gap": 40,
+            })
+            title = "Tổng điểm của các đơn vị" + (f" ({name})" if name else "")
+            chart.set_title({"name": f"{title} (màu theo xếp loại: {bands})",
+                             "name_font": {"name": "Times New Roman", "size": 12}})
+            chart.set_x_axis({"min": 0, "max": float(top), "num_font": {"name": "Times New Roman"}})
+            chart.set_y_axis({"reverse": True, "num_font": {"name": "Times New Roman", "size": 10}})
+            chart.set_legend({"none": True})
+            sheet = self.wb.add_chartsheet(CHART_SHEET if name is None else f"{CHART_SHEET} {number}")
+            sheet.set_chart(chart)
+            sheet.set_paper(9)
+            sheet.set_landscape()
 
     def write_distribution(self) -> None:
         s = self.wb.add_worksheet(DISTRIBUTION_SHEET)
@@ -157,25 +211,36 @@ class _Writer:
         if not self.results.appraised:
             sub = (sub + " - " if sub else "") + "tạm tính theo điểm tự chấm"
         s.merge_range(1, 0, 1, 2, sub, self.fmt(italic=True, align="center"))
+        row = 2
+        for name, units in ranking_sections(self.results):
+            row = self.write_distribution_block(s, row + 1, name, units)
+        setup_print(s, landscape=False)
+
+    def write_distribution_block(self, s, row: int, name: str | None, units: list[UnitRow]) -> int:
+        """One ranking group's distribution by band (its own counts and shares) and its chart;
+        returns the last row used."""
+        if name is not None:
+            s.merge_range(row, 0, row, 2, f"{RANKING_GROUP_HEADING} {name.upper()}", self.fmt(bold=True))
+            row += 1
         head = self.fmt(bold=True, border=1, align="center", bg_color=FILL_HEADER)
         for col, column in enumerate(DISTRIBUTION_COLUMNS):
-            s.write_string(3, col, column.header, head)
-        counts = Counter(u.group for u in self.results.units if u.rank is not None)
+            s.write_string(row, col, column.header, head)
+        counts = Counter(u.group for u in units if u.rank is not None)
         ranked = sum(counts.values())
-        row = 3
+        first = row + 1
         for band in self.results.rubric.bands:
             row += 1
             s.write_string(row, 0, band.name, self.fmt(border=1))
             s.write_number(row, 1, counts.get(band.name, 0), self.fmt(border=1, align="center"))
             share = cut_percent(Decimal(counts.get(band.name, 0)), Decimal(ranked))
             s.write_number(row, 2, float(share), self.fmt(border=1, align="center"))
-        self.distribution_rows = (4, row)
+        last = row
         row += 1
         bold = self.fmt(border=1, bold=True)
         s.write_string(row, 0, TEXTS["distribution_total"], bold)
         s.write_number(row, 1, ranked, self.fmt(border=1, bold=True, align="center"))
         s.write_number(row, 2, 100 if ranked else 0, self.fmt(border=1, bold=True, align="center"))
-        unranked = sum(1 for u in self.results.units if u.rank is None)
+        unranked = sum(1 for u in units if u.rank is None)
         if unranked:
             row += 1
             s.write_string(row, 0, TEXTS["distribution_unranked"], self.fmt(border=1, italic=True, text_wrap=True))
@@ -183,7 +248,6 @@ class _Writer:
             s.write_number(row, 1, unranked, self.fmt(border=1, align="center", italic=True))
             s.write_blank(row, 2, None, self.fmt(border=1))
         chart = self.wb.add_chart({"type": "column"})
-        first, last = self.distribution_rows
         chart.add_series({
             "name": "Số đơn vị",
             "categories": [DISTRIBUTION_SHEET, first, 0, last, 0],
@@ -191,11 +255,12 @@ class _Writer:
             "points": [{"fill": {"color": group_colour(self.results, b.name)}} for b in self.results.rubric.bands],
             "data_labels": {"value": True},
         })
-        chart.set_title({"name": "Số đơn vị theo xếp loại", "name_font": {"name": "Times New Roman", "size": 12}})
+        title = "Số đơn vị theo xếp loại" + (f" ({name})" if name else "")
+        chart.set_title({"name": title, "name_font": {"name": "Times New Roman", "size": 12}})
         chart.set_y_axis({"major_unit": 1, "min": 0})
         chart.set_legend({"none": True})
         s.insert_chart(row + 2, 0, chart)
-        setup_print(s, landscape=False)
+        return row + 17  # below the chart (about 15 rows high)
 
     def write_clusters(self) -> None:
         s = self.wb.add_worksheet(CLUSTER_SHEET)

@@ -24,7 +24,8 @@ from cchc_xls.layout import HEADER_SCAN_ROWS  # the one scan limit every reader 
 # list of file names read as returns, for the harvest and the reader alike.
 __all__ = ["SPREADSHEET_SUFFIXES", "HEADER_SCAN_ROWS", "Return", "Row", "read_return", "find_header", "text_of"]
 _UNIT_CODE_RE = re.compile(re.escape(UNIT_CODE_LABEL.rstrip(":")) + r"\s*:?\s*([A-Za-z0-9._-]+)", re.IGNORECASE)
-_CODE_LIKE = re.compile(r"^(?:[IVXLC]+|\d+)(?:\.[0-9A-Za-z]+)*\.?$")
+# Tree codes (I, 1.1, II.2) and bonus/penalty item codes (T.1, TR.2: letters, then a dotted part)
+_CODE_LIKE = re.compile(r"^(?:(?:[IVXLC]+|\d+)(?:\.[0-9A-Za-z]+)*|[A-Z]{1,4}(?:\.[0-9A-Za-z]+)+)\.?$")
 
 
 @dataclass

@@ -135,7 +135,7 @@ def commune_lines(results: Results, unit: UnitRow) -> list[Line]:
 def lost_points(results: Results, unit: UnitRow) -> list[dict]:
     items = []
     for leaf in results.rubric.scorable():
-        if leaf.code in unit.not_applicable:
+        if leaf.code in unit.not_applicable or leaf.part:  # a bonus or penalty item loses nothing
             continue
         score = unit.scores.get(leaf.code, ZERO)
         if score < leaf.max:
@@ -159,7 +159,32 @@ def commune_context(results: Results, unit: UnitRow) -> dict:
         "appraisal_note": "" if unit.appraisal_complete else "chưa thẩm định đủ các tiêu chí",
         "group": unit.group,
         "lost": lost_points(results, unit),
+        "extras": extras_lines(results, unit),
+        "index_percent": percent_vn(unit.ranking_total, results.rubric.total)
+        if results.rubric.index_as_percent and unit.ranking_total is not None else "",
+        "rank": unit.rank,
+        "ranking_group": unit.ranking_group,
+        "group_note": unit.group_note,
     }
+
+
+def extras_lines(results: Results, unit: UnitRow) -> list[dict]:
+    """The base total, the bonus and the penalty that count, each with its non-zero items, for
+    the report's “Điểm thưởng, điểm trừ” part ([] when the rubric has neither)."""
+    rubric = results.rubric
+    if not rubric.extras():
+        return []
+    lines = [{"label": "Tổng điểm các lĩnh vực", "score": unit.self_base_total, "appraised": unit.appraisal_base_total,
+              "max": None, "details": []}]
+    for extra in rubric.extras():
+        bonus = extra.part == "bonus"
+        items = [{"code": i.code, "label": i.label, "score": unit.scores.get(i.code, ZERO),
+                  "appraised": unit.appraisal.get(i.code) if unit.appraisal_complete else None}
+                 for i in extra.items if unit.scores.get(i.code, ZERO) or (unit.appraisal_complete and unit.appraisal.get(i.code))]
+        lines.append({"label": "Điểm thưởng được tính" if bonus else "Điểm trừ được tính", "max": extra.max,
+                      "score": unit.self_bonus if bonus else unit.self_penalty,
+                      "appraised": unit.appraisal_bonus if bonus else unit.appraisal_penalty, "details": items})
+    return lines
 
 
 def _report_year(results: Results) -> str:
@@ -187,8 +212,8 @@ def summary_context(results: Results, office: str = "") -> dict:
     if totals:
         high = max(t for t, _ in totals)
         low = min(t for t, _ in totals)
-        best = {"total": high, "names": ", ".join(u.committee for t, u in totals if t == high)}
-        worst = {"total": low, "names": ", ".join(u.committee for t, u in totals if t == low)}
+        best = {"total": high, "names": ", ".join(u.committee for t, u in totals if t == high), "percent": ""}
+        worst = {"total": low, "names": ", ".join(u.committee for t, u in totals if t == low), "percent": ""}
         average = round_half_up(sum((t for t, _ in totals), ZERO) / len(totals), 2)
     def score_of(unit: UnitRow, code: str) -> Decimal:
         """The appraised score once the ranking is final, else the self score."""
@@ -208,14 +233,27 @@ def summary_context(results: Results, office: str = "") -> dict:
     for leaf in rubric.scorable():
         if not submitted:
             break
+        if leaf.part:  # bonus and penalty items are not criteria a unit is weak in
+            continue
         scores = [score_of(u, leaf.code) for u in submitted]
         mean = sum(scores, ZERO) / len(scores)
         weakest.append({"code": leaf.code, "label": leaf.label, "max": leaf.max,
                         "average": round_half_up(mean, 2), "percent": percent_vn(mean, leaf.max),
                         "below": sum(1 for s in scores if s < leaf.max), "ratio": mean / leaf.max})
     weakest = [w for w in sorted(weakest, key=lambda w: (w["ratio"], w["code"])) if w["ratio"] < 1][:10]
+    sections = []  # with ranking groups: each group's own distribution
+    if rubric.ranking_groups:
+        for name in rubric.ranking_group_names():
+            members = [u for u in submitted if u.ranking_group == name]
+            sections.append({"name": name, "count": len(members), "bands": [
+                {"name": band.name, "count": sum(1 for u in members if u.group == band.name),
+                 "percent": percent_vn(Decimal(sum(1 for u in members if u.group == band.name)), Decimal(len(members)))
+                 if members else "0"} for band in rubric.bands]})
+    if rubric.index_as_percent and best:
+        best["percent"] = percent_vn(best["total"], rubric.total)
+        worst["percent"] = percent_vn(worst["total"], rubric.total)
     return {
-        "office": office, "period": results.period, "rubric": rubric, "final": final,
+        "office": office, "period": results.period, "rubric": rubric, "final": final, "sections": sections,
         "report_year": _report_year(results), "count": count, "bands": bands, "best": best, "worst": worst,
         "average": average, "areas": areas, "weakest": weakest,
         "missing": [u.committee for u in results.units if u.status == "missing"],

@@ -21,6 +21,7 @@ from cchc_xls.score import final_ranking, rank_units
 from cchc_xls.units import Period, parse_period
 
 RUBRIC_COPY = "rubric.yaml"
+PART_KEYS = ("self_base_total", "self_bonus", "self_penalty", "appraisal_base_total", "appraisal_bonus", "appraisal_penalty")
 
 
 @dataclass(frozen=True)
@@ -44,8 +45,17 @@ class UnitRow:
     appraisal_subtotals: dict[str, Decimal] = field(default_factory=dict)
     appraisal_missing: tuple[str, ...] = ()
     note: str = ""
-    rank: int | None = None
-    group: str | None = None
+    rank: int | None = None  # within the unit's ranking group
+    group: str | None = None  # the band (Xếp loại)
+    ranking_group: str | None = None  # None when the rubric ranks every unit together
+    group_note: str = ""  # why the band differs from what the total alone gives
+    # the parts of the totals: base (after rescaling), bonus and penalty that count
+    self_base_total: Decimal | None = None
+    self_bonus: Decimal | None = None
+    self_penalty: Decimal | None = None
+    appraisal_base_total: Decimal | None = None
+    appraisal_bonus: Decimal | None = None
+    appraisal_penalty: Decimal | None = None
 
     @property
     def committee(self) -> str:
@@ -54,6 +64,10 @@ class UnitRow:
         return Unit(self.code, self.name, self.kind).committee
 
     ranking_total: Decimal | None = None  # what the ranking uses: set by rank_results for everyone alike
+
+    def ranking_scores(self, final: bool) -> dict[str, Decimal]:
+        """The leaf scores the ranking total comes from (the appraised ones once final)."""
+        return self.appraisal if final else self.scores
 
 
 @dataclass(frozen=True)
@@ -233,6 +247,7 @@ def _unit_row(item, index: int, schema: _Schema) -> UnitRow | None:
         appraisal_subtotals=schema.numbers(item.get("appraisal_subtotals"), f"{where}.appraisal_subtotals"),
         appraisal_missing=schema.codes(item.get("appraisal_missing"), f"{where}.appraisal_missing"),
         note=schema.text(item.get("note"), f"{where}.note", one_line=False),
+        **{key: schema.number(item.get(key), f"{where}.{key}") for key in PART_KEYS},
     )
 
 
@@ -271,13 +286,29 @@ def results_from_data(data: dict, rubric: Rubric, source: Path | None = None) ->
 
 def rank_results(results: Results) -> Results:
     """Ranks (ties share: 1, 2, 2, 4) and groups by the appraised totals when complete, else self."""
-    units = tuple(replace(unit, ranking_total=total, rank=rank, group=group)
-                  for unit, (total, rank, group) in zip(results.units, rank_units(results.units, results.rubric)))
+    units = tuple(replace(unit, ranking_total=ranked.total, rank=ranked.rank, group=ranked.group,
+                          ranking_group=ranked.ranking_group, group_note=ranked.note)
+                  for unit, ranked in zip(results.units, rank_units(results.units, results.rubric)))
     return replace(results, units=units)
 
 
 def ordered_for_ranking(results: Results) -> list[UnitRow]:
-    """Ranked units best first, then the units that sent nothing or were rejected."""
-    ranked = sorted((u for u in results.units if u.rank is not None), key=lambda u: (u.rank, u.name))
-    rest = [u for u in results.units if u.rank is None]
-    return ranked + rest
+    """Ranked units best first, then the units that sent nothing or were rejected; with ranking
+    groups, one group after the other in the rubric's order."""
+    return [unit for _, units in ranking_sections(results) for unit in units]
+
+
+def ranking_sections(results: Results) -> list[tuple[str | None, list[UnitRow]]]:
+    """(ranking group, its units best first then those not ranked) for each ranking group in the
+    rubric's order; one section named None when the rubric ranks every unit together."""
+    names = results.rubric.ranking_group_names()
+    present = {u.ranking_group for u in results.units}
+    order = names + sorted(g for g in present if g not in names and g is not None) if names else [None]
+    sections = []
+    for name in order:
+        members = [u for u in results.units if u.ranking_group == name]
+        if not members and name is not None:
+            continue
+        ranked = sorted((u for u in members if u.rank is not None), key=lambda u: (u.rank, u.name))
+        sections.append((name, ranked + [u for u in members if u.rank is None]))
+    return sections

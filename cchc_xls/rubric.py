@@ -10,7 +10,7 @@ import hashlib
 import json
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -22,18 +22,25 @@ from cchc_xls.findings import Finding, has_errors, make
 from cchc_xls.numbers import ZERO, normalize, to_decimal
 from cchc_xls.resources import data_dir
 
-UNIT_KINDS = ("xã", "phường", "thị trấn")
+UNIT_KINDS = ("xã", "phường", "đặc khu", "thị trấn")  # thị trấn: only in years before July 2025
 NA_POLICIES = ("rescale", "full_marks")
+SANCTIONS = ("no_top_band", "max_band", "drop_one_band")
+BONUS, PENALTY = "bonus", "penalty"
+PART_LABELS = {BONUS: "điểm thưởng", PENALTY: "điểm trừ"}
 
 RUBRIC_KEYS = {
     "id", "title", "version", "unit_level", "legal_basis", "total", "na_policy",
-    "na_policy_note", "evidence_required", "groups", "tree",
+    "na_policy_note", "evidence_required", "groups", "tree", "bonus", "penalty", "ranking_groups",
+    "index_as_percent",
 }
 REQUIRED_RUBRIC_KEYS = ("id", "title", "legal_basis", "total", "groups", "tree")
 LEGAL_KEYS = {"document", "date", "issuer", "province", "note"}
 REQUIRED_LEGAL_KEYS = ("document", "date", "issuer", "province")
 GROUPS_KEYS = {"assumed", "note", "bands"}
-BAND_KEYS = {"name", "min"}
+BAND_KEYS = {"name", "min", "max_share"}
+EXTRA_KEYS = {"max", "items"}
+ITEM_KEYS = {"code", "label", "max", "method", "levels", "step", "evidence_required", "evidence_window"}
+PENALTY_ITEM_KEYS = ITEM_KEYS | {"sanction"}
 NODE_KEYS = {
     "code", "label", "max", "children", "method", "levels", "step", "self_scored",
     "applies_to", "may_be_na", "evidence_required", "evidence_window",
@@ -70,6 +77,16 @@ class Level:
 class Band:
     name: str
     min: Decimal
+    max_share: Decimal | None = None  # at most this share of the ranked units keep the band
+
+
+@dataclass(frozen=True)
+class Extra:
+    """The bonus (điểm thưởng) or the penalty (điểm trừ) part: its items and the most that counts."""
+
+    part: str  # BONUS | PENALTY
+    max: Decimal
+    items: tuple["Node", ...]
 
 
 @dataclass(frozen=True)
@@ -103,6 +120,9 @@ class Node:
     may_be_na: bool = False
     evidence_required: bool = True
     evidence_window: tuple[str, str] | None = None  # ("{year-1}-10-01", "{year-1}-12-31"): when cited documents date
+    part: str = ""  # "" for the tree; BONUS or PENALTY for the items added after it
+    sanction: str = ""  # penalty items only: one of SANCTIONS
+    sanction_band: str = ""  # the band named by `max_band`
 
     @property
     def is_leaf(self) -> bool:
@@ -151,14 +171,27 @@ class Rubric:
     roots: tuple[Node, ...]
     source: str = ""
     content_hash: str = ""
+    bonus: Extra | None = None
+    penalty: Extra | None = None
+    ranking_groups: tuple[tuple[str, ...], ...] = ()  # kinds ranked together; () = one ranking
+    index_as_percent: bool = False
     _index: dict = field(default_factory=dict, repr=False, compare=False)
     _cache: dict = field(default_factory=dict, repr=False, compare=False)  # node lists, computed once
 
     def nodes(self) -> list[Node]:
-        """Every node in rubric order (pre-order)."""
+        """Every node in rubric order (pre-order), then the bonus and the penalty items."""
         if "nodes" not in self._cache:
-            self._cache["nodes"] = tuple(n for root in self.roots for n in root.walk())
+            self._cache["nodes"] = tuple(n for root in self.roots for n in root.walk()) + \
+                tuple(item for extra in self.extras() for item in extra.items)
         return list(self._cache["nodes"])
+
+    def extras(self) -> list[Extra]:
+        """The bonus and penalty parts the rubric has, in that order."""
+        return [extra for extra in (self.bonus, self.penalty) if extra is not None]
+
+    def tree_leaves(self) -> list[Node]:
+        """The leaves of the scoring tree, without the bonus and penalty items."""
+        return [n for n in self.leaves() if not n.part]
 
     def leaves(self) -> list[Node]:
         if "leaves" not in self._cache:
@@ -187,8 +220,28 @@ class Rubric:
         return result
 
     def self_max(self) -> Decimal:
-        """The most a commune can give itself (the survey criteria excluded)."""
-        return sum((n.max for n in self.scorable()), ZERO)
+        """The most a commune can give itself in the tree (the survey criteria excluded)."""
+        return sum((n.max for n in self.scorable() if not n.part), ZERO)
+
+    def band_index(self, total: Decimal) -> int:
+        """The position in `bands` of the band a total alone gives."""
+        for index, band in enumerate(self.bands):
+            if total >= band.min:
+                return index
+        return len(self.bands) - 1
+
+    def ranking_group_of(self, kind: str | None) -> str | None:
+        """The name of the ranking group a unit of this kind is ranked in (None: one ranking)."""
+        if not self.ranking_groups:
+            return None
+        for kinds in self.ranking_groups:
+            if kind in kinds:
+                return ranking_group_name(kinds)
+        return OTHER_RANKING_GROUP
+
+    def ranking_group_names(self) -> list[str]:
+        """Every ranking group's name in the rubric's order ([] when there is one ranking)."""
+        return [ranking_group_name(kinds) for kinds in self.ranking_groups]
 
     def group_for(self, total: Decimal | None) -> str | None:
         """The band a total falls in (Xuất sắc, Tốt, ...), by the rubric's thresholds."""
@@ -198,6 +251,14 @@ class Rubric:
             if total >= band.min:
                 return band.name
         return self.bands[-1].name if self.bands else None
+
+
+OTHER_RANKING_GROUP = "đơn vị chưa rõ loại"
+
+
+def ranking_group_name(kinds: tuple[str, ...]) -> str:
+    """“xã, đặc khu”: the kinds of a ranking group as headings and harvest.json name it."""
+    return ", ".join(kinds)
 
 
 def format_date_vn(iso: str) -> str:
@@ -347,6 +408,10 @@ class _Checker:
             top = sum((r.max for r in roots), ZERO)
             if top != total:
                 self.add("rubric.total_sum", None, total=_fmt(total), sum=_fmt(top))
+        bonus = self.extra(data.get(BONUS), BONUS, default_evidence, bands) if BONUS in data else None
+        penalty = self.extra(data.get(PENALTY), PENALTY, default_evidence, bands) if PENALTY in data else None
+        ranking_groups = self.ranking_groups(data.get("ranking_groups")) if "ranking_groups" in data else ()
+        index_as_percent = self.boolean(data, "index_as_percent", False, "tệp bộ tiêu chí", None)
         if legal is None or total is None or not roots:
             return None
 
@@ -364,6 +429,10 @@ class _Checker:
             bands_note=note,
             roots=tuple(roots),
             source=source,
+            bonus=bonus,
+            penalty=penalty,
+            ranking_groups=ranking_groups,
+            index_as_percent=index_as_percent,
         )
         index = {n.code: n for n in rubric.nodes()}
         rubric._index.update(index)
@@ -396,8 +465,14 @@ class _Checker:
                 continue
             self.keys(item, BAND_KEYS, ("name", "min"), what, None)
             minimum = self.number(item, "min", what, None)
+            share = None
+            if item.get("max_share") is not None:
+                share = self.number(item, "max_share", what, None)
+                if share is not None and not ZERO < share <= 1:
+                    self.add("rubric.bad_share", None, name=nfc(item.get("name") or what), got=_fmt(share))
+                    share = None
             if minimum is not None and item.get("name"):
-                bands.append(Band(nfc(item["name"]), minimum))
+                bands.append(Band(nfc(item["name"]), minimum, share))
         mins = [b.min for b in bands]
         if bands and (any(a <= b for a, b in zip(mins, mins[1:])) or mins[-1] != 0):
             self.add("rubric.thresholds_order", None, got=", ".join(f"{b.name} ≥ {_fmt(b.min)}" for b in bands))
@@ -405,8 +480,98 @@ class _Checker:
             for band in bands:
                 if band.min > total:
                     self.add("rubric.threshold_above_total", None, name=band.name, min=_fmt(band.min), total=_fmt(total))
+        if bands and len(bands) == len(raw_bands) and bands[-1].max_share is not None:
+            self.add("rubric.share_on_last_band", None, name=bands[-1].name)
         assumed = self.boolean(data, "assumed", False, "groups (xếp loại)", None)
         return tuple(bands), assumed, nfc(data.get("note", ""))
+
+    # ---- bonus, penalty, ranking groups -----------------------------------------------------
+
+    def extra(self, value, part: str, default_evidence: bool, bands: tuple[Band, ...]) -> Extra | None:
+        """The `bonus` or `penalty` mapping: its cap and its items, each a leaf like the tree's."""
+        what = f"{part} ({PART_LABELS[part]})"
+        data = self.mapping(value, what, part)
+        if data is None:
+            return None
+        self.keys(data, EXTRA_KEYS, ("max", "items"), what, part)
+        maximum = self.number(data, "max", what, part) if "max" in data else None
+        if maximum is not None and maximum <= 0:
+            self.add("rubric.nonpositive_max", part, code=part, max=_fmt(maximum))
+        raw_items = data.get("items")
+        if not isinstance(raw_items, list):
+            if raw_items not in (None, ""):
+                self.add("rubric.bad_value", part, key="items", what=what, got=type(raw_items).__name__,
+                         expected="cần danh sách các mục {code, label, max}")
+            raw_items = []
+        allowed = PENALTY_ITEM_KEYS if part == PENALTY else ITEM_KEYS
+        items = []
+        for index, item in enumerate(raw_items):
+            where = f"{part}.items[{index + 1}]"
+            mapping = self.mapping(item, f"mục {where}", where)
+            if mapping is None:
+                continue
+            code = nfc(mapping.get("code") or "")
+            label = f"{where} ({code})" if code else where
+            for key in mapping:
+                if key not in allowed:
+                    self.add("rubric.unknown_key", label, key=key, what=f"mục {label}", allowed=", ".join(sorted(allowed)))
+            node = self.node({k: v for k, v in mapping.items() if k in allowed and k != "sanction"},
+                             parent=None, depth=0, path=where, default_evidence=default_evidence)
+            if node is None:
+                continue
+            sanction, sanction_band = self.sanction(mapping.get("sanction"), label, bands) if part == PENALTY else ("", "")
+            items.append(replace(node, part=part, sanction=sanction, sanction_band=sanction_band))
+        if maximum is None:
+            return None
+        return Extra(part, maximum, tuple(items))
+
+    def sanction(self, value, where: str, bands: tuple[Band, ...]) -> tuple[str, str]:
+        """`no_top_band`, `drop_one_band` or `{max_band: "Tốt"}`; ("", "") when absent or wrong."""
+        if value is None or value == "":
+            return "", ""
+        if isinstance(value, dict) and set(value) == {"max_band"}:
+            name = nfc(value["max_band"] or "")
+            if name not in {b.name for b in bands}:
+                self.add("rubric.unknown_band", where, name=name or "(trống)",
+                         bands=", ".join(b.name for b in bands) or "(chưa có)")
+                return "", ""
+            return "max_band", name
+        if isinstance(value, str) and nfc(value) in ("no_top_band", "drop_one_band"):
+            return nfc(value), ""
+        shown = value if isinstance(value, str) else repr(value)
+        self.add("rubric.unknown_sanction", where, got=shown)
+        return "", ""
+
+    def ranking_groups(self, value) -> tuple[tuple[str, ...], ...]:
+        """`[[phường], [xã, đặc khu]]`: every kind known, none in two groups."""
+        expected = "cần danh sách các nhóm loại đơn vị, ví dụ [[phường], [xã, đặc khu]]"
+        if not isinstance(value, list) or not value:
+            self.add("rubric.bad_value", None, key="ranking_groups", what="tệp bộ tiêu chí", got=repr(value),
+                     expected=expected)
+            return ()
+        groups, seen, ok = [], set(), True
+        for entry in value:
+            if isinstance(entry, str):
+                entry = [entry]
+            if not isinstance(entry, list) or not entry:
+                self.add("rubric.bad_value", None, key="ranking_groups", what="tệp bộ tiêu chí", got=repr(entry),
+                         expected=expected)
+                ok = False
+                continue
+            kinds = []
+            for raw in entry:
+                kind = nfc(raw)
+                if kind not in UNIT_KINDS:
+                    self.add("rubric.bad_ranking_kind", "ranking_groups", kind=kind)
+                    ok = False
+                elif kind in seen:
+                    self.add("rubric.ranking_kind_twice", "ranking_groups", kind=kind)
+                    ok = False
+                else:
+                    seen.add(kind)
+                    kinds.append(kind)
+            groups.append(tuple(kinds))
+        return tuple(groups) if ok else ()
 
     # ---- one node ---------------------------------------------------------------------------
 
@@ -572,9 +737,17 @@ def rubric_hash(rubric: Rubric) -> str:
         "nodes": [
             [n.code, n.label, str(normalize(n.max)), n.parent, n.self_scored, [str(lv.points) for lv in n.levels],
              str(normalize(n.step)) if n.step else "", list(n.applies_to), n.may_be_na]
-            for n in rubric.nodes()
+            for n in rubric.nodes() if not n.part
         ],
     }
+    # Only rubrics with bonus or penalty points carry these keys, so the hash of every earlier
+    # rubric (and so the identity of every template already sent) stays the same.
+    for extra in rubric.extras():
+        payload[extra.part] = [str(normalize(extra.max))] + [
+            [n.code, n.label, str(normalize(n.max)), [str(lv.points) for lv in n.levels],
+             str(normalize(n.step)) if n.step else ""]
+            for n in extra.items
+        ]
     blob = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode("utf-8")
     return hashlib.sha256(blob).hexdigest()[:16]
 

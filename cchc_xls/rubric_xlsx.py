@@ -32,6 +32,11 @@ YES, NO = "có", "không"
 NA_POLICY_LABELS = {"rescale": "quy đổi về thang điểm", "full_marks": "tính đủ điểm"}
 
 TABLE_COLUMNS = RUBRIC_LAYOUT.columns  # each with its header note
+PART_NAMES = {"thưởng": "bonus", "điểm thưởng": "bonus", "bonus": "bonus", "trừ": "penalty", "điểm trừ": "penalty",
+              "penalty": "penalty"}
+PART_TEXT = {"bonus": "thưởng", "penalty": "trừ"}
+SANCTION_TEXT = {"no_top_band": "không xếp loại cao nhất", "drop_one_band": "hạ một mức"}
+MAX_BAND_PREFIX = "tối đa"
 HEADER_TO_KEY = {c.header.casefold(): c.key for c in TABLE_COLUMNS}
 
 INFO_FIELDS = RUBRIC_INFO_FIELDS  # (key, label in column A, note in column C) of the information sheet
@@ -102,10 +107,18 @@ def _write_table(workbook, rubric: Rubric, default_evidence: bool) -> None:
             s.write_string(row, 9, _yes_no(node.may_be_na), center)
             s.write_string(row, 10, "" if node.evidence_required == default_evidence else _yes_no(node.evidence_required),
                            center)
+            s.write_string(row, 11, PART_TEXT.get(node.part, ""), center)
+            s.write_string(row, 12, _sanction_text(node), center)
         fit_row(s, row, [(node.label, 50), (node.method, 40), (_levels_text(node)[1], 40)], bold=parent, line_height=16)
     s.freeze_panes(1, 2)
     s.autofilter(0, 0, len(rubric.nodes()), len(TABLE_COLUMNS) - 1)
     setup_print(s, repeat=(0, 0))
+
+
+def _sanction_text(node: Node) -> str:
+    if node.sanction == "max_band":
+        return f"{MAX_BAND_PREFIX} {node.sanction_band}"
+    return SANCTION_TEXT.get(node.sanction, "")
 
 
 def _write_info(workbook, rubric: Rubric, default_evidence: bool) -> None:
@@ -121,6 +134,9 @@ def _write_info(workbook, rubric: Rubric, default_evidence: bool) -> None:
         "legal_note": legal.note, "total": rubric.total, "na_policy": NA_POLICY_LABELS[rubric.na_policy],
         "na_policy_note": rubric.na_policy_note, "evidence_required": _yes_no(default_evidence),
         "groups_assumed": _yes_no(rubric.bands_assumed), "groups_note": rubric.bands_note,
+        "bonus_max": rubric.bonus.max if rubric.bonus else "", "penalty_max": rubric.penalty.max if rubric.penalty else "",
+        "ranking_groups": " | ".join(", ".join(kinds) for kinds in rubric.ranking_groups),
+        "index_as_percent": _yes_no(rubric.index_as_percent),
     }
     head = f(bold=True, border=1, bg_color=FILL_HEADER)
     s.write_string(0, 0, "Thông tin", head)
@@ -138,10 +154,15 @@ def _write_info(workbook, rubric: Rubric, default_evidence: bool) -> None:
     row = len(INFO_FIELDS) + 2
     s.write_string(row, 0, BANDS_HEADER[0], head)
     s.write_string(row, 1, BANDS_HEADER[1], head)
+    s.write_string(row, 2, BANDS_HEADER[2], head)
     for band in rubric.bands:
         row += 1
         s.write_string(row, 0, band.name, f(border=1))
         s.write_number(row, 1, float(band.min), f(border=1, align="left"))
+        if band.max_share is not None:  # e.g. 0,25: at most a quarter of the ranked units
+            s.write_number(row, 2, float(band.max_share), f(border=1, align="left"))
+        else:
+            s.write_blank(row, 2, None, f(border=1))
     s.write_string(row + 2, 0, "Mỗi mức xếp loại: từ số điểm ghi ở cột bên (trở lên); mức cuối cùng từ 0.",
                    f(italic=True, text_wrap=False))
 
@@ -254,6 +275,7 @@ class _Importer:
         info = self._sheet(workbook, INFO_SHEET)
         data = self._info(info) if info is not None else {}
         data["tree"] = self._tree(table)
+        data.update(self.extras(data))
         return data
 
     def _sheet(self, workbook, name: str, first: bool = False):
@@ -310,9 +332,11 @@ class _Importer:
         parent_of: dict[str, str | None] = {}
         current_roman = None
         romans = {}
+        self.items: dict[str, list[dict]] = {"bonus": [], "penalty": []}
         for row in rows:
             code = _normal_code(row.values.get("code"))
             label = _text(row.values.get("label"))
+            part = self._part(row)
             if not code:
                 self.add(row.number, "rubric_xlsx.missing_code", "code", label=label[:60])
                 continue
@@ -326,6 +350,16 @@ class _Importer:
             node = {"code": code, "label": label, "max": maximum, "_row": row.number, "children": []}
             if not label:
                 self.add(row.number, "rubric_xlsx.missing_label", "label", code=code)
+            if part:  # a bonus or penalty item: a leaf outside the tree
+                self._leaf_fields(row, node)
+                node["_sanction"] = _text(row.values.get("sanction"))
+                if node["_sanction"] and part != "penalty":
+                    self.add(row.number, "rubric_xlsx.sanction_not_penalty", "sanction")
+                nodes[code] = node
+                order.append((code, row.number))
+                parent_of[code] = None
+                self.items[part].append(node)
+                continue
             roman = _roman_value(code)
             if roman is not None:
                 parent = None
@@ -347,10 +381,39 @@ class _Importer:
             order.append((code, row.number))
             if parent is not None:
                 nodes[parent]["children"].append(node)
-        roots = [nodes[code] for code, _ in order if parent_of[code] is None]
+        item_codes = {n["code"] for part in self.items.values() for n in part}
+        roots = [nodes[code] for code, _ in order if parent_of[code] is None and code not in item_codes]
         for code, number in order:
             self._check_node(nodes[code], number)
         return [self._clean(n) for n in roots]
+
+    def _part(self, row: _Row) -> str:
+        """"" for a row of the tree; "bonus" or "penalty" for an item of those parts."""
+        raw = _text(row.values.get("part")).casefold()
+        if not raw:
+            return ""
+        if raw in PART_NAMES:
+            return PART_NAMES[raw]
+        self.add(row.number, "rubric_xlsx.bad_part", "part", value=raw)
+        return ""
+
+    def extras(self, info: dict) -> dict:
+        """The `bonus` and `penalty` mappings from the item rows and the caps of the sheet “Thông tin”."""
+        data = {}
+        for part, label in (("bonus", "Điểm thưởng tối đa"), ("penalty", "Điểm trừ tối đa")):
+            maximum = info.pop(f"_{part}_max", None)
+            items = [self._clean(n) for n in self.items.get(part, [])]
+            if part == "penalty":
+                for item, node in zip(items, self.items[part]):
+                    if node["_sanction"]:
+                        item["sanction"] = _sanction_value(node["_sanction"])
+            if not items and maximum is None:
+                continue
+            if maximum is None:
+                self.add(None, "rubric_xlsx.extra_max_missing", sheet=INFO_SHEET, part=PART_TEXT[part], label=label)
+                continue
+            data[part] = {"max": maximum, "items": items}
+        return data
 
     def _leaf_fields(self, row: _Row, node: dict) -> None:
         node["_method"] = _text(row.values.get("method"))
@@ -448,7 +511,15 @@ class _Importer:
                     if first and second is not None:
                         self.add(cells[0].row, "rubric_xlsx.band_not_number", sheet=INFO_SHEET, name=first)
                     continue
-                bands.append({"name": first, "min": minimum})
+                band = {"name": first, "min": minimum}
+                share_cell = cells[2].value if len(cells) > 2 else None
+                if _text(share_cell):
+                    share = _share(share_cell)
+                    if share is None:
+                        self.add(cells[0].row, "rubric_xlsx.share_not_number", sheet=INFO_SHEET, name=first)
+                    else:
+                        band["max_share"] = share
+                bands.append(band)
                 continue
             key = INFO_LABEL_TO_KEY.get(first.casefold())
             if key:
@@ -485,6 +556,22 @@ class _Importer:
                     data[target] = raw == "có"
                 else:
                     self.add(values[key][1], "rubric_xlsx.bad_info_yes_no", sheet=INFO_SHEET, value=raw)
+        for key, label in (("bonus_max", "Điểm thưởng tối đa"), ("penalty_max", "Điểm trừ tối đa")):
+            if text(key):
+                maximum = read_decimal(values[key][0])
+                if maximum is None:
+                    self.add(values[key][1], "rubric_xlsx.extra_max_not_number", sheet=INFO_SHEET, label=label)
+                else:
+                    data[f"_{key.split('_')[0]}_max"] = maximum
+        if text("ranking_groups"):
+            data["ranking_groups"] = [[k.strip().casefold() for k in group.split(",") if k.strip()]
+                                      for group in text("ranking_groups").split("|") if group.strip()]
+        raw = text("index_as_percent").casefold()
+        if raw:
+            if raw in ("có", "không"):
+                data["index_as_percent"] = raw == "có"
+            else:
+                self.add(values["index_as_percent"][1], "rubric_xlsx.bad_info_yes_no", sheet=INFO_SHEET, value=raw)
         groups: dict = {"bands": bands}
         assumed = text("groups_assumed").casefold()
         if assumed:
@@ -493,6 +580,29 @@ class _Importer:
             groups["note"] = text("groups_note")
         data["groups"] = groups
         return data
+
+
+def _share(value) -> Decimal | None:
+    """0,25 or 25% -> Decimal("0.25")."""
+    text = _text(value)
+    if text.endswith("%"):
+        number = parse_text_number(text[:-1].strip())
+        return None if number is None else number / 100
+    return read_decimal(value)
+
+
+def _sanction_value(text: str):
+    """The sheet's words for a sanction -> the rubric's value (unknown words are left for the
+    loader to report as rubric.unknown_sanction)."""
+    lowered = text.casefold()
+    for key, words in SANCTION_TEXT.items():
+        if lowered in (words, key):
+            return key
+    if lowered.startswith(MAX_BAND_PREFIX + " "):
+        return {"max_band": text[len(MAX_BAND_PREFIX) + 1:].strip()}
+    if lowered.startswith("max_band:"):
+        return {"max_band": text.split(":", 1)[1].strip().strip('"')}
+    return text
 
 
 def _date_text(value) -> str:
@@ -532,7 +642,8 @@ def import_rubric(path: Path) -> tuple[dict, list[ImportFinding], list[Finding]]
 
 def write_rubric_yaml(data: dict, path: Path, source_name: str) -> Path:
     ordered = {k: data[k] for k in ("id", "title", "version", "unit_level", "legal_basis", "total", "na_policy",
-                                    "na_policy_note", "evidence_required", "groups", "tree") if k in data}
+                                    "na_policy_note", "evidence_required", "groups", "ranking_groups",
+                                    "index_as_percent", "tree", "bonus", "penalty") if k in data}
     text = f"# Nhập từ bảng Excel “{source_name}” bằng cchc rubric import.\n" + yaml.dump(
         ordered, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=1000, default_flow_style=False)
     try:

@@ -6,11 +6,14 @@ the harvest compares a file's own totals against, and the source of every cached
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, Decimal
+from itertools import groupby
+from typing import NamedTuple
 
-from cchc_xls.numbers import HUNDRED, ZERO, round_half_up
-from cchc_xls.rubric import Node, Rubric
+from cchc_xls.numbers import HUNDRED, ZERO, format_vn, round_half_up
+from cchc_xls.rubric import BONUS, PENALTY, Node, Rubric
 
 RESCALE_PLACES = 3
 
@@ -19,9 +22,12 @@ RESCALE_PLACES = 3
 class Totals:
     subtotals: dict[str, Decimal]  # every parent code -> sum of its children's contributions
     raw_total: Decimal  # sum of the top-level nodes
-    total: Decimal  # after rescaling (equal to raw_total when nothing is not applicable)
+    total: Decimal  # the final total: base_total + bonus - penalty, never below 0
     applicable_max: Decimal  # the rubric total less the maxima of not-applicable criteria
     not_applicable: frozenset[str] = field(default_factory=frozenset)
+    base_total: Decimal | None = None  # after rescaling (raw_total when nothing is not applicable)
+    bonus: Decimal = ZERO  # the bonus that counts: the items' sum, at most bonus.max
+    penalty: Decimal = ZERO  # the penalty that counts: the items' sum, at most penalty.max
 
 
 def not_applicable_codes(rubric: Rubric, kind: str | None, marked_na: set[str] | frozenset[str] = frozenset()) -> frozenset[str]:
@@ -56,8 +62,22 @@ def compute_totals(rubric: Rubric, scores: dict[str, Decimal], kind: str | None 
     applicable_max = rubric.total
     if rubric.na_policy == "rescale":
         applicable_max -= sum((rubric.node(code).max for code in na), ZERO)
-    total = rescale(raw, rubric.total, applicable_max)
-    return Totals(subtotals, raw, total, applicable_max, na)
+    base = rescale(raw, rubric.total, applicable_max)
+    bonus, penalty = extra_points(rubric, scores, BONUS), extra_points(rubric, scores, PENALTY)
+    return Totals(subtotals, raw, final_total(base, bonus, penalty), applicable_max, na, base, bonus, penalty)
+
+
+def extra_points(rubric: Rubric, scores: dict[str, Decimal], part: str) -> Decimal:
+    """The bonus (or penalty) that counts: the sum of its items' scores, at most its cap."""
+    extra = rubric.bonus if part == BONUS else rubric.penalty
+    if extra is None:
+        return ZERO
+    return min(sum((scores.get(item.code, ZERO) for item in extra.items), ZERO), extra.max)
+
+
+def final_total(base: Decimal, bonus: Decimal, penalty: Decimal) -> Decimal:
+    """base + bonus − penalty, never below 0: the workbook's MAX(0, …) exactly."""
+    return max(base + bonus - penalty, ZERO)
 
 
 def rescale(raw: Decimal, total: Decimal, applicable_max: Decimal) -> Decimal:
@@ -74,15 +94,119 @@ def final_ranking(units) -> bool:
     return bool(submitted) and all(u.appraisal_complete for u in submitted)
 
 
-def rank_units(units, rubric: Rubric) -> list[tuple[Decimal | None, int | None, str | None]]:
-    """(ranking total, rank, group) for each unit, in order; (None, None, None) for a unit that is
-    not ranked (sent nothing, or was rejected). The one ranking rule, for the harvest and for
-    `cchc rank` alike."""
+class Ranked(NamedTuple):
+    """Where one unit stands: None everywhere for a unit that is not ranked."""
+
+    total: Decimal | None  # the total the ranking uses
+    rank: int | None  # within the unit's ranking group
+    group: str | None  # the band (Xếp loại)
+    ranking_group: str | None  # None when the rubric ranks every unit together
+    note: str = ""  # why the band differs from what the total alone gives
+
+
+def rank_units(units, rubric: Rubric) -> list[Ranked]:
+    """Each unit's ranking total, rank, band and ranking group, in order. The one ranking rule,
+    for the harvest and for `cchc rank` alike.
+
+    Each unit needs `status`, `kind`, `self_total`, `appraisal_total`, `appraisal_complete` and
+    `ranking_scores(final)` (the leaf scores its ranking total comes from: the penalty items'
+    scores decide the sanctions). Units that sent nothing or were rejected are not ranked.
+    """
     final = final_ranking(units)
-    totals = [(u.appraisal_total if final else u.self_total) if u.status == "submitted" else None for u in units]
-    ranks = iter(rank_with_ties([t or ZERO for u, t in zip(units, totals) if u.status == "submitted"]))
-    return [(total, next(ranks), rubric.group_for(total)) if u.status == "submitted" else (None, None, None)
-            for u, total in zip(units, totals)]
+    result: list[Ranked] = [Ranked(None, None, None, None)] * len(units)
+    members: dict[str | None, list[int]] = {}
+    for index, unit in enumerate(units):
+        if unit.status == "submitted":
+            members.setdefault(rubric.ranking_group_of(unit.kind), []).append(index)
+        elif rubric.ranking_groups:
+            result[index] = Ranked(None, None, None, rubric.ranking_group_of(unit.kind))
+    for name, indices in members.items():
+        totals = [((units[i].appraisal_total if final else units[i].self_total) or ZERO) for i in indices]
+        ranks = rank_with_ties(totals)
+        bands = assign_bands(rubric, totals, [units[i].ranking_scores(final) for i in indices])
+        for i, total, rank, (band, note) in zip(indices, totals, ranks, bands):
+            result[i] = Ranked(total, rank, band, name, note)
+    return result
+
+
+def assign_bands(rubric: Rubric, totals: list[Decimal], scores: list[dict[str, Decimal]]) -> list[tuple[str | None, str]]:
+    """The band of each unit of one ranking group, and a note saying why it differs from what its
+    total alone gives.
+
+    First each unit's own sanctions (a penalty item with a non-zero score): `drop_one_band` one
+    band lower, `no_top_band` never the first band, `max_band` no band above the one named. Then
+    each band's `max_share`, from the top band down: in ranking order units keep the band while
+    their count stays within floor(share × units in the group); tied units are never split (at
+    the limit they all move down together); the rest take the next band.
+    """
+    bands = rubric.bands
+    if not bands:
+        return [(None, "")] * len(totals)
+    names = [b.name for b in bands]
+    natural = [rubric.band_index(total) for total in totals]
+    index, reasons = [], []
+    for own, unit_scores in zip(natural, scores):
+        position, why = sanctioned_band(rubric, own, unit_scores)
+        index.append(position)
+        reasons.append(why)
+    order = sorted(range(len(totals)), key=lambda i: -totals[i])
+    for position, band in enumerate(bands[:-1]):
+        if band.max_share is None:
+            continue
+        limit = math.floor(band.max_share * len(totals))
+        kept, full = 0, False
+        in_band = [i for i in order if index[i] == position]
+        for _, tied in groupby(in_band, key=lambda i: totals[i]):
+            tied = list(tied)
+            if not full and kept + len(tied) <= limit:
+                kept += len(tied)
+                continue
+            full = True
+            for i in tied:
+                index[i] = position + 1
+                reasons[i].append(f"mức {band.name} chỉ dành cho tối đa {format_vn(band.max_share * HUNDRED)}% "
+                                  f"số đơn vị ({limit} đơn vị)")
+    notes = []
+    for own, position, why in zip(natural, index, reasons):
+        note = ""
+        if position != own:
+            note = f"Xếp loại {names[position]} (theo tổng điểm là {names[own]}): " + "; ".join(why)
+        notes.append(note)
+    return [(names[position], note) for position, note in zip(index, notes)]
+
+
+def unit_band(rubric: Rubric, total: Decimal | None, scores: dict[str, Decimal]) -> str | None:
+    """One unit's band from its total and its own sanctions (no share cap: that needs the whole
+    ranking); what the workbook's Xếp loại formula shows."""
+    if total is None or not rubric.bands:
+        return None
+    position, _ = sanctioned_band(rubric, rubric.band_index(total), scores)
+    return rubric.bands[position].name
+
+
+def sanctioned_band(rubric: Rubric, position: int, scores: dict[str, Decimal]) -> tuple[int, list[str]]:
+    """The band position after the unit's own penalty sanctions, and the reasons, in order:
+    drop one band, then the floors of `no_top_band` and `max_band`."""
+    reasons: list[str] = []
+    if rubric.penalty is None:
+        return position, reasons
+    last = len(rubric.bands) - 1
+    names = [b.name for b in rubric.bands]
+    active = [item for item in rubric.penalty.items if item.sanction and scores.get(item.code, ZERO) > 0]
+    drops = [item.code for item in active if item.sanction == "drop_one_band"]
+    if drops and position < last:
+        position += 1
+        reasons.append(f"bị trừ điểm ở {', '.join(drops)}: hạ một mức")
+    for item in active:
+        if item.sanction == "no_top_band" and position == 0 and last > 0:
+            position = 1
+            reasons.append(f"bị trừ điểm ở {item.code}: không xếp loại {names[0]}")
+        elif item.sanction == "max_band":
+            ceiling = names.index(item.sanction_band)
+            if position < ceiling:
+                position = ceiling
+                reasons.append(f"bị trừ điểm ở {item.code}: không xếp trên mức {item.sanction_band}")
+    return position, reasons
 
 
 def rank_with_ties(totals: list[Decimal]) -> list[int]:

@@ -1,7 +1,7 @@
 """The list of units (communes) and the assessment period.
 
 A units file is CSV (UTF-8, with or without BOM) or XLSX with a header row: `code,name` or the
-Vietnamese `Mã, Tên đơn vị`, and optionally `kind` (Loại: xã / phường / thị trấn) and `group`
+Vietnamese `Mã, Tên đơn vị`, and optionally `kind` (Loại: xã / phường / đặc khu / thị trấn) and `group`
 (Nhóm: e.g. a former district, for sub-rankings).
 """
 
@@ -26,7 +26,7 @@ HEADER_ALIASES = {
     "group": ("group", "nhóm", "cụm", "nhom"),
 }
 UNIT_CODE = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
-KIND_PREFIXES = (("thị trấn", "thị trấn"), ("phường", "phường"), ("xã", "xã"))
+KIND_PREFIXES = (("thị trấn", "thị trấn"), ("phường", "phường"), ("đặc khu", "đặc khu"), ("xã", "xã"))
 
 
 @dataclass(frozen=True)
