@@ -36,6 +36,7 @@ class UnitResult:
 
     @property
     def kind(self) -> str | None:
+        """The unit's kind (xã, phường, đặc khu, thị trấn): it decides the ranking group."""
         return self.unit.kind
 
     def ranking_scores(self, final: bool) -> dict:

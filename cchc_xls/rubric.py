@@ -189,10 +189,6 @@ class Rubric:
         """The bonus and penalty parts the rubric has, in that order."""
         return [extra for extra in (self.bonus, self.penalty) if extra is not None]
 
-    def tree_leaves(self) -> list[Node]:
-        """The leaves of the scoring tree, without the bonus and penalty items."""
-        return [n for n in self.leaves() if not n.part]
-
     def leaves(self) -> list[Node]:
         if "leaves" not in self._cache:
             self._cache["leaves"] = tuple(n for n in self.nodes() if n.is_leaf)

@@ -576,3 +576,30 @@ def test_template_shows_item_headings_and_the_guide_explains_them(tmp_path):
     assert ws.cell(rows["TR.1"], cols["score"]).protection.locked is False  # the commune scores it
     guide = " ".join(str(c.value or "") for c in book["Hướng dẫn"]["A"])
     assert "ĐIỂM THƯỞNG" in guide and "cộng tối đa 5 điểm" in guide and "trừ tối đa 10 điểm" in guide
+
+
+def test_rank_units_by_group_with_an_unknown_kind_and_a_missing_unit(tmp_path):
+    from dataclasses import dataclass, field
+
+    from cchc_xls.score import rank_units
+
+    @dataclass
+    class Row:  # what rank_units reads of a unit
+        kind: str | None
+        self_total: Decimal | None
+        status: str = "submitted"
+        appraisal_total: Decimal | None = None
+        appraisal_complete: bool = False
+        scores: dict = field(default_factory=dict)
+
+        def ranking_scores(self, final):
+            return self.scores
+
+    rubric = load_rubric(write_rubric(tmp_path, GROUPS_YAML))
+    units = [Row("xã", D(80)), Row("phường", D(70)), Row("đặc khu", D(85)), Row(None, D(99)),
+             Row("phường", None, status="missing"), Row("phường", D(75), scores={"TR.2": D(1)})]
+    ranked = rank_units(units, rubric)
+    assert [(r.ranking_group, r.rank, r.group) for r in ranked] == [
+        ("xã, đặc khu", 2, "Tốt"), ("phường", 2, "Khá"), ("xã, đặc khu", 1, "Tốt"),
+        ("đơn vị chưa rõ loại", 1, "Tốt"), ("phường", None, None), ("phường", 1, "Trung bình")]
+    # alone in its group, floor(0.5 × 1) = 0 units may be Xuất sắc: the cap counts within the group
