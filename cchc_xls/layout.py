@@ -274,7 +274,8 @@ RANKING_LAYOUT = Layout(
            "cluster_title": "XẾP HẠNG TRONG TỪNG CỤM", "no_cluster": "(không thuộc cụm)",
            # rubrics with bonus or penalty points, separate rankings, the index as a percentage
            "part_base": "Điểm các lĩnh vực", "part_bonus": "Điểm thưởng", "part_penalty": "Điểm trừ",
-           "part_total": "Tổng điểm", "index_percent": "Chỉ số CCHC (%)", "ranking_group_heading": "XẾP HẠNG RIÊNG:"},
+           "part_total": "Tổng điểm", "index_percent": "Chỉ số CCHC (%)", "ranking_group_heading": "XẾP HẠNG RIÊNG:",
+           "rank_in_group": "Xếp hạng trong nhóm xếp hạng"},
     signature=RANKING_SIGNATURE,
 )
 DISTRIBUTION_COLUMNS = (Column("group", "Xếp loại", 22), Column("count", "Số lượng", 14), Column("share", "Tỷ lệ %", 14))

@@ -281,7 +281,9 @@ class _Writer:
             s.merge_range(row, 0, row, 4, cluster, self.fmt(bold=True))
             row += 1
             for col, column in enumerate(CLUSTER_COLUMNS):
-                s.write_string(row, col, column.header, head)
+                # with separate rankings the last column is the rank within the unit's ranking group
+                text = TEXTS["rank_in_group"] if column.key == "rank" and self.results.rubric.ranking_groups else column.header
+                s.write_string(row, col, text, head)
             for number, unit in enumerate(members, start=1):
                 row += 1
                 center = self.fmt(border=1, align="center")

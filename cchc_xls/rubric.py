@@ -525,6 +525,8 @@ class _Checker:
         """`no_top_band`, `drop_one_band` or `{max_band: "Tốt"}`; ("", "") when absent or wrong."""
         if value is None or value == "":
             return "", ""
+        if isinstance(value, str) and value.strip().startswith("max_band:"):  # written inline as text
+            value = {"max_band": value.split(":", 1)[1].strip().strip('"')}
         if isinstance(value, dict) and set(value) == {"max_band"}:
             name = nfc(value["max_band"] or "")
             if name not in {b.name for b in bands}:

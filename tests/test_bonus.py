@@ -181,6 +181,8 @@ def test_rubric_errors_all_at_once_in_vietnamese(tmp_path):
     assert any("1,5" in m for m in by_code["rubric.bad_share"]) and any("“Tốt”" in m for m in by_code["rubric.bad_share"])
     assert any("“1.1”" in m for m in by_code["rubric.duplicate_code"])  # a bonus item coded like a tree node
     assert "“demote”" in by_code["rubric.unknown_sanction"][0]
+    inline = RUBRIC_YAML.replace('sanction: {max_band: "Khá"}', 'sanction: "max_band: Khá"')
+    assert load_rubric(write_rubric(tmp_path, inline, "inline.yaml")).node("TR.3").sanction_band == "Khá"
     assert "“Giỏi”" in by_code["rubric.unknown_band"][0] and "Xuất sắc" in by_code["rubric.unknown_band"][0]
     assert "“huyện”" in by_code["rubric.bad_ranking_kind"][0]
     assert "“xã”" in by_code["rubric.ranking_kind_twice"][0]
