@@ -545,3 +545,18 @@ def test_the_guide_is_linked_and_shows_pictures_of_the_real_pages():
     for command in ("py -m pip install .", "py -m cchc_xls serve", "cchc harvest", "cchc appraise", "cchc rank",
                     "cchc report", "--password"):
         assert command in guide, command
+
+
+def test_appraisal_workbooks_by_area(page, tmp_path):
+    folder = set_up_round(page)
+    templates = generate(page)
+    path = fill_return(template_of(templates, "T01"), tmp_path / "T01.xlsx")
+    page.post("/dot/cchc-2024/nhan/tai-len", {"files": [(path.open("rb"), path.name)]},
+              content_type="multipart/form-data")
+    harvest(page)
+    html = text(page.post("/dot/cchc-2024/tham-dinh/tao", {"by": "area"}, follow_redirects=True))
+    areas = [a for a in RUBRIC.areas() if any(leaf.self_scored for leaf in a.leaves())]
+    assert f"Đã lập {len(areas)} bảng thẩm định." in html
+    names = zipfile.ZipFile(io.BytesIO(page.get("/dot/cchc-2024/tham-dinh/bang-tham-dinh.zip").data)).namelist()
+    assert sorted(names) == sorted(p.name for p in (folder / "4-tham-dinh" / "mau-trong").iterdir())
+    assert all(n.startswith("tham-dinh_linh-vuc-") for n in names) and len(names) == len(areas)
