@@ -147,7 +147,11 @@ def create_app(root: Path, password: str | None = None, *, secret_key: str | Non
                 found.append({"name": child.name, "settings": settings, "steps": step_state(child),
                               "summary": _summary(results)})
         round_paths = {root / r["name"] for r in found}
-        for path in sorted(root.rglob("harvest.json")):
+        # three levels down is where people keep result folders; deeper (received/ copies) is not
+        found_json = {p for pattern in ("*/harvest.json", "*/*/harvest.json", "*/*/*/harvest.json")
+                      for p in root.glob(pattern)
+                      if not any(part.startswith(".") for part in p.relative_to(root).parts)}
+        for path in sorted(found_json):
             if not any(parent in round_paths for parent in path.parents) and not path.is_symlink():
                 others.append(rel(path.parent))
         return render_template("index.html", rounds=found, others=others, root=root)
