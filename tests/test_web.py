@@ -380,9 +380,11 @@ def test_password_is_checked_on_every_request(tmp_path):
     assert client.get("/tai/a.txt").data == "bí mật".encode()
     client.post("/dang-xuat", data={"csrf_token": csrf_of(text(client.get("/")))})
     assert client.get("/tai/a.txt").status_code == 302
-    evil = client.post("/dang-nhap?next=//example.com/", data={"csrf_token": csrf_of(text(client.get("/dang-nhap"))),
-                                                              "password": "mật-khẩu-1"})
-    assert evil.headers["Location"] == "/"
+    for target in ("//example.com/", "/%5Cexample.com", "https://example.com/"):
+        client.post("/dang-xuat", data={"csrf_token": csrf_of(text(client.get("/dang-nhap")))})
+        evil = client.post(f"/dang-nhap?next={target}", data={"csrf_token": csrf_of(text(client.get("/dang-nhap"))),
+                                                                "password": "mật-khẩu-1"})
+        assert evil.headers["Location"] == "/", target
 
 
 def test_serve_refuses_another_address_without_a_password(tmp_path, monkeypatch):

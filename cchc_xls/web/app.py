@@ -121,7 +121,9 @@ def create_app(root: Path, password: str | None = None, *, secret_key: str | Non
                 session.clear()
                 session["auth"] = True
                 target = request.args.get("next", "")
-                return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("index"))
+                # only a path of this site: not //host, nor /\host (browsers read it as //host)
+                local = target.startswith("/") and not target.startswith("//") and "\\" not in target
+                return redirect(target if local else url_for("index"))
             error = "Mật khẩu không đúng."
         return render_template("login.html", error=error), (401 if error else 200)
 
