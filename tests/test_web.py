@@ -562,3 +562,34 @@ def test_appraisal_workbooks_by_area(page, tmp_path):
     names = zipfile.ZipFile(io.BytesIO(page.get("/dot/cchc-2024/tham-dinh/bang-tham-dinh.zip").data)).namelist()
     assert sorted(names) == sorted(p.name for p in (folder / "4-tham-dinh" / "mau-trong").iterdir())
     assert all(n.startswith("tham-dinh_linh-vuc-") for n in names) and len(names) == len(areas)
+
+
+def test_a_late_return_after_the_appraisal_updates_the_ranking_shown(page, tmp_path):
+    """Receiving a late return once the appraisal was merged merges again: the results page never
+    shows a ranking older than the inbox. Phụ lục II carries the office profile's issuer."""
+    from openpyxl import load_workbook
+
+    folder = set_up_round(page)
+    templates = generate(page)
+    t01 = fill_return(template_of(templates, "T01"), tmp_path / "T01.xlsx")
+    page.post("/dot/cchc-2024/nhan/tai-len", {"files": [(t01.open("rb"), t01.name)]}, content_type="multipart/form-data")
+    harvest(page)
+    page.post("/dot/cchc-2024/tham-dinh/tao", {"by": "unit"})
+    blank = next((folder / "4-tham-dinh" / "mau-trong").glob("*.xlsx"))
+    filled = tmp_path / blank.name
+    filled.write_bytes(blank.read_bytes())
+    fill_appraisal(filled)
+    page.post("/dot/cchc-2024/tham-dinh/tai-len", {"files": [(filled.open("rb"), filled.name)]},
+              content_type="multipart/form-data")
+    page.post("/dot/cchc-2024/tham-dinh/ghep")
+    page.wait_job("cchc-2024")
+    assert "UBND thị trấn Hà Trung:" not in text(page.get("/dot/cchc-2024/ket-qua"))  # no bar: it sent nothing yet
+    t02 = fill_return(template_of(templates, "T02"), tmp_path / "T02.xlsx", lost=D(2))
+    page.post("/dot/cchc-2024/nhan/tai-len", {"files": [(t02.open("rb"), t02.name)]}, content_type="multipart/form-data")
+    harvest(page)
+    results = text(page.get("/dot/cchc-2024/ket-qua"))
+    assert "UBND thị trấn Hà Trung: 98 điểm" in results  # its self total, provisional, in the merged results
+    assert "Xếp hạng tạm theo điểm tự chấm" in results  # T02 is not appraised yet
+    for out in ("3-ket-qua-tu-cham", "5-ket-qua-tham-dinh"):
+        sheet = load_workbook(folder / out / "phu-luc-ii.xlsx").worksheets[0]
+        assert any("UBND HUYỆN HÀ TRUNG" in str(c.value).upper() for row in sheet.iter_rows() for c in row if c.value), out

@@ -38,6 +38,7 @@ def create_app(root: Path, password: str | None = None, *, secret_key: str | Non
         SECRET_KEY=secret_key or secrets.token_hex(32),
         MAX_CONTENT_LENGTH=MAX_REQUEST,
         MAX_FORM_MEMORY_SIZE=2 * 1024 * 1024,
+        MAX_FORM_PARTS=10000,  # a whole province's returns dropped at once
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_NAME="cchc_phien",
@@ -445,7 +446,7 @@ def create_app(root: Path, password: str | None = None, *, secret_key: str | Non
         settings = settings_of(folder)
 
         def work(job):
-            outputs = library.harvest(folder, settings, with_appraisal=with_appraisal, progress=job)
+            outputs = library.harvest_round(folder, settings, with_appraisal=with_appraisal, progress=job)
             counts = outputs.harvest.counts()
             return (f"Đã nhận {counts['received']} tệp: {counts['accepted']} được tính, {counts['rejected']} bị từ chối, "
                     f"{counts['superseded']} bị thay bằng tệp mới hơn, {counts['skipped']} bỏ qua; "
