@@ -16,6 +16,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
+import threading  # noqa: E402
+
 from browser import chromium, served  # noqa: E402
 
 from cchc_xls.demo import run_demo  # noqa: E402
@@ -41,7 +43,8 @@ def main() -> None:
         run_demo(root / "demo")
         units = Path(tmp) / "don-vi-co-loi.csv"
         units.write_text(BAD_UNITS, encoding="utf-8")
-        with served(create_app(root)) as base, chromium(WIDTH, 900) as driver:
+        app = create_app(root)
+        with served(app) as base, chromium(WIDTH, 900) as driver:
             for name, path, height in SHOTS:
                 driver.set_window_size(WIDTH, height)
                 driver.get(base + path)
@@ -49,6 +52,18 @@ def main() -> None:
                     driver.execute_script("document.querySelector('figure.chart').scrollIntoView()")
                 time.sleep(0.3)
                 driver.save_screenshot(str(out / name))
+            # the progress bar: the real page following a job held at 7 of 17 files (a real harvest
+            # of the demo's inbox is over before a picture can be taken)
+            release = threading.Event()
+            job = app.extensions["cchc_jobs"].start(str(root / "demo"), "thu", lambda job: release.wait(30) and "")
+            job.start(17)
+            job(7)
+            driver.set_window_size(WIDTH, 420)
+            driver.get(base + "/dot/demo/nhan")
+            time.sleep(0.8)
+            driver.save_screenshot(str(out / "tien-do.png"))
+            release.set()
+            time.sleep(0.5)
             # a new round, set up with a units list that has mistakes
             driver.set_window_size(WIDTH, 900)
             driver.get(base + "/")

@@ -380,9 +380,11 @@ def test_password_is_checked_on_every_request(tmp_path):
     assert client.get("/tai/a.txt").data == "bí mật".encode()
     client.post("/dang-xuat", data={"csrf_token": csrf_of(text(client.get("/")))})
     assert client.get("/tai/a.txt").status_code == 302
-    evil = client.post("/dang-nhap?next=//example.com/", data={"csrf_token": csrf_of(text(client.get("/dang-nhap"))),
-                                                              "password": "mật-khẩu-1"})
-    assert evil.headers["Location"] == "/"
+    for target in ("//example.com/", "/%5Cexample.com", "https://example.com/"):
+        client.post("/dang-xuat", data={"csrf_token": csrf_of(text(client.get("/dang-nhap")))})
+        evil = client.post(f"/dang-nhap?next={target}", data={"csrf_token": csrf_of(text(client.get("/dang-nhap"))),
+                                                                "password": "mật-khẩu-1"})
+        assert evil.headers["Location"] == "/", target
 
 
 def test_serve_refuses_another_address_without_a_password(tmp_path, monkeypatch):
@@ -545,3 +547,49 @@ def test_the_guide_is_linked_and_shows_pictures_of_the_real_pages():
     for command in ("py -m pip install .", "py -m cchc_xls serve", "cchc harvest", "cchc appraise", "cchc rank",
                     "cchc report", "--password"):
         assert command in guide, command
+
+
+def test_appraisal_workbooks_by_area(page, tmp_path):
+    folder = set_up_round(page)
+    templates = generate(page)
+    path = fill_return(template_of(templates, "T01"), tmp_path / "T01.xlsx")
+    page.post("/dot/cchc-2024/nhan/tai-len", {"files": [(path.open("rb"), path.name)]},
+              content_type="multipart/form-data")
+    harvest(page)
+    html = text(page.post("/dot/cchc-2024/tham-dinh/tao", {"by": "area"}, follow_redirects=True))
+    areas = [a for a in RUBRIC.areas() if any(leaf.self_scored for leaf in a.leaves())]
+    assert f"Đã lập {len(areas)} bảng thẩm định." in html
+    names = zipfile.ZipFile(io.BytesIO(page.get("/dot/cchc-2024/tham-dinh/bang-tham-dinh.zip").data)).namelist()
+    assert sorted(names) == sorted(p.name for p in (folder / "4-tham-dinh" / "mau-trong").iterdir())
+    assert all(n.startswith("tham-dinh_linh-vuc-") for n in names) and len(names) == len(areas)
+
+
+def test_a_late_return_after_the_appraisal_updates_the_ranking_shown(page, tmp_path):
+    """Receiving a late return once the appraisal was merged merges again: the results page never
+    shows a ranking older than the inbox. Phụ lục II carries the office profile's issuer."""
+    from openpyxl import load_workbook
+
+    folder = set_up_round(page)
+    templates = generate(page)
+    t01 = fill_return(template_of(templates, "T01"), tmp_path / "T01.xlsx")
+    page.post("/dot/cchc-2024/nhan/tai-len", {"files": [(t01.open("rb"), t01.name)]}, content_type="multipart/form-data")
+    harvest(page)
+    page.post("/dot/cchc-2024/tham-dinh/tao", {"by": "unit"})
+    blank = next((folder / "4-tham-dinh" / "mau-trong").glob("*.xlsx"))
+    filled = tmp_path / blank.name
+    filled.write_bytes(blank.read_bytes())
+    fill_appraisal(filled)
+    page.post("/dot/cchc-2024/tham-dinh/tai-len", {"files": [(filled.open("rb"), filled.name)]},
+              content_type="multipart/form-data")
+    page.post("/dot/cchc-2024/tham-dinh/ghep")
+    page.wait_job("cchc-2024")
+    assert "UBND thị trấn Hà Trung:" not in text(page.get("/dot/cchc-2024/ket-qua"))  # no bar: it sent nothing yet
+    t02 = fill_return(template_of(templates, "T02"), tmp_path / "T02.xlsx", lost=D(2))
+    page.post("/dot/cchc-2024/nhan/tai-len", {"files": [(t02.open("rb"), t02.name)]}, content_type="multipart/form-data")
+    harvest(page)
+    results = text(page.get("/dot/cchc-2024/ket-qua"))
+    assert "UBND thị trấn Hà Trung: 98 điểm" in results  # its self total, provisional, in the merged results
+    assert "Xếp hạng tạm theo điểm tự chấm" in results  # T02 is not appraised yet
+    for out in ("3-ket-qua-tu-cham", "5-ket-qua-tham-dinh"):
+        sheet = load_workbook(folder / out / "phu-luc-ii.xlsx").worksheets[0]
+        assert any("UBND HUYỆN HÀ TRUNG" in str(c.value).upper() for row in sheet.iter_rows() for c in row if c.value), out

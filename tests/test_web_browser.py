@@ -9,6 +9,7 @@ except in CI (CI=true), where it fails.
 from __future__ import annotations
 
 import io
+import threading
 import time
 import urllib.request
 import zipfile
@@ -106,6 +107,18 @@ def test_a_whole_year_in_the_browser(tmp_path):
         """)
         wait_for(d, lambda _: "Đã nhận 1 tệp vào 2-hop-thu: ghi chu.txt" in body(d), "the dropped file is received")
         assert (root / "cchc-2024" / "2-hop-thu" / "ghi chu.txt").read_text(encoding="utf-8") == "ghi chú của xã"
+
+        # the progress bar follows a running job by itself and reloads the page when it ends
+        release = threading.Event()
+        held = app.extensions["cchc_jobs"].start(str(root / "cchc-2024"), "thu", lambda job: release.wait(30) and "")
+        held.start(4)
+        d.get(base + "/dot/cchc-2024/nhan")
+        bar = d.find_element("css selector", "section.job progress")
+        held(3)
+        wait_for(d, lambda _: bar.get_attribute("value") == "75", "the bar moves to 3 of 4")
+        assert "3/4 tệp" in body(d) and "Có thể đóng trang này" in body(d)
+        release.set()
+        wait_for(d, lambda _: "Đã thu và kiểm tra xong." in body(d), "the page reloads when the job ends")
 
         # harvest in the background: the progress bar, then the table of every commune
         click_button(d, "Thu và kiểm tra")

@@ -38,6 +38,7 @@ def create_app(root: Path, password: str | None = None, *, secret_key: str | Non
         SECRET_KEY=secret_key or secrets.token_hex(32),
         MAX_CONTENT_LENGTH=MAX_REQUEST,
         MAX_FORM_MEMORY_SIZE=2 * 1024 * 1024,
+        MAX_FORM_PARTS=10000,  # a whole province's returns dropped at once
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Strict",
         SESSION_COOKIE_NAME="cchc_phien",
@@ -121,7 +122,9 @@ def create_app(root: Path, password: str | None = None, *, secret_key: str | Non
                 session.clear()
                 session["auth"] = True
                 target = request.args.get("next", "")
-                return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("index"))
+                # only a path of this site: not //host, nor /\host (browsers read it as //host)
+                local = target.startswith("/") and not target.startswith("//") and "\\" not in target
+                return redirect(target if local else url_for("index"))
             error = "Mật khẩu không đúng."
         return render_template("login.html", error=error), (401 if error else 200)
 
@@ -147,7 +150,11 @@ def create_app(root: Path, password: str | None = None, *, secret_key: str | Non
                 found.append({"name": child.name, "settings": settings, "steps": step_state(child),
                               "summary": _summary(results)})
         round_paths = {root / r["name"] for r in found}
-        for path in sorted(root.rglob("harvest.json")):
+        # three levels down is where people keep result folders; deeper (received/ copies) is not
+        found_json = {p for pattern in ("*/harvest.json", "*/*/harvest.json", "*/*/*/harvest.json")
+                      for p in root.glob(pattern)
+                      if not any(part.startswith(".") for part in p.relative_to(root).parts)}
+        for path in sorted(found_json):
             if not any(parent in round_paths for parent in path.parents) and not path.is_symlink():
                 others.append(rel(path.parent))
         return render_template("index.html", rounds=found, others=others, root=root)
@@ -439,7 +446,7 @@ def create_app(root: Path, password: str | None = None, *, secret_key: str | Non
         settings = settings_of(folder)
 
         def work(job):
-            outputs = library.harvest(folder, settings, with_appraisal=with_appraisal, progress=job)
+            outputs = library.harvest_round(folder, settings, with_appraisal=with_appraisal, progress=job)
             counts = outputs.harvest.counts()
             return (f"Đã nhận {counts['received']} tệp: {counts['accepted']} được tính, {counts['rejected']} bị từ chối, "
                     f"{counts['superseded']} bị thay bằng tệp mới hơn, {counts['skipped']} bỏ qua; "

@@ -19,8 +19,9 @@ class Job:
     finished: float | None = None
 
     def start(self, total: int) -> None:
-        """Called by the harvest with the number of files it will read."""
+        """Called by the harvest with the number of files it will read (again for a second pass)."""
         self.total = total
+        self.done = 0
 
     def __call__(self, step: int) -> None:
         self.done += step

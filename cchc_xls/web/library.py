@@ -122,6 +122,20 @@ def harvest(folder: Path, settings: RoundSettings, *, with_appraisal: bool, prog
     return run_harvest(rubric, inputs, units, out, period=period, workers=1, progress=progress)
 
 
+def harvest_round(folder: Path, settings: RoundSettings, *, with_appraisal: bool, progress=None):
+    """What the page's buttons run: the harvest, then Phụ lục II again with the office profile.
+
+    A harvest of the self scores in a round already appraised also merges the appraisal again,
+    so that the ranking shown (from 5-ket-qua-tham-dinh) never lags behind the inbox.
+    """
+    outputs = harvest(folder, settings, with_appraisal=with_appraisal, progress=progress)
+    rank(outputs.out_dir, settings)
+    if not with_appraisal and (Path(folder) / rounds.FINAL_RESULTS / "harvest.json").is_file():
+        final = harvest(folder, settings, with_appraisal=True, progress=progress)
+        rank(final.out_dir, settings)
+    return outputs
+
+
 def appraise(folder: Path, by: str):
     """`cchc appraise` of the self-score results into 4-tham-dinh/mau-trong."""
     from cchc_xls.appraise import write_appraisal_workbooks

@@ -38,6 +38,8 @@ def serve(folder: Path, *, host: str = "127.0.0.1", port: int = 8765, open_brows
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}/"
     echo(f"Trang làm việc: {url}  (thư mục dữ liệu: {folder})")
+    if host not in LOCAL_HOSTS:
+        echo(f"Máy khác trong mạng mở http://<địa chỉ IP của máy này>:{port}/ và đăng nhập bằng mật khẩu đã đặt.")
     echo("Giữ cửa sổ này mở trong khi làm việc; bấm Ctrl+C để tắt.")
     if open_browser:
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
