@@ -188,8 +188,6 @@ def test_a_mutated_workbook_is_read_or_refused_with_a_finding(seeds, kind, name,
     check()
 
 
-@pytest.mark.xfail(strict=False, reason="a file that raises outside the reader (e.g. in the harvest's own zip or "
-                                        "copy code) needs the per-file guard of the batch half of issue 12")
 def test_a_batch_of_mutated_files_finishes_with_every_input_listed_and_the_control_exact(seeds, tmp_path_factory):
     folder = tmp_path_factory.mktemp("control")
     control = make_template(folder, unit=THANH_XA, name="thanh-xa.xlsx",
