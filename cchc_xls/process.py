@@ -14,6 +14,7 @@ import hashlib
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -225,7 +226,7 @@ def run_in_workers(tasks: list[tuple[int, Item]], rubric: Rubric, kinds: dict, w
     Each worker takes one file at a time, so when one dies (abort, panic that kills it, out of
     memory) or runs past the time limit, the file it held is known exactly: that file gets its
     finding, the worker is replaced, and the other files go on."""
-    context = multiprocessing.get_context()
+    context = _context()
     queue = deque(tasks)
     pool = [_Worker(context, rubric, kinds, limits) for _ in range(max(1, min(workers, len(tasks))))]
     failed_starts = 0
@@ -263,6 +264,15 @@ def run_in_workers(tasks: list[tuple[int, Item]], rubric: Rubric, kinds: dict, w
     finally:
         for worker in pool:
             worker.stop(kill=any(w.task for w in pool))
+
+
+def _context():
+    """How workers start: the platform's default, except that a process with other threads (the
+    web page's server) is never forked, since a fork copies locks other threads may hold."""
+    if threading.active_count() > 1 and multiprocessing.get_start_method(allow_none=True) in (None, "fork"):
+        methods = multiprocessing.get_all_start_methods()
+        return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    return multiprocessing.get_context()
 
 
 def _collect(worker: _Worker, item: Item, limits: Limits) -> FileResult | None:

@@ -604,3 +604,19 @@ def test_saved_times_of_year_1_and_9999_do_not_stop_the_batch(tmp_path, returns)
     assert statuses == {"accepted", "superseded"}
     assert D(str(run.unit(OTHERS[0].code)["self_total"])) == CONTROL_TOTAL
     run.assert_control_counted()
+
+
+def test_native_formats_are_isolated_from_a_threaded_server_without_forking_it(tmp_path, returns, monkeypatch):
+    """The web page harvests in a thread of its server: workers then start without fork."""
+    import threading
+
+    monkeypatch.setenv(TEST_FAULT_ENV, "abort:chet.xls")
+    inbox = inbox_with_control(tmp_path, returns)
+    (inbox / "chet.xls").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512)
+    done: dict = {}
+    thread = threading.Thread(target=lambda: done.update(run=harvest_into(tmp_path, inbox)))
+    thread.start()
+    thread.join(120)
+    run = done["run"]
+    assert run.codes("chet.xls") == ["file.reader_crashed"]
+    run.assert_control_counted()
