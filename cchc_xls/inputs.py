@@ -127,7 +127,7 @@ class _Collector:
             display = display_path(path)
             name = display_path(entry.name)
             try:
-                if entry.is_symlink():
+                if entry.is_symlink() or _is_junction(entry):
                     self._append(Item(display, path, name, make("file.link", file=display, target=_link_target(path))))
                 elif entry.is_dir(follow_symlinks=False):
                     self._walk(path, hidden or entry.name.startswith("."))
@@ -493,6 +493,12 @@ def _member_time(info: zipfile.ZipInfo) -> float | None:
         return datetime(*info.date_time).timestamp()
     except (ValueError, OverflowError, OSError):
         return None
+
+
+def _is_junction(entry: os.DirEntry) -> bool:
+    """A Windows directory junction: a link too, though not a symbolic one (Python 3.12+ tells)."""
+    check = getattr(entry, "is_junction", None)
+    return bool(check and check())
 
 
 def _link_target(path: Path) -> str:
