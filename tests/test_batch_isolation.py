@@ -620,3 +620,26 @@ def test_native_formats_are_isolated_from_a_threaded_server_without_forking_it(t
     run = done["run"]
     assert run.codes("chet.xls") == ["file.reader_crashed"]
     run.assert_control_counted()
+
+
+def test_the_command_refuses_a_busy_folder_and_a_hand_broken_harvest_json_without_traceback(harvested, tmp_path,
+                                                                                          returns):
+    import socket
+
+    from click.testing import CliRunner
+
+    from cchc_xls.cli import main
+
+    units = tmp_path / "don-vi.csv"
+    units.write_text("code,name,kind\n" + "\n".join(f"{u.code},{u.name},{u.kind}" for u in UNITS), encoding="utf-8")
+    (harvested / LOCK_NAME).write_text(json.dumps({"pid": os.getppid(), "host": socket.gethostname()}),
+                                       encoding="utf-8")
+    busy = CliRunner().invoke(main, ["harvest", "hai-duong-2022", str(tmp_path / "inbox"), "--units", str(units),
+                                     "--out", str(harvested)])
+    assert busy.exit_code == 1 and "Một lần tổng hợp khác đang ghi" in busy.output and "Traceback" not in busy.output
+    (harvested / LOCK_NAME).unlink()
+
+    edit_json(harvested, lambda d: unit_entry(d).update(self_total="73,5"))
+    ranked = CliRunner().invoke(main, ["rank", str(harvested)])
+    assert ranked.exit_code == 1 and "self_total" in ranked.output and "73,5" in ranked.output
+    assert not isinstance(ranked.exception, Exception) or isinstance(ranked.exception, SystemExit)
