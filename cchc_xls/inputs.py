@@ -38,6 +38,7 @@ _COPY_BLOCK = 1024 * 1024
 # A directory entry is 46 bytes plus its name and extra fields (real ones: 100 to 400 bytes); a directory
 # far larger than its declared count allows is refused before zipfile parses it entry by entry.
 DIRECTORY_BYTES_PER_MEMBER = 1024
+ARCHIVE_RATIO_FROM_BYTES = 64 * 1024 * 1024  # the whole archive's ratio counts from this inflated size
 
 
 @dataclass
@@ -362,14 +363,18 @@ class _Collector:
 
 def _refuse_archive(infos: list[zipfile.ZipInfo], limits: Limits) -> str | None:
     """Why the declared sizes make this archive a bomb (totals and ratios, not one big scan)."""
-    total = 0
+    total = packed = 0
     for info in infos:
         total += info.file_size
+        packed += info.compress_size
         if total > limits.archive_bytes:
             return f"các tệp bên trong bung ra hơn {megabytes(limits.archive_bytes)} MB"
         if info.file_size > RATIO_FROM_BYTES and info.file_size > limits.member_ratio * max(info.compress_size, 1):
             return (f"tệp {safe_text(info.filename, one_line=True)[:80]} nén {megabytes(info.compress_size)} MB "
                     f"bung ra {megabytes(info.file_size)} MB")
+    # many members each just under the ratio's threshold: the archive as a whole is judged too
+    if total > ARCHIVE_RATIO_FROM_BYTES and total > limits.member_ratio * max(packed, 1):
+        return f"{len(infos)} tệp nén {megabytes(packed)} MB bung ra {megabytes(total)} MB"
     return None
 
 

@@ -643,3 +643,14 @@ def test_the_command_refuses_a_busy_folder_and_a_hand_broken_harvest_json_withou
     ranked = CliRunner().invoke(main, ["rank", str(harvested)])
     assert ranked.exit_code == 1 and "self_total" in ranked.output and "73,5" in ranked.output
     assert not isinstance(ranked.exception, Exception) or isinstance(ranked.exception, SystemExit)
+
+
+def test_many_small_members_of_zeros_are_refused_by_the_archive_ratio(tmp_path, returns):
+    inbox = inbox_with_control(tmp_path, returns)
+    megabyte_of_zeros = bytes(1024 * 1024)  # each member just at the size where a member's ratio counts
+    (inbox / "nhieu-tep-rong.zip").write_bytes(zip_bytes([(f"{i}.bin", megabyte_of_zeros) for i in range(100)]))
+    run = harvest_into(tmp_path, inbox)
+    assert run.codes("nhieu-tep-rong.zip") == ["file.zip_bomb"]
+    assert "100 tệp nén" in run.file("nhieu-tep-rong.zip")["findings"][0]["message"]
+    assert len(run.data["files"]) == 2
+    run.assert_control_counted()
