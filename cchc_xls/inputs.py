@@ -22,7 +22,7 @@ from datetime import datetime
 from pathlib import Path
 
 from cchc_xls.findings import Finding, make
-from cchc_xls.limits import DEFAULT_LIMITS, RATIO_FROM_BYTES, Limits, megabytes
+from cchc_xls.limits import ARCHIVE_RATIO_FROM_BYTES, DEFAULT_LIMITS, RATIO_FROM_BYTES, Limits, megabytes
 from cchc_xls.outputs import display_path, safe_text
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}
@@ -38,7 +38,6 @@ _COPY_BLOCK = 1024 * 1024
 # A directory entry is 46 bytes plus its name and extra fields (real ones: 100 to 400 bytes); a directory
 # far larger than its declared count allows is refused before zipfile parses it entry by entry.
 DIRECTORY_BYTES_PER_MEMBER = 1024
-ARCHIVE_RATIO_FROM_BYTES = 64 * 1024 * 1024  # the whole archive's ratio counts from this inflated size
 
 
 @dataclass

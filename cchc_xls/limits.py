@@ -18,9 +18,9 @@ MAX_SPREADSHEET_BYTES = 50 * MIB  # one workbook on disk (a return is well under
 MAX_FILE_BYTES = 200 * MIB  # any other single file or zip member kept (a scan, a photo)
 MAX_ARCHIVE_MEMBERS = 10_000  # entries in one zip, counted from its directory before it is opened
 MAX_ARCHIVE_BYTES = 4 * GIB  # all members of one zip, inflated, from the declared sizes
-MAX_MEMBER_RATIO = 100  # inflated / compressed size of a member over 1 MiB, and of a whole archive over
-# 64 MiB (documents: 1 to 20)
-RATIO_FROM_BYTES = MIB
+MAX_MEMBER_RATIO = 100  # inflated / compressed size (documents: 1 to 20), judged for...
+RATIO_FROM_BYTES = MIB  # ...a member from this inflated size
+ARCHIVE_RATIO_FROM_BYTES = 64 * MIB  # ...and a whole archive from this one (many members of zeros)
 MAX_ZIP_DEPTH = 3  # zips inside zips
 MAX_RUN_FILES = 20_000  # inputs listed in one run (files and zip members)
 MAX_RUN_BYTES = 8 * GIB  # bytes copied or extracted into the staging folder in one run
