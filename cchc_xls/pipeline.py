@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +65,7 @@ class _Progress:
 OUTPUT_FILES = ("harvest.json", "tong-hop.xlsx", "phu-luc-ii.xlsx", RUBRIC_COPY)
 RECEIVED = "received"
 MANIFEST = ".cchc-outputs.json"  # name -> SHA-256 of each output this tool wrote in the folder
+WRITING = ".cchc-dang-ghi"  # where a harvest writes its set of outputs before moving them into place
 
 
 def run_harvest(rubric: Rubric, inputs: list[Path], units: list[Unit], out_dir: Path, *,
@@ -88,14 +90,26 @@ def run_harvest(rubric: Rubric, inputs: list[Path], units: list[Unit], out_dir: 
         with FolderLock(out_dir):
             result = harvest(rubric, inputs, units, period=period, received_dir=received, workers=workers,
                              progress=progress, limits=limits, exclude=exclude)
-            copy_rubric(rubric, out_dir)
-            tong_hop = write_tong_hop(result, out_dir / "tong-hop.xlsx")
-            json_path = write_harvest_json(result, out_dir / "harvest.json")
-            # the same figures `cchc rank` reads back from harvest.json, without the texts
-            results = results_from_data(harvest_json(result, detail=False), rubric, json_path)
-            paths = {"phu_luc_ii": write_phu_luc_ii(results, out_dir / "phu-luc-ii.xlsx"), "tong_hop": tong_hop,
-                     "harvest_json": json_path, "received": received}
-            record_outputs(out_dir, [p for p in (*paths.values(), out_dir / RUBRIC_COPY) if p.is_file()])
+            # The set is written in a folder of its own, then moved into place file by file: a run
+            # that fails half-way leaves the previous set whole, never a mix of two runs.
+            writing = out_dir / WRITING
+            shutil.rmtree(writing, ignore_errors=True)
+            writing.mkdir()
+            try:
+                copy_rubric(rubric, writing)
+                write_tong_hop(result, writing / "tong-hop.xlsx")
+                write_harvest_json(result, writing / "harvest.json")
+                # the same figures `cchc rank` reads back from harvest.json, without the texts
+                results = results_from_data(harvest_json(result, detail=False), rubric, out_dir / "harvest.json")
+                write_phu_luc_ii(results, writing / "phu-luc-ii.xlsx")
+                written = [name for name in OUTPUT_FILES if (writing / name).is_file()]
+                for name in written:
+                    os.replace(writing / name, out_dir / name)
+            finally:
+                shutil.rmtree(writing, ignore_errors=True)
+            paths = {"phu_luc_ii": out_dir / "phu-luc-ii.xlsx", "tong_hop": out_dir / "tong-hop.xlsx",
+                     "harvest_json": out_dir / "harvest.json", "received": received}
+            record_outputs(out_dir, [out_dir / name for name in written])
     except OSError as exc:
         raise output_error(exc, out_dir, "kết quả") from exc
     return HarvestOutputs(out_dir, result, paths)
@@ -109,7 +123,7 @@ def placement(inputs: list[Path], out_dir: Path) -> set[str]:
     outputs are left out, and an existing file with an output's name that this tool did not write
     there stops the run before anything is read or written."""
     out_real = os.path.realpath(out_dir)
-    own = [os.path.join(out_real, name) for name in (*OUTPUT_FILES, RECEIVED, LOCK_NAME, MANIFEST)]
+    own = [os.path.join(out_real, name) for name in (*OUTPUT_FILES, RECEIVED, LOCK_NAME, MANIFEST, WRITING)]
     exclude = set(own)
     ours = _manifest(out_dir)
     for path in inputs:

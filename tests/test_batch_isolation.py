@@ -654,3 +654,21 @@ def test_many_small_members_of_zeros_are_refused_by_the_archive_ratio(tmp_path, 
     assert "100 tệp nén" in run.file("nhieu-tep-rong.zip")["findings"][0]["message"]
     assert len(run.data["files"]) == 2
     run.assert_control_counted()
+
+
+def test_a_run_that_fails_while_writing_leaves_the_previous_set_of_outputs_whole(tmp_path, returns, monkeypatch):
+    import cchc_xls.pipeline as pipeline
+
+    inbox = inbox_with_control(tmp_path, returns)
+    first = harvest_into(tmp_path, inbox)
+    before = {name: (first.out / name).read_bytes() for name in ("harvest.json", "tong-hop.xlsx", "phu-luc-ii.xlsx")}
+    (inbox / "Phu luc xa Thu 1.xlsx").write_bytes(returns[OTHERS[0].code])
+
+    def full_disk(results, path, office=""):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pipeline, "write_phu_luc_ii", full_disk)
+    with pytest.raises(OutputError, match="No space left on device"):
+        harvest_into(tmp_path, inbox)
+    assert {name: (first.out / name).read_bytes() for name in before} == before  # not one file of the new run
+    assert not (first.out / pipeline.WRITING).exists() and not (first.out / LOCK_NAME).exists()
