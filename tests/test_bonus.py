@@ -452,6 +452,15 @@ def test_ranking_groups_rank_separately(tmp_path):
     group_row = [summary.cell(labels["Nhóm xếp hạng"], c).value for c in range(4, summary.max_column + 1)]
     assert dict(zip(names, group_row))["Đặc khu Cô Tô"] == "xã, đặc khu"
 
+    # the office's page shows the same sections, numbered from 1 in each, and the band notes
+    from cchc_xls.web.app import create_app
+
+    page = create_app(tmp_path).test_client().get("/ket-qua/out").get_data(as_text=True)
+    assert "Xếp hạng riêng: phường" in page and "Xếp hạng riêng: xã, đặc khu" in page
+    assert page.index("Xếp hạng riêng: phường") < page.index("UBND phường Cao Xanh") < \
+        page.index("Xếp hạng riêng: xã, đặc khu") < page.index("UBND đặc khu Cô Tô")
+    assert "Xếp loại Tốt (theo tổng điểm là Xuất sắc)" in page
+
     # the template of a đặc khu marks the criterion for phường only as not applicable to it
     blank = load_workbook(tmp_path / "blank" / "CT.xlsx")[MAIN_SHEET]
     _, cols = header_columns(blank)
@@ -509,7 +518,7 @@ def appraised(round_trip, tmp_path_factory):
 def test_appraisal_books_carry_the_items_and_the_final_ranking_uses_them(appraised):
     tmp_path, data = appraised
     areas = sorted(p.name for p in (tmp_path / "areas").glob("tham-dinh_linh-vuc-*.xlsx"))
-    assert any("linh-vuc-tt" in name for name in areas)  # the bonus and penalty items have their own book
+    assert any("linh-vuc-thuong-tru" in name for name in areas)  # the bonus and penalty items have their own book
     ws = load_workbook(next((tmp_path / "books").glob("tham-dinh_U1_*.xlsx")))["Thẩm định"]
     codes = [ws.cell(r, 1).value for r in range(1, ws.max_row + 1)]
     assert all(code in codes for code in ITEMS)
