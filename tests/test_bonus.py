@@ -614,3 +614,28 @@ def test_rank_units_by_group_with_an_unknown_kind_and_a_missing_unit(tmp_path):
         ("xã, đặc khu", 2, "Tốt"), ("phường", 2, "Khá"), ("xã, đặc khu", 1, "Tốt"),
         ("đơn vị chưa rõ loại", 1, "Tốt"), ("phường", None, None), ("phường", 1, "Trung bình")]
     # alone in its group, floor(0.5 × 1) = 0 units may be Xuất sắc: the cap counts within the group
+
+
+def test_rubric_import_reports_bonus_and_penalty_problems_with_their_rows(tmp_path):
+    from cchc_xls.rubric_xlsx import export_rubric, import_rubric
+
+    xlsx = export_rubric(load_rubric(write_rubric(tmp_path)), tmp_path / "r.xlsx")
+    book = load_workbook(xlsx)
+    table = book["Tiêu chí"]
+    headers = {table.cell(1, c).value: c for c in range(1, table.max_column + 1)}
+    rows = {table.cell(r, 1).value: r for r in range(2, table.max_row + 1)}
+    table.cell(rows["T.1"], headers["Phần"]).value = "thương"  # a typo
+    table.cell(rows["T.2"], headers["Xử lý xếp loại"]).value = "hạ một mức"  # a bonus has no sanction
+    info = book["Thông tin"]
+    for r in range(1, info.max_row + 1):
+        if info.cell(r, 1).value == "Điểm trừ tối đa":
+            info.cell(r, 2).value = None
+        if info.cell(r, 1).value == "Tốt":
+            info.cell(r, 3).value = "nhiều"  # not a share
+    book.save(xlsx)
+    _, problems, _ = import_rubric(xlsx)
+    texts = [str(p) for p in problems]
+    assert any(f"dòng {rows['T.1']}" in t and "“thương”" in t and "thưởng, trừ" in t for t in texts)
+    assert any(f"dòng {rows['T.2']}" in t and "Xử lý xếp loại" in t for t in texts)
+    assert any("Có mục điểm trừ" in t and "Điểm trừ tối đa" in t for t in texts)
+    assert any("“Tốt”" in t and "0,25 hoặc 25%" in t for t in texts)
