@@ -639,3 +639,15 @@ def test_rubric_import_reports_bonus_and_penalty_problems_with_their_rows(tmp_pa
     assert any(f"dòng {rows['T.2']}" in t and "Xử lý xếp loại" in t for t in texts)
     assert any("Có mục điểm trừ" in t and "Điểm trừ tối đa" in t for t in texts)
     assert any("“Tốt”" in t and "0,25 hoặc 25%" in t for t in texts)
+
+
+def test_rubric_show_names_items_caps_and_groups(tmp_path):
+    path = write_rubric(tmp_path, GROUPS_YAML)
+    result = CliRunner().invoke(main, ["rubric", "show", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "TR.3  Bị đơn thư phản ánh đúng  (5)  [điểm trừ; khi bị trừ điểm: không xếp trên mức Khá]" in result.output
+    assert "Điểm thưởng: tính tối đa 5 điểm" in result.output and "Điểm trừ: tính tối đa 10 điểm" in result.output
+    assert "Xuất sắc ≥ 90 (tối đa 50% số đơn vị)" in result.output
+    assert "Xếp hạng riêng: phường | xã, đặc khu" in result.output
+    shown = json.loads(CliRunner().invoke(main, ["rubric", "show", str(path), "--json"]).output)
+    assert {n["code"]: n.get("part") for n in shown}["T.1"] == "bonus" and "part" not in shown[0]
