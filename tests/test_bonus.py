@@ -461,6 +461,23 @@ def test_ranking_groups_rank_separately(tmp_path):
         page.index("Xếp hạng riêng: xã, đặc khu") < page.index("UBND đặc khu Cô Tô")
     assert "Xếp loại Tốt (theo tổng điểm là Xuất sắc)" in page
 
+    # the summary report gives each group's own distribution; a commune's report its rank in its group
+    result = CliRunner().invoke(main, ["report", str(tmp_path / "out"), "--out", str(tmp_path / "rep")])
+    assert result.exit_code == 0, result.output
+    from docx import Document
+
+    def paragraphs(path):
+        return [p.text for p in Document(str(path)).paragraphs]
+
+    summary = paragraphs(next(p for p in (tmp_path / "rep").glob("*.docx") if "tong-hop" in p.name))
+    first, second = summary.index("- Xếp hạng riêng phường (2 đơn vị):"), \
+        summary.index("- Xếp hạng riêng xã, đặc khu (3 đơn vị):")
+    assert "- Nhóm Xuất sắc: 1 đơn vị (50%)." in summary[first:second]
+    assert "- Nhóm Tốt: 2 đơn vị (66,66%)." in summary[second:]
+    assert any("(Chỉ số CCHC 100%)" in line for line in summary)  # index_as_percent: the best unit's index
+    cot_to = paragraphs(next(p for p in (tmp_path / "rep").glob("*.docx") if "_CT_" in p.name))
+    assert "Xếp hạng trong nhóm xã, đặc khu: 1." in cot_to and "Chỉ số CCHC đạt 100% điểm tối đa." in cot_to
+
     # the template of a đặc khu marks the criterion for phường only as not applicable to it
     blank = load_workbook(tmp_path / "blank" / "CT.xlsx")[MAIN_SHEET]
     _, cols = header_columns(blank)
