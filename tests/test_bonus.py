@@ -668,3 +668,30 @@ def test_rubric_show_names_items_caps_and_groups(tmp_path):
     assert "Xếp hạng riêng: phường | xã, đặc khu" in result.output
     shown = json.loads(CliRunner().invoke(main, ["rubric", "show", str(path), "--json"]).output)
     assert {n["code"]: n.get("part") for n in shown}["T.1"] == "bonus" and "part" not in shown[0]
+
+
+def test_a_typed_over_subtotal_is_reported_once_not_again_at_the_final_total(tmp_path):
+    from cchc_xls.check import check_return
+    from cchc_xls.generate import Entries
+    from cchc_xls.read import read_return
+
+    rubric = load_rubric(write_rubric(tmp_path))
+    scores = {k: D(str(v)) for k, v in unit_scores(UNITS[3][2], UNITS[3][4]).items()}  # U4: 95 − 1
+    entries = Entries(scores=scores, evidence={c: "Văn bản số 1" for c, v in scores.items() if v},
+                      explanations={c: "Giải trình" for c in scores}, typed_subtotals={"I": D(50)})
+    path = tmp_path / "U4.xlsx"
+    render_template(path, rubric, Unit("U4", "Xã Bốn", "xã"), parse_period("2025"), Options(batch="b"), entries)
+    checked = check_return(read_return(path, path.read_bytes(), path.name), rubric, "xã")
+    mismatches = [f for f in checked.findings if f.code == "total.mismatch"]
+    assert len(mismatches) == 1 and "tiêu chí I" in mismatches[0].message
+    assert checked.totals.total == D(94) and checked.totals.base_total == D(95)  # recomputed from the criteria
+    # a typed-over final total is reported at its own cell
+    wb = load_workbook(path)
+    ws = wb[MAIN_SHEET]
+    row = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == FINAL_LABEL)
+    ws.cell(row, 4).value = 99
+    wb.save(tmp_path / "typed.xlsx")
+    typed = tmp_path / "typed.xlsx"
+    findings = check_return(read_return(typed, typed.read_bytes(), typed.name), rubric, "xã").findings
+    assert any(f.code == "formula.replaced" and f.cell == f"D{row}" for f in findings)
+    assert any(f.code == "total.mismatch" and f.cell == f"D{row}" and "99" in f.message for f in findings)
