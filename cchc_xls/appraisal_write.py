@@ -342,4 +342,5 @@ def extras_area(rubric: Rubric) -> list[Node]:
     items = tuple(item for extra in rubric.extras() for item in extra.items)
     if not items:
         return []
-    return [Node(code="TT", label="Điểm thưởng, điểm trừ", max=sum((i.max for i in items), Decimal(0)), children=items)]
+    # "THUONG-TRU" cannot be a rubric code (no hyphen there): never an area's code or file name
+    return [Node(code="THUONG-TRU", label="Điểm thưởng, điểm trừ", max=sum((i.max for i in items), Decimal(0)), children=items)]

@@ -106,10 +106,19 @@ def rubric_show(rubric, as_json):
             marks.append("chỉ áp dụng: " + ", ".join(node.applies_to))
         if node.part:
             marks.append("điểm thưởng" if node.part == "bonus" else "điểm trừ")
+        if node.sanction:
+            marks.append(f"khi bị trừ điểm: {node.sanction_text()}")
         extra = f"  [{'; '.join(marks)}]" if marks else ""
         click.echo(f"{'  ' * node.depth}{node.code}  {node.label}  ({format_vn(node.max)}){extra}")
-    bands = ", ".join(f"{b.name} ≥ {format_vn(b.min)}" for b in loaded.bands)
+    for extra_part in loaded.extras():
+        name = "Điểm thưởng" if extra_part.part == "bonus" else "Điểm trừ"
+        click.echo(f"{name}: tính tối đa {format_vn(extra_part.max)} điểm")
+    bands = ", ".join(f"{b.name} ≥ {format_vn(b.min)}"
+                      + (f" (tối đa {format_vn(b.max_share * 100)}% số đơn vị)" if b.max_share is not None else "")
+                      for b in loaded.bands)
     click.echo(f"Xếp loại: {bands}" + (" (giả định)" if loaded.bands_assumed else ""))
+    if loaded.ranking_groups:
+        click.echo("Xếp hạng riêng: " + " | ".join(loaded.ranking_group_names()))
 
 
 @rubric_group.command("check")

@@ -27,6 +27,8 @@ NA_POLICIES = ("rescale", "full_marks")
 SANCTIONS = ("no_top_band", "max_band", "drop_one_band")
 BONUS, PENALTY = "bonus", "penalty"
 PART_LABELS = {BONUS: "điểm thưởng", PENALTY: "điểm trừ"}
+SANCTION_LABELS = {"no_top_band": "không xếp loại cao nhất", "drop_one_band": "hạ một mức xếp loại",
+                   "max_band": "không xếp trên mức {band}"}
 
 RUBRIC_KEYS = {
     "id", "title", "version", "unit_level", "legal_basis", "total", "na_policy",
@@ -123,6 +125,10 @@ class Node:
     part: str = ""  # "" for the tree; BONUS or PENALTY for the items added after it
     sanction: str = ""  # penalty items only: one of SANCTIONS
     sanction_band: str = ""  # the band named by `max_band`
+
+    def sanction_text(self) -> str:
+        """The sanction in the words users read: “không xếp trên mức Tốt”; "" when none."""
+        return SANCTION_LABELS[self.sanction].format(band=self.sanction_band) if self.sanction else ""
 
     @property
     def is_leaf(self) -> bool:
@@ -756,6 +762,7 @@ def rubric_nodes_json(rubric: Rubric) -> list[dict]:
 
     return [
         {"code": n.code, "label": n.label, "max": to_json_number(n.max), "parent": n.parent,
-         "self_scored": n.self_scored if n.is_leaf else any(leaf.self_scored for leaf in n.leaves())}
+         "self_scored": n.self_scored if n.is_leaf else any(leaf.self_scored for leaf in n.leaves()),
+         **({"part": n.part} if n.part else {})}  # only bonus and penalty items: earlier output unchanged
         for n in rubric.nodes()
     ]

@@ -452,6 +452,32 @@ def test_ranking_groups_rank_separately(tmp_path):
     group_row = [summary.cell(labels["Nhóm xếp hạng"], c).value for c in range(4, summary.max_column + 1)]
     assert dict(zip(names, group_row))["Đặc khu Cô Tô"] == "xã, đặc khu"
 
+    # the office's page shows the same sections, numbered from 1 in each, and the band notes
+    from cchc_xls.web.app import create_app
+
+    page = create_app(tmp_path).test_client().get("/ket-qua/out").get_data(as_text=True)
+    assert "Xếp hạng riêng: phường" in page and "Xếp hạng riêng: xã, đặc khu" in page
+    assert page.index("Xếp hạng riêng: phường") < page.index("UBND phường Cao Xanh") < \
+        page.index("Xếp hạng riêng: xã, đặc khu") < page.index("UBND đặc khu Cô Tô")
+    assert "Xếp loại Tốt (theo tổng điểm là Xuất sắc)" in page
+
+    # the summary report gives each group's own distribution; a commune's report its rank in its group
+    result = CliRunner().invoke(main, ["report", str(tmp_path / "out"), "--out", str(tmp_path / "rep")])
+    assert result.exit_code == 0, result.output
+    from docx import Document
+
+    def paragraphs(path):
+        return [p.text for p in Document(str(path)).paragraphs]
+
+    summary = paragraphs(next(p for p in (tmp_path / "rep").glob("*.docx") if "tong-hop" in p.name))
+    first, second = summary.index("- Xếp hạng riêng phường (2 đơn vị):"), \
+        summary.index("- Xếp hạng riêng xã, đặc khu (3 đơn vị):")
+    assert "- Nhóm Xuất sắc: 1 đơn vị (50%)." in summary[first:second]
+    assert "- Nhóm Tốt: 2 đơn vị (66,66%)." in summary[second:]
+    assert any("(Chỉ số CCHC 100%)" in line for line in summary)  # index_as_percent: the best unit's index
+    cot_to = paragraphs(next(p for p in (tmp_path / "rep").glob("*.docx") if "_CT_" in p.name))
+    assert "Xếp hạng trong nhóm xã, đặc khu: 1." in cot_to and "Chỉ số CCHC đạt 100% điểm tối đa." in cot_to
+
     # the template of a đặc khu marks the criterion for phường only as not applicable to it
     blank = load_workbook(tmp_path / "blank" / "CT.xlsx")[MAIN_SHEET]
     _, cols = header_columns(blank)
@@ -509,7 +535,7 @@ def appraised(round_trip, tmp_path_factory):
 def test_appraisal_books_carry_the_items_and_the_final_ranking_uses_them(appraised):
     tmp_path, data = appraised
     areas = sorted(p.name for p in (tmp_path / "areas").glob("tham-dinh_linh-vuc-*.xlsx"))
-    assert any("linh-vuc-tt" in name for name in areas)  # the bonus and penalty items have their own book
+    assert any("linh-vuc-thuong-tru" in name for name in areas)  # the bonus and penalty items have their own book
     ws = load_workbook(next((tmp_path / "books").glob("tham-dinh_U1_*.xlsx")))["Thẩm định"]
     codes = [ws.cell(r, 1).value for r in range(1, ws.max_row + 1)]
     assert all(code in codes for code in ITEMS)
@@ -605,3 +631,67 @@ def test_rank_units_by_group_with_an_unknown_kind_and_a_missing_unit(tmp_path):
         ("xã, đặc khu", 2, "Tốt"), ("phường", 2, "Khá"), ("xã, đặc khu", 1, "Tốt"),
         ("đơn vị chưa rõ loại", 1, "Tốt"), ("phường", None, None), ("phường", 1, "Trung bình")]
     # alone in its group, floor(0.5 × 1) = 0 units may be Xuất sắc: the cap counts within the group
+
+
+def test_rubric_import_reports_bonus_and_penalty_problems_with_their_rows(tmp_path):
+    from cchc_xls.rubric_xlsx import export_rubric, import_rubric
+
+    xlsx = export_rubric(load_rubric(write_rubric(tmp_path)), tmp_path / "r.xlsx")
+    book = load_workbook(xlsx)
+    table = book["Tiêu chí"]
+    headers = {table.cell(1, c).value: c for c in range(1, table.max_column + 1)}
+    rows = {table.cell(r, 1).value: r for r in range(2, table.max_row + 1)}
+    table.cell(rows["T.1"], headers["Phần"]).value = "thương"  # a typo
+    table.cell(rows["T.2"], headers["Xử lý xếp loại"]).value = "hạ một mức"  # a bonus has no sanction
+    info = book["Thông tin"]
+    for r in range(1, info.max_row + 1):
+        if info.cell(r, 1).value == "Điểm trừ tối đa":
+            info.cell(r, 2).value = None
+        if info.cell(r, 1).value == "Tốt":
+            info.cell(r, 3).value = "nhiều"  # not a share
+    book.save(xlsx)
+    _, problems, _ = import_rubric(xlsx)
+    texts = [str(p) for p in problems]
+    assert any(f"dòng {rows['T.1']}" in t and "“thương”" in t and "thưởng, trừ" in t for t in texts)
+    assert any(f"dòng {rows['T.2']}" in t and "Xử lý xếp loại" in t for t in texts)
+    assert any("Có mục điểm trừ" in t and "Điểm trừ tối đa" in t for t in texts)
+    assert any("“Tốt”" in t and "0,25 hoặc 25%" in t for t in texts)
+
+
+def test_rubric_show_names_items_caps_and_groups(tmp_path):
+    path = write_rubric(tmp_path, GROUPS_YAML)
+    result = CliRunner().invoke(main, ["rubric", "show", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "TR.3  Bị đơn thư phản ánh đúng  (5)  [điểm trừ; khi bị trừ điểm: không xếp trên mức Khá]" in result.output
+    assert "Điểm thưởng: tính tối đa 5 điểm" in result.output and "Điểm trừ: tính tối đa 10 điểm" in result.output
+    assert "Xuất sắc ≥ 90 (tối đa 50% số đơn vị)" in result.output
+    assert "Xếp hạng riêng: phường | xã, đặc khu" in result.output
+    shown = json.loads(CliRunner().invoke(main, ["rubric", "show", str(path), "--json"]).output)
+    assert {n["code"]: n.get("part") for n in shown}["T.1"] == "bonus" and "part" not in shown[0]
+
+
+def test_a_typed_over_subtotal_is_reported_once_not_again_at_the_final_total(tmp_path):
+    from cchc_xls.check import check_return
+    from cchc_xls.generate import Entries
+    from cchc_xls.read import read_return
+
+    rubric = load_rubric(write_rubric(tmp_path))
+    scores = {k: D(str(v)) for k, v in unit_scores(UNITS[3][2], UNITS[3][4]).items()}  # U4: 95 − 1
+    entries = Entries(scores=scores, evidence={c: "Văn bản số 1" for c, v in scores.items() if v},
+                      explanations={c: "Giải trình" for c in scores}, typed_subtotals={"I": D(50)})
+    path = tmp_path / "U4.xlsx"
+    render_template(path, rubric, Unit("U4", "Xã Bốn", "xã"), parse_period("2025"), Options(batch="b"), entries)
+    checked = check_return(read_return(path, path.read_bytes(), path.name), rubric, "xã")
+    mismatches = [f for f in checked.findings if f.code == "total.mismatch"]
+    assert len(mismatches) == 1 and "tiêu chí I" in mismatches[0].message
+    assert checked.totals.total == D(94) and checked.totals.base_total == D(95)  # recomputed from the criteria
+    # a typed-over final total is reported at its own cell
+    wb = load_workbook(path)
+    ws = wb[MAIN_SHEET]
+    row = next(r for r in range(1, ws.max_row + 1) if ws.cell(r, 1).value == FINAL_LABEL)
+    ws.cell(row, 4).value = 99
+    wb.save(tmp_path / "typed.xlsx")
+    typed = tmp_path / "typed.xlsx"
+    findings = check_return(read_return(typed, typed.read_bytes(), typed.name), rubric, "xã").findings
+    assert any(f.code == "formula.replaced" and f.cell == f"D{row}" for f in findings)
+    assert any(f.code == "total.mismatch" and f.cell == f"D{row}" and "99" in f.message for f in findings)
