@@ -593,3 +593,17 @@ def test_a_late_return_after_the_appraisal_updates_the_ranking_shown(page, tmp_p
     for out in ("3-ket-qua-tu-cham", "5-ket-qua-tham-dinh"):
         sheet = load_workbook(folder / out / "phu-luc-ii.xlsx").worksheets[0]
         assert any("UBND HUYỆN HÀ TRUNG" in str(c.value).upper() for row in sheet.iter_rows() for c in row if c.value), out
+
+
+def test_serve_on_a_port_in_use_says_so(tmp_path):
+    import socket
+
+    from cchc_xls.errors import CchcError
+    from cchc_xls.web.serve import serve
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        with pytest.raises(CchcError, match=f"Không mở được cổng {port}.*thử --port khác"):
+            serve(tmp_path, port=port, open_browser=False, echo=lambda _: None)
