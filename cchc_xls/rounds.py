@@ -7,6 +7,7 @@ be given again (rubric, units file, period, office profile, deadlines).
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -25,6 +26,7 @@ FINAL_RESULTS = "5-ket-qua-tham-dinh"
 REPORTS = "6-bao-cao"
 FOLDERS = (TEMPLATES, INBOX, SELF_RESULTS, APPRAISAL, FINAL_RESULTS, REPORTS)
 PROFILE_KEYS = ("issuer", "office", "signer_title", "signer_name", "place")
+ROUND_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,60}$")  # a round's folder name (also in URLs)
 
 
 @dataclass(frozen=True)

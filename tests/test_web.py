@@ -131,6 +131,10 @@ def test_a_whole_year_through_the_routes(page, tmp_path):
     assert "Đã thu và kiểm tra xong." in receive
     assert receive.count("Đã nhận, được tính") == 2 and "Chưa nộp" in receive
     assert "Nhắc các đơn vị chưa nộp (1)" in receive and "UBND xã Hà Lĩnh" in receive
+    counted = next((folder / "3-ket-qua-tu-cham" / "received").glob("*_Phieu CCHC Ha Bac.xlsx"))
+    from urllib.parse import quote
+
+    assert f'href="/tai/cchc-2024/3-ket-qua-tu-cham/received/{quote(counted.name)}">mở tệp</a>' in receive
     only_missing = text(page.get("/dot/cchc-2024/nhan?loc=chua-nop"))
     assert "Xã Hà Lĩnh" in only_missing and "Xã Hà Bắc" not in only_missing
     by_score = text(page.get("/dot/cchc-2024/nhan?xep=diem"))
@@ -593,3 +597,28 @@ def test_a_late_return_after_the_appraisal_updates_the_ranking_shown(page, tmp_p
     for out in ("3-ket-qua-tu-cham", "5-ket-qua-tham-dinh"):
         sheet = load_workbook(folder / out / "phu-luc-ii.xlsx").worksheets[0]
         assert any("UBND HUYỆN HÀ TRUNG" in str(c.value).upper() for row in sheet.iter_rows() for c in row if c.value), out
+
+
+def test_serve_on_a_port_in_use_says_so(tmp_path):
+    import socket
+
+    from cchc_xls.errors import CchcError
+    from cchc_xls.web.serve import serve
+
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        with pytest.raises(CchcError, match=f"Không mở được cổng {port}.*thử --port khác"):
+            serve(tmp_path, port=port, open_browser=False, echo=lambda _: None)
+
+
+def test_the_zip_of_a_round_holds_nothing_reached_through_a_symlink(page, tmp_path):
+    folder = set_up_round(page)
+    secret = tmp_path / "ngoai.txt"
+    secret.write_text("bí mật", encoding="utf-8")
+    os.symlink(secret, folder / "lien-ket.txt")
+    os.symlink(tmp_path, folder / "thu-muc-ngoai")
+    names = zipfile.ZipFile(io.BytesIO(page.get("/dot/cchc-2024/tat-ca.zip").data)).namelist()
+    assert "dot.yaml" in names and "don-vi.csv" in names
+    assert not any("lien-ket" in n or "thu-muc-ngoai" in n or "ngoai.txt" in n for n in names)

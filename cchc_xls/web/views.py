@@ -36,6 +36,7 @@ class CommuneRow:
     errors: int
     warnings: int
     state: str  # duoc-tinh | co-loi | bi-tu-choi | chua-nop
+    received: str | None = None  # the copy in received/ of the file that counts
 
     @property
     def status_label(self) -> str:
@@ -59,7 +60,8 @@ def commune_rows(results: Results, wanted: str = "tat-ca", order: str = "ma") ->
             state = "bi-tu-choi"
         else:
             state = "co-loi" if errors else "duoc-tinh"
-        rows.append(CommuneRow(unit, len(files), errors, warnings, state))
+        counted = next((f.get("received") for f in files if unit.file and f.get("path") == unit.file), None)
+        rows.append(CommuneRow(unit, len(files), errors, warnings, state, counted))
     if wanted in FILTERS and wanted != "tat-ca":
         rows = [r for r in rows if r.state == wanted]
     keys = {
