@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from cchc_xls.findings import Finding, make
-from cchc_xls.layout import BONUS_LABEL, FINAL_LABEL, NA_MARK, PENALTY_LABEL, RESCALED_LABEL, TOTAL_LABEL, label_prefix
+from cchc_xls.layout import BONUS_LABEL, FINAL_LABEL, GROUP_LABEL, NA_MARK, PENALTY_LABEL, RESCALED_LABEL, TOTAL_LABEL, label_prefix
 from cchc_xls.legacy import fix_legacy_text
 from cchc_xls.numbers import ZERO, format_vn, is_sane, parse_text_number, read_decimal, to_decimal
 from cchc_xls.read import Return, Row, text_of
 from cchc_xls.rubric import Node, Rubric
-from cchc_xls.score import Totals, compute_totals, final_total, leaf_contribution, not_applicable_codes, rescale
+from cchc_xls.score import (
+    Totals, compute_totals, final_total, leaf_contribution, not_applicable_codes, rescale, unit_band,
+)
 
 _THOUSANDS_LIKE = re.compile(r"^\d{1,3}[.,]\d{2}0$")
 TOLERANCE = Decimal("0.0005")  # the workbook rounds a rescaled total to 3 places
@@ -125,6 +127,7 @@ def check_return(ret: Return, rubric: Rubric, kind: str | None) -> Checked:
     out.findings.extend(_read_leaves(ctx, out))
     out.totals = compute_totals(rubric, out.scores, kind, out.na)
     out.findings.extend(_check_formulas_and_totals(ctx, out))
+    out.findings.extend(_check_shown_figures(ctx, out))
     if ret.protected is False:
         out.findings.append(make("sheet.unprotected", file=ret.file, sheet=ret.sheet_name))
     return out
@@ -341,6 +344,78 @@ def _check_formulas_and_totals(ctx: _Ctx, out: Checked):
         yield from _compare(where, what, cell.value, value, local)
     if missing_cache:
         yield make("formula.missing_cache", file=ret.file, sheet=ret.sheet_name)
+
+
+_TEXT_SCORE_CODES = ("score.text_number", "score.thousands_separator")
+_RECOUNTED_CODES = ("score.above_max", "score.negative")
+
+
+def _ranking_cells(ctx: _Ctx):
+    """The row of the total that ranks (the final total, else the rescaled, else the plain one)
+    and the row of the band, as the file shows them below the table."""
+    rubric = ctx.rubric
+    total = band = None
+    for row, cell, label in ctx.ret.total_cells:
+        squashed = " ".join(label.split()).casefold()
+        if squashed.startswith(TOTAL_LABEL.casefold()) and total is None:
+            total = (row, cell, "tổng điểm", "raw_total")
+        elif squashed.startswith(label_prefix(RESCALED_LABEL).casefold()):
+            total = (row, cell, "tổng điểm quy đổi", "base_total")
+        elif rubric.extras() and squashed.startswith(label_prefix(FINAL_LABEL).casefold()):
+            total = (row, cell, "tổng điểm sau điểm thưởng, điểm trừ", "total")
+        elif squashed.startswith(label_prefix(GROUP_LABEL).casefold()):
+            band = (row, cell)
+    return total, band
+
+
+def _why_counted_differs(out: Checked) -> str:
+    """Why the figure that counts is not the one the sheet shows, in the commune's words."""
+    text_cells = [f.cell for f in out.findings if f.code in _TEXT_SCORE_CODES and f.cell]
+    recounted = [f.cell for f in out.findings if f.code in _RECOUNTED_CODES and f.cell]
+    reasons = []
+    if text_cells:
+        reasons.append(f"{len(text_cells)} ô điểm là chữ, không phải số, nên bảng tính không cộng "
+                       f"({_cell_list(text_cells)})")
+    if recounted:
+        reasons.append(f"{len(recounted)} ô điểm ngoài khoảng cho phép được tính lại ({_cell_list(recounted)})")
+    return "; ".join(reasons) or "công thức hoặc dấu “Không áp dụng” của phiếu khác với quy định"
+
+
+def _cell_list(cells: list[str]) -> str:
+    return ", ".join(cells[:8]) + (", …" if len(cells) > 8 else "")
+
+
+def _check_shown_figures(ctx: _Ctx, out: Checked):
+    """The total and the band the sheet shows (and prints) against the ones that count: a score
+    typed as text is counted by the harvest but not added by the workbook's SUM, so the signed
+    page would carry another figure than the ranking. Said at the total's and the band's cell."""
+    if out.totals is None:
+        return
+    broken = {"total.mismatch", "formula.replaced", "total.not_number"}
+    if not any(f.code in _TEXT_SCORE_CODES + _RECOUNTED_CODES for f in out.findings) and any(
+            f.code in broken for f in out.findings):
+        return  # a formula typed over is an error already said once, at its own cell
+    total, band = _ranking_cells(ctx)
+    ret = ctx.ret
+    reason = None
+    if total is not None and is_sane(total[1].value):
+        shown, counted = to_decimal(total[1].value), getattr(out.totals, total[3])
+        if abs(shown - counted) > TOLERANCE:
+            reason = _why_counted_differs(out)
+            yield make("total.shown_differs", file=ret.file, sheet=ret.sheet_name,
+                       cell=ret.col_letter_ref("score", total[0]), what=total[2], shown=format_vn(shown),
+                       counted=format_vn(counted), reason=reason)
+    if band is not None and ctx.rubric.bands:
+        shown_band = text_of(band[1].value)
+        counted_band = unit_band(ctx.rubric, out.totals.total, out.scores) if out.entered else ""
+        if shown_band and counted_band and _squash(shown_band) != _squash(counted_band):
+            yield make("band.shown_differs", file=ret.file, sheet=ret.sheet_name,
+                       cell=ret.col_letter_ref("score", band[0]), shown=shown_band, counted=counted_band,
+                       reason=reason or _why_counted_differs(out))
+
+
+def _squash(text: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", text).split()).casefold()
 
 
 def _shown_text(value) -> str:

@@ -158,6 +158,8 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "formula.missing_cache": (I, "Tệp chưa được tính lại công thức khi lưu (không có kết quả lưu sẵn); đã tự tính lại tổng."),
     "formula.unknown": (I, "Định dạng .xls không cho biết ô nào là công thức; chỉ so sánh được các tổng hiển thị."),
     "total.mismatch": (E, "Tệp ghi {what} là {shown} nhưng cộng các ô điểm trong tệp được {computed}: công thức đã bị sửa hoặc hỏng. Tổng điểm được tính lại từ từng tiêu chí."),
+    "total.shown_differs": (W, "Phiếu hiển thị {what} {shown} nhưng điểm được tính là {counted} vì {reason}: đề nghị đơn vị gõ lại các ô này (số, không phải chữ) để bản in khớp với điểm được tính."),
+    "band.shown_differs": (W, "Phiếu hiển thị xếp loại “{shown}” nhưng xếp loại theo điểm được tính là “{counted}” vì {reason}: đề nghị đơn vị gõ lại các ô này để bản in khớp."),
     "total.not_number": (W, "Ô {what} hiển thị “{shown}” thay vì một số; đã tự tính lại: {computed}."),
     # --- hostile or broken files, refused by the reader (issue 12) ------------------------
     "file.bad_value": (E, "Tệp bị hỏng: phần {part} ghi {what} là “{value}”, không đúng định dạng tệp Excel/ODS. Đề nghị đơn vị mở lại tệp bằng Excel hoặc LibreOffice, lưu và gửi lại."),

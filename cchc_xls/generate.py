@@ -24,7 +24,7 @@ from cchc_xls.errors import OutputError, folder_error
 from cchc_xls.layout import (
     EXTRA_HEADING_NOTE, EXTRA_HEADINGS, EXTRA_LABELS, FINAL_LABEL, GROUP_LABEL, GUIDE_SHEET, IDENTITY_KEYS,
     IDENTITY_LABEL, KIND_SELF, MAIN_SHEET, META_SHEET, NA_MARK, NOT_SELF_SCORED_NOTE, PROPERTY_PREFIX, RESCALED_LABEL,
-    SELF_LAYOUT, TOTAL_LABEL, FORMAT_VERSION, UNIT_CODE_LABEL,
+    SELF_LAYOUT, TEXT_SCORE_NOTE, TOTAL_LABEL, FORMAT_VERSION, UNIT_CODE_LABEL,
     active_columns, cell_ref, column_letter, identity_line,
 )
 from cchc_xls.numbers import ZERO, format_vn, to_decimal
@@ -33,7 +33,7 @@ from cchc_xls.rubric import Node, Rubric
 from cchc_xls.score import compute_totals, final_total, not_applicable_codes, rescale, unit_band
 from cchc_xls.outputs import write_atomic, write_text_atomic
 from cchc_xls.style import (
-    FILL_ATTENTION, FILL_HEADER, FILL_LOCKED_OUT, FILL_MISSING, FILL_PARENT, Formats, fit_row, new_workbook, row_height,
+    FILL_ATTENTION, FILL_HEADER, FILL_LOCKED_OUT, FILL_MISSING, FILL_PARENT, FILL_TEXT_SCORE, Formats, fit_row, new_workbook, row_height,
     setup_print, wrapped_lines, write_signature,
 )
 from cchc_xls.units import Period, Unit
@@ -464,6 +464,9 @@ class _TemplateWriter:
             })
 
         rows = [p.row for p in inputs]
+        # first, so that it wins: a score typed as text is not added by SUM, so the total shown
+        # would differ from the one that counts (the harvest says so: total.shown_differs)
+        add("score", rows, f'=ISTEXT(${score_l}{{r}})', self.wb.add_format({"bg_color": FILL_TEXT_SCORE}))
         add("score", rows, f'=AND(LEN(${score_l}{{r}})=0,{na_check})', missing)
         evidence_rows = [p.row for p in inputs if p.node.evidence_required]
         add("evidence", evidence_rows,
@@ -541,7 +544,7 @@ def score_validation(node: Node, row: int, col: int, level_ranges: dict[str, str
     options = {
         "ignore_blank": True,
         "input_title": _clip(f"Tiêu chí {node.code}", 32),
-        "input_message": _clip(node.method or f"Nhập điểm {who}: {allowed}.", 255),
+        "input_message": _input_message(node.method or f"Nhập điểm {who}: {allowed}."),
         "error_title": "Điểm không hợp lệ",
         "error_message": _clip(f"Tiêu chí {node.code} (tối đa {format_vn(node.max)} điểm): {allowed}.", 255),
         "error_type": "stop",
@@ -559,6 +562,13 @@ def score_validation(node: Node, row: int, col: int, level_ranges: dict[str, str
     else:
         options.update({"validate": "decimal", "criteria": "between", "minimum": 0, "maximum": float(node.max)})
     return options
+
+
+def _input_message(text: str) -> str:
+    """The score cell's input message, with the meaning of its red fill when it fits (Excel
+    allows 255 characters; a note cannot come from conditional formatting)."""
+    with_note = f"{text} {TEXT_SCORE_NOTE}"
+    return with_note if len(with_note) <= 255 else _clip(text, 255)
 
 
 def _num(value: Decimal) -> float:

@@ -140,6 +140,8 @@ class Layout:
         return {c.header: c.key for c in self.columns}
 
 TOTAL_LABEL = "TỔNG ĐIỂM TỰ ĐÁNH GIÁ"
+# what a red score cell means (its input message and the instructions sheet say it)
+TEXT_SCORE_NOTE = "Ô tô đỏ: ô này là chữ, không phải số; gõ lại."
 RESCALED_LABEL = "TỔNG ĐIỂM QUY ĐỔI VỀ THANG {total} ĐIỂM"
 GROUP_LABEL = "Xếp loại (tạm tính theo điểm tự đánh giá)"
 # Bonus and penalty points: a heading row above each part's items, and a footer row per part.

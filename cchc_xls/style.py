@@ -13,6 +13,7 @@ FILL_PARENT = "#F2F2F2"  # rows whose score is the sum of the rows below
 FILL_LOCKED_OUT = "#D9D9D9"  # criteria the commune does not score here
 FILL_MISSING = "#FFF2CC"  # a score still to enter (conditional formatting)
 FILL_ATTENTION = "#FCE4D6"  # evidence or explanation still to write (conditional formatting)
+FILL_TEXT_SCORE = "#FF9999"  # a score typed as text, which the sheet's SUM does not add (conditional formatting)
 
 
 def new_workbook(path, **options):

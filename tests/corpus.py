@@ -556,15 +556,15 @@ def _other_rubric(ctx, path):
 
 # --- typed ------------------------------------------------------------------------------------
 
-@case("Phu luc CCHC - dau phay.xlsx", "decimal_comma", {"score.text_number"}, "accepted",
-      "“2,5” typed as text (decimal comma) in 1.7", "typed")
+@case("Phu luc CCHC - dau phay.xlsx", "decimal_comma", {"score.text_number", "total.shown_differs"}, "accepted",
+      "“2,5” typed as text (decimal comma) in 1.7: the sheet's SUM leaves it out, so the total shown differs", "typed")
 def _decimal_comma(ctx, path):
     scores = {**base_scores(_index("decimal_comma")), "1.7": D("2.5")}
     return filled(path.parent, "decimal_comma", path.name, scores=scores, typed={"1.7": "2,5"})[1]
 
 
-@case("Phu luc CCHC - dau cham.xlsx", "thousands", {"score.thousands_separator"}, "accepted",
-      "“2.500” typed in 1.7: a point that looks like a thousands separator", "typed")
+@case("Phu luc CCHC - dau cham.xlsx", "thousands", {"score.thousands_separator", "total.shown_differs"}, "accepted",
+      "“2.500” typed in 1.7: a point that looks like a thousands separator; the total shown leaves it out", "typed")
 def _thousands(ctx, path):
     scores = {**base_scores(_index("thousands")), "1.7": D("2.5")}
     return filled(path.parent, "thousands", path.name, scores=scores, typed={"1.7": "2.500"})[1]
