@@ -242,7 +242,7 @@ COUNCIL_CATALOGUE: dict[str, tuple[Severity, str]] = {
     "evidence.outside_window": (W, "Tiêu chí {code} yêu cầu văn bản ban hành từ {start} đến {end}, nhưng không văn bản nào được trích có ngày trong khoảng này ({references}). Đề nghị Hội đồng kiểm tra thời điểm ban hành."),
     "evidence.no_document": (I, "Tiêu chí {code} tự chấm đủ {max} điểm nhưng tài liệu kiểm chứng không nêu văn bản (số, ký hiệu) hay số liệu nào: “{preview}”. Đề nghị Hội đồng yêu cầu đơn vị bổ sung tài liệu chứng minh."),
     "evidence.token_only": (W, "Tài liệu kiểm chứng của tiêu chí {code} chỉ ghi “{text}”: chưa chứng minh được kết quả. Đề nghị Hội đồng yêu cầu đơn vị ghi rõ số, ký hiệu, ngày văn bản hoặc số liệu."),
-    "evidence.shared_document": (W, "Tiêu chí {code}: văn bản “{reference}” cũng được {others} trích làm tài liệu kiểm chứng. Văn bản của đơn vị này không thể là văn bản của đơn vị khác (trừ văn bản của cấp trên): đề nghị Hội đồng đối chiếu bản gốc."),
+    "evidence.shared_document": (W, "Tiêu chí {code}: văn bản “{reference}” cũng được {others} trích làm tài liệu kiểm chứng cho tiêu chí này. Văn bản của đơn vị này không thể là văn bản của đơn vị khác (trừ văn bản của cấp trên): đề nghị Hội đồng đối chiếu bản gốc."),
     "evidence.same_text": (W, "Tài liệu kiểm chứng của tiêu chí {code} giống hệt của {others}: có thể đã sao chép. Đề nghị Hội đồng đối chiếu văn bản gốc của từng đơn vị."),
 }
 CATALOGUE.update(COUNCIL_CATALOGUE)
