@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cchc_xls.compare import load_previous, previous_json
 from cchc_xls.consolidate import harvest_json, write_harvest_json, write_tong_hop
 from cchc_xls.errors import OutputError, folder_error, output_error
 from cchc_xls.harvest import Harvest, harvest
@@ -69,14 +70,18 @@ MANIFEST = ".cchc-outputs.json"  # name -> SHA-256 of each output this tool wrot
 def run_harvest(rubric: Rubric, inputs: list[Path], units: list[Unit], out_dir: Path, *,
                 period: Period | None = None, workers: int | None = None,
                 progress_label: str | None = None, progress=None,
-                limits: Limits = DEFAULT_LIMITS) -> HarvestOutputs:
+                limits: Limits = DEFAULT_LIMITS, previous: Path | None = None,
+                previous_map: Path | None = None) -> HarvestOutputs:
     """Harvest the inputs and write harvest.json, tong-hop.xlsx and received/ into out_dir.
 
     `progress`, if given, replaces the counter on stderr: an object with `start(total)` called
     once and called with the number of files done after each one (the web page's progress bar).
     Only one harvest writes into a folder at a time (a lock file); the outputs are never read as
     inputs, and an input file is never overwritten by an output.
+    `previous` (an earlier harvest's folder, with `previous_map` for renamed or merged units):
+    this harvest compared with it (compare.py).
     """
+    earlier = load_previous(previous, previous_map) if previous else None  # before anything is written
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -90,9 +95,10 @@ def run_harvest(rubric: Rubric, inputs: list[Path], units: list[Unit], out_dir: 
                              progress=progress, limits=limits, exclude=exclude)
             copy_rubric(rubric, out_dir)
             tong_hop = write_tong_hop(result, out_dir / "tong-hop.xlsx")
-            json_path = write_harvest_json(result, out_dir / "harvest.json")
+            comparison = previous_json(earlier, result) if earlier else None
+            json_path = write_harvest_json(result, out_dir / "harvest.json", comparison)
             # the same figures `cchc rank` reads back from harvest.json, without the texts
-            results = results_from_data(harvest_json(result, detail=False), rubric, json_path)
+            results = results_from_data(harvest_json(result, detail=False, previous=comparison), rubric, json_path)
             paths = {"phu_luc_ii": write_phu_luc_ii(results, out_dir / "phu-luc-ii.xlsx"), "tong_hop": tong_hop,
                      "harvest_json": json_path, "received": received}
             record_outputs(out_dir, [p for p in (*paths.values(), out_dir / RUBRIC_COPY) if p.is_file()])
