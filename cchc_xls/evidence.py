@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from cchc_xls.findings import Finding, make
+from cchc_xls.findings import COUNCIL_ONLY, Finding, make
 from cchc_xls.numbers import format_vn
 from cchc_xls.rubric import Rubric, window_bound
 from cchc_xls.units import Period
@@ -333,3 +333,18 @@ def add_evidence_findings(unit_results, files) -> None:
         if id(file.findings) not in counting and any(f.for_council for f in file.findings):
             file.findings[:] = [f for f in file.findings if not f.for_council]
     cross_unit_suggestions(entries)
+
+
+def suggestions_by_unit(results) -> dict[str, dict[str, str]]:
+    """The council's suggestions from harvest.json, per unit code and criterion, one per line:
+    what the appraisal workbooks show in their column "Gợi ý thẩm định"."""
+    counted = {unit.file: unit.code for unit in results.units if unit.status == "submitted" and unit.file}
+    found: dict[str, dict[str, list[str]]] = {}
+    for file in results.files:
+        code = counted.get(file.get("path"))
+        if code is None:
+            continue
+        for finding in file.get("findings") or ():
+            if finding.get("code") in COUNCIL_ONLY and finding.get("node"):
+                found.setdefault(code, {}).setdefault(finding["node"], []).append("• " + finding["message"])
+    return {unit: {node: "\n".join(lines) for node, lines in nodes.items()} for unit, nodes in found.items()}

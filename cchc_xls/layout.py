@@ -64,6 +64,7 @@ H_EXPLANATION = "Nội dung giải trình"
 H_APPRAISAL = "Điểm thẩm định"
 H_PERCENT = "Kết quả đạt được (%)"
 H_COMMENT = "Ý kiến thẩm định"
+H_SUGGESTION = "Gợi ý thẩm định"  # evidence read for the council (evidence.py); never read back
 H_SELF_SHORT = "Tự chấm"  # the self score in the narrow by-area columns
 H_SELF_TOTAL = "Điểm tự chấm"  # Phụ lục II, chart series
 H_UNIT = "Đơn vị"
@@ -82,6 +83,7 @@ APPRAISAL_COLUMNS = (
     Column("appraisal", H_APPRAISAL, 10, locked=False),
     Column("percent", H_PERCENT, 10),
     Column("comment", H_COMMENT, 30, locked=False),
+    Column("suggestion", H_SUGGESTION, 30),  # found like the others, never read as a score
 )
 HEADERS = {c.key: c.header for c in COLUMNS + APPRAISAL_COLUMNS}
 HEADER_KEYS = {c.header: c.key for c in COLUMNS + APPRAISAL_COLUMNS}
@@ -219,7 +221,7 @@ APPRAISAL_UNIT_LAYOUT = Layout(
     (Column("code", H_CODE, 7), Column("label", H_LABEL, 40), Column("max", H_MAX, 8), Column("score", H_SCORE, 9),
      Column("evidence", H_EVIDENCE, 28), Column("explanation", H_EXPLANATION, 22),
      Column("appraisal", H_APPRAISAL, 9, locked=False), Column("percent", H_PERCENT, 9),
-     Column("comment", H_COMMENT, 26, locked=False)),
+     Column("comment", H_COMMENT, 26, locked=False), Column("suggestion", H_SUGGESTION, 30)),
     texts={"title": "BẢNG THẨM ĐỊNH KẾT QUẢ TỰ ĐÁNH GIÁ CHỈ SỐ CCHC {period}",
            "unit": "Đơn vị: {committee} ({label} {code})",
            "basis": "Theo {title}, {legal_basis}",
@@ -233,7 +235,7 @@ APPRAISAL_UNIT_LAYOUT = Layout(
 # group header "<committee> (Mã đơn vị: <code>)".
 APPRAISAL_AREA_FIXED = (Column("code", H_CODE, 7), Column("label", H_LABEL, 42), Column("max", H_MAX, 8))
 APPRAISAL_AREA_UNIT_COLUMNS = (Column("score", H_SELF_SHORT, 8), Column("appraisal", H_APPRAISAL, 9, locked=False),
-                               Column("comment", H_COMMENT, 20, locked=False))
+                               Column("comment", H_COMMENT, 20, locked=False), Column("suggestion", H_SUGGESTION, 24))
 APPRAISAL_AREA_LAYOUT = Layout(
     KIND_LABELS[KIND_APPRAISAL_AREA], KIND_APPRAISAL_AREA, (APPRAISAL_SHEET, META_SHEET),
     APPRAISAL_AREA_FIXED + APPRAISAL_AREA_UNIT_COLUMNS, header_rows=2,

@@ -240,3 +240,40 @@ def test_suggestions_are_in_the_checks_sheet_and_in_harvest_json_with_their_crit
     [finding] = [f for f in entry["findings"] if f["code"] in COUNCIL_ONLY]
     assert finding["node"] == "2.2.1" and finding["code"] == "evidence.token_only"
     assert data["summary"]["suggestions"] == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# The council's workbooks
+
+
+def _column(sheet, header: str) -> list[int]:
+    return [c.column for row in sheet.iter_rows(min_row=1, max_row=12) for c in row if c.value == header]
+
+
+def test_appraisal_workbooks_show_the_suggestions_per_criterion(tmp_path):
+    from cchc_xls.appraise import write_appraisal_workbooks
+    from cchc_xls.layout import APPRAISAL_SHEET, H_SUGGESTION
+
+    outputs = harvest_with(tmp_path, {CHI_MINH.code: {"2.2.1": "Có", "1.2": "Công văn số 271/UBND-NV ngày 15/3/2099"}})
+    by_unit = write_appraisal_workbooks(outputs.out_dir, tmp_path / "unit", by="unit")
+    [book] = [p for p in by_unit.workbooks if CHI_MINH.code in p.name]
+    sheet = load_workbook(book)[APPRAISAL_SHEET]
+    [col] = _column(sheet, H_SUGGESTION)
+    rows = {sheet.cell(r, 1).value: r for r in range(1, sheet.max_row + 1)}
+    assert "chỉ ghi “Có”" in sheet.cell(rows["2.2.1"], col).value
+    assert "15/03/2099" in sheet.cell(rows["1.2"], col).value
+    assert not sheet.cell(rows["2.1"], col).value
+    [other] = [p for p in by_unit.workbooks if THANH_XA.code in p.name]
+    other_sheet = load_workbook(other)[APPRAISAL_SHEET]
+    [other_col] = _column(other_sheet, H_SUGGESTION)
+    assert not any(other_sheet.cell(r, other_col).value for r in range(1, other_sheet.max_row + 1)
+                   if other_sheet.cell(r, other_col).value != H_SUGGESTION)
+
+    by_area = write_appraisal_workbooks(outputs.out_dir, tmp_path / "area", by="area")
+    [area_book] = [p for p in by_area.workbooks if p.name.startswith("tham-dinh_linh-vuc-2_")]
+    sheet = load_workbook(area_book)[APPRAISAL_SHEET]
+    columns = _column(sheet, H_SUGGESTION)
+    assert len(columns) == len(UNITS)  # one per commune, after its comment column
+    rows = {sheet.cell(r, 1).value: r for r in range(1, sheet.max_row + 1)}
+    values = [sheet.cell(rows["2.2.1"], c).value for c in columns]
+    assert "chỉ ghi “Có”" in values[0] and not any(values[1:])
