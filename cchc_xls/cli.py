@@ -10,7 +10,7 @@ import click
 
 from cchc_xls import __version__, cli_messages
 from cchc_xls.errors import CchcError
-from cchc_xls.findings import has_errors
+from cchc_xls.findings import has_errors, message
 from cchc_xls.numbers import format_vn, to_json_number
 from cchc_xls.rubric import bundled_rubric_paths, check_rubric_file, load_rubric, resolve_rubric, rubric_nodes_json
 
@@ -210,7 +210,7 @@ def harvest_command(rubric, inputs, units_path, out_dir, period, previous, previ
     units = load_units(units_path)
     wanted = parse_period(period) if period else None
     if previous_map and not previous:
-        raise click.UsageError("--previous-map chỉ dùng cùng --previous.")
+        raise click.UsageError(message("previous.map_without_previous"))
     outputs = run_harvest(loaded, [Path(p) for p in inputs], units, Path(out_dir), period=wanted,
                           progress_label=None if as_json else "Đang đọc các tệp",
                           previous=Path(previous) if previous else None,

@@ -56,14 +56,14 @@ def read_mapping(path: Path) -> dict[str, list[str]]:
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as exc:
-        raise PreviousError(f"Không đọc được tệp đối chiếu mã đơn vị “{path}”: {exc.strerror or exc}.") from exc
+        raise PreviousError.of("previous.map_unreadable", path=path, reason=exc.strerror or exc) from exc
     mapping: dict[str, list[str]] = {}
     for number, row in enumerate(csv.reader(io.StringIO(text)), start=1):
         cells = [c.strip() for c in row]
         if not any(cells):
             continue
         if len(cells) < 2 or not cells[0] or not cells[1]:
-            raise PreviousError(f"Tệp đối chiếu “{path}”, dòng {number}: cần hai cột mã cũ, mã mới (ví dụ 30512,31001).")
+            raise PreviousError.of("previous.map_bad_row", path=path, row=number)
         if number == 1 and cells[0].lower() in ("old", "mã cũ", "ma cu"):
             continue
         mapping.setdefault(cells[0], []).append(cells[1])

@@ -247,6 +247,12 @@ COUNCIL_CATALOGUE: dict[str, tuple[Severity, str]] = {
 }
 CATALOGUE.update(COUNCIL_CATALOGUE)
 COUNCIL_ONLY = frozenset(COUNCIL_CATALOGUE)
+CATALOGUE.update({
+    # --- the earlier harvest compared with (cchc harvest --previous, compare.py) ------------
+    "previous.map_unreadable": (E, "Không đọc được tệp đối chiếu mã đơn vị “{path}”: {reason}."),
+    "previous.map_bad_row": (E, "Tệp đối chiếu mã đơn vị “{path}”, dòng {row}: cần hai cột mã cũ, mã mới (ví dụ 30512,31001)."),
+    "previous.map_without_previous": (E, "--previous-map chỉ dùng cùng --previous (thư mục kết quả thu năm trước)."),
+})
 
 
 @dataclass(frozen=True)
