@@ -228,6 +228,8 @@ def harvest_command(rubric, inputs, units_path, out_dir, period, previous, previ
         f"{counts['superseded']} bị thay bằng tệp mới hơn, {counts['skipped']} bỏ qua. "
         f"Còn {counts['missing']} đơn vị chưa nộp. {counts['errors']} lỗi, {counts['warnings']} cảnh báo."
     )
+    if counts.get("suggestions"):
+        click.echo(f"{counts['suggestions']} gợi ý về tài liệu kiểm chứng cho Hội đồng thẩm định (trang “Kiểm tra”).")
 
 
 @main.command("appraise")

@@ -277,3 +277,27 @@ def test_appraisal_workbooks_show_the_suggestions_per_criterion(tmp_path):
     rows = {sheet.cell(r, 1).value: r for r in range(1, sheet.max_row + 1)}
     values = [sheet.cell(rows["2.2.1"], c).value for c in columns]
     assert "chỉ ghi “Có”" in values[0] and not any(values[1:])
+
+
+def test_a_window_on_a_parent_is_a_leaf_only_key():
+    data = _rubric({"from": "{year-1}-10-01", "to": "{year-1}-12-31"})
+    area = data["tree"][0]
+    area["evidence_window"] = area["children"][0].pop("evidence_window")
+    _, findings = parse_rubric(data)
+    assert [f.code for f in findings] == ["rubric.parent_scoring"]
+
+
+def test_a_superseded_return_keeps_no_suggestion(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    older = make_template(inbox, unit=CHI_MINH, period="2023", name="cu.xlsx")
+    fill_workbook(older, SCORED, {**clean_evidence(CHI_MINH), "2.2.1": "x"})
+    newer = make_template(inbox, unit=CHI_MINH, period="2023", name="moi.xlsx")
+    fill_workbook(newer, SCORED, {**clean_evidence(CHI_MINH), "2.2.2": "Có"})
+    import os
+
+    os.utime(older, (1_700_000_000, 1_700_000_000))
+    outputs = run_harvest(RUBRIC, [inbox], UNITS, tmp_path / "out", workers=1)
+    files = {Path(f.path).name: f for f in outputs.harvest.files}
+    assert files["cu.xlsx"].status == "superseded" and not any(f.for_council for f in files["cu.xlsx"].findings)
+    assert [f.node for f in files["moi.xlsx"].findings if f.for_council] == ["2.2.2"]
