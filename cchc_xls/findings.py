@@ -194,6 +194,7 @@ CATALOGUE.update({
     "rubric_xlsx.sheet_missing": (E, "Không có trang “{name}”: lấy thông tin mặc định; nên điền trang này."),
     "rubric_xlsx.no_header": (E, "Không tìm thấy dòng tiêu đề có các cột {headers}."),
     "rubric_xlsx.bad_yes_no": (E, "Giá trị “{value}” không hợp lệ; chỉ dùng: có, không (hoặc để trống)."),
+    "rubric_xlsx.bad_window": (E, "Thời gian ban hành “{value}” không hợp lệ: ghi hai ngày cách nhau bằng “đến”, ví dụ {{year-1}}-10-01 đến {{year-1}}-12-31."),
     "rubric_xlsx.missing_code": (E, "Dòng có nội dung “{label}” nhưng thiếu mã ở cột {column}."),
     "rubric_xlsx.duplicate_code": (E, "Mã “{code}” bị trùng với dòng {first}."),
     "rubric_xlsx.max_not_number": (E, "{column} của “{code}” không phải là số: “{value}”."),

@@ -332,6 +332,9 @@ RUBRIC_LAYOUT = Layout(
         Column("evidence", "Bắt buộc kiểm chứng", 12, False, "có/không: điểm trên 0 phải có tài liệu kiểm chứng. Để trống = theo mặc định của bộ tiêu chí."),
         Column("part", "Phần", 10, False, "Để trống: tiêu chí của bảng điểm. “thưởng”: mục điểm thưởng; “trừ”: mục điểm trừ (mã riêng, ví dụ T.1, TR.1; không có mục con)."),
         Column("sanction", "Xử lý xếp loại", 18, False, "Chỉ cho mục điểm trừ, khi bị trừ điểm: “không xếp loại cao nhất”, “hạ một mức”, hoặc “tối đa Tốt” (không xếp trên mức Tốt)."),
+        Column("evidence_window", "Thời gian ban hành văn bản kiểm chứng", 24, False,
+               "Nếu văn bản kiểm chứng phải ban hành trong một khoảng thời gian, ghi: {year-1}-10-01 đến {year-1}-12-31 "
+               "({year} là năm đánh giá; có thể ghi năm cụ thể). Để trống = không giới hạn. Chỉ để gợi ý cho Hội đồng thẩm định."),
     ),
     read_back=True,
 )

@@ -301,3 +301,26 @@ def test_a_superseded_return_keeps_no_suggestion(tmp_path):
     files = {Path(f.path).name: f for f in outputs.harvest.files}
     assert files["cu.xlsx"].status == "superseded" and not any(f.for_council for f in files["cu.xlsx"].findings)
     assert [f.node for f in files["moi.xlsx"].findings if f.for_council] == ["2.2.2"]
+
+
+def test_the_window_survives_a_rubric_export_and_import(tmp_path):
+    from openpyxl import load_workbook as open_book
+
+    from cchc_xls.rubric_xlsx import export_rubric, import_rubric, write_rubric_yaml
+
+    xlsx = export_rubric(RUBRIC, tmp_path / "hd.xlsx")
+    data, problems, findings = import_rubric(xlsx)
+    assert problems == [] and not [f for f in findings if f.is_error]
+    back = load_rubric(write_rubric_yaml(data, tmp_path / "hd.yaml", xlsx.name))
+    assert back.node("1.1.1").evidence_window == ("{year-1}-10-01", "{year-1}-12-31")
+    assert back.node("1.1.2").evidence_window is None
+
+    book = open_book(xlsx)
+    sheet = book.worksheets[0]
+    header = {c.value: c.column for c in sheet[1]}
+    row = next(r for r in range(2, sheet.max_row + 1) if sheet.cell(r, 1).value == "1.1.2")
+    sheet.cell(row, header["Thời gian ban hành văn bản kiểm chứng"]).value = "Quý IV năm trước"
+    book.save(xlsx)
+    _, problems, _ = import_rubric(xlsx)
+    [problem] = problems
+    assert problem.code == "rubric_xlsx.bad_window" and problem.row == row and "Quý IV năm trước" in problem.message
