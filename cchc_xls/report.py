@@ -171,7 +171,7 @@ def commune_context(results: Results, unit: UnitRow, comparison: Comparison | No
         "comparison": comparison,
         "movement": comparison.movement(unit.code) if comparison else None,
         "moved_criteria": unit_criteria_changes(results, unit) if comparison else [],
-        "ranked_count": sum(1 for u in results.units if u.rank is not None),
+        "ranked_count": sum(1 for u in results.units if u.rank is not None and u.ranking_group == unit.ranking_group),
     }
 
 
