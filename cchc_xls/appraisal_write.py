@@ -15,6 +15,7 @@ from pathlib import Path
 
 from cchc_xls import __version__
 from cchc_xls.errors import CchcError, output_error
+from cchc_xls.evidence import suggestions_by_unit
 from cchc_xls.generate import score_validation, set_identity_properties, write_identity_sheet
 from cchc_xls.layout import (
     APPRAISAL_AREA_FIXED, APPRAISAL_AREA_LAYOUT, APPRAISAL_AREA_UNIT_COLUMNS, APPRAISAL_SHEET, APPRAISAL_UNIT_LAYOUT,
@@ -124,6 +125,7 @@ def _write_by_unit(path: Path, results: Results, unit: UnitRow, password: str) -
         s.set_column(index, index, column.width)
     s.set_row(top, 36)
     excluded = _excluded(results, unit)
+    suggested = suggestions_by_unit(results).get(unit.code, {})
     row_of = {}
     row = top
     for node in rubric.nodes():
@@ -143,7 +145,7 @@ def _write_by_unit(path: Path, results: Results, unit: UnitRow, password: str) -
         if parent:
             self_value = unit.subtotals.get(node.code)
             write_number_or_blank(s, row, col["score"], self_value, center)
-            for key in ("evidence", "explanation", "comment"):
+            for key in ("evidence", "explanation", "comment", "suggestion"):
                 s.write_blank(row, col[key], None, text)
             terms = [cell_ref(row_of[c.code], col["appraisal"]) for c in node.children]
             s.write_formula(row, col["appraisal"], f"=SUM({','.join(terms)})", center, 0)
@@ -152,6 +154,7 @@ def _write_by_unit(path: Path, results: Results, unit: UnitRow, password: str) -
             write_number_or_blank(s, row, col["score"], self_value, center)
             s.write_string(row, col["evidence"], unit.evidence.get(node.code, ""), text)
             s.write_string(row, col["explanation"], unit.explanations.get(node.code, ""), text)
+            s.write_string(row, col["suggestion"], suggested.get(node.code, ""), f(border=1, text_wrap=True, font_color="#9C5700"))
             if not node.self_scored or node.code in excluded:
                 grey = f(border=1, bg_color=FILL_LOCKED_OUT, italic=True)
                 note = texts["survey_note"] if not node.self_scored else texts["na"]
@@ -165,7 +168,8 @@ def _write_by_unit(path: Path, results: Results, unit: UnitRow, password: str) -
         s.write_formula(row, col["percent"], f'=IF(OR({appraisal_ref}="",{max_ref}=0),"",{appraisal_ref}/{max_ref})',
                         f(border=1, align="center", num_format="0.00%", bg_color=fill), "")
         fit_row(s, row, [(node.label, width["label"]), (unit.evidence.get(node.code, ""), width["evidence"]),
-                         (unit.explanations.get(node.code, ""), width["explanation"])], bold=parent)
+                         (unit.explanations.get(node.code, ""), width["explanation"]),
+                         (suggested.get(node.code, ""), width["suggestion"])], bold=parent)
     last_row = row_of[rubric.nodes()[-1].code]
     inputs = [row_of[n.code] for n in rubric.scorable() if n.code not in excluded]
     if inputs:
@@ -224,6 +228,8 @@ def _write_by_area(path: Path, results: Results, area: Node, units: list[UnitRow
     s.set_row(header, 36)
     nodes = list(area.walk())
     row_of = {node.code: header + 1 + i for i, node in enumerate(nodes)}
+    suggested = suggestions_by_unit(results)
+    hint = f(border=1, text_wrap=True, font_color="#9C5700")
     missing_fmt = book.wb.add_format({"bg_color": FILL_MISSING})
     for node in nodes:
         row = row_of[node.code]
@@ -234,7 +240,8 @@ def _write_by_area(path: Path, results: Results, area: Node, units: list[UnitRow
         s.write_string(row, 0, node.code, center)
         s.write_string(row, 1, node.label, text)
         s.write_number(row, 2, float(node.max), center)
-        fit_row(s, row, [(node.label, APPRAISAL_AREA_FIXED[1].width)], bold=parent)
+        hints = [(suggested.get(u.code, {}).get(node.code, ""), APPRAISAL_AREA_UNIT_COLUMNS[-1].width) for u in units]
+        fit_row(s, row, [(node.label, APPRAISAL_AREA_FIXED[1].width)] + hints, bold=parent)
         for n, unit in enumerate(units):
             c0 = fixed + group * n
             excluded = _excluded(results, unit)
@@ -243,7 +250,10 @@ def _write_by_area(path: Path, results: Results, area: Node, units: list[UnitRow
                 terms = [cell_ref(row_of[c.code], c0 + 1) for c in node.children]
                 s.write_formula(row, c0 + 1, f"=SUM({','.join(terms)})", center, 0)
                 s.write_blank(row, c0 + 2, None, text)
-            elif not node.self_scored or node.code in excluded:
+                s.write_blank(row, c0 + 3, None, text)
+                continue
+            s.write_string(row, c0 + 3, suggested.get(unit.code, {}).get(node.code, ""), hint)
+            if not node.self_scored or node.code in excluded:
                 grey = f(border=1, bg_color=FILL_LOCKED_OUT, italic=True)
                 s.write_blank(row, c0 + 1, None, grey)
                 s.write_string(row, c0 + 2, texts["survey_note"] if not node.self_scored else texts["na"], grey)

@@ -13,6 +13,8 @@ from datetime import datetime, timedelta
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from cchc_xls.errors import CchcError
+from cchc_xls.evidence import read_for_council
 from cchc_xls.findings import Finding, make
 from cchc_xls.layout import BONUS_LABEL, FINAL_LABEL, GROUP_LABEL, NA_MARK, PENALTY_LABEL, RESCALED_LABEL, TOTAL_LABEL, label_prefix
 from cchc_xls.legacy import fix_legacy_text
@@ -22,6 +24,7 @@ from cchc_xls.rubric import Node, Rubric
 from cchc_xls.score import (
     Totals, compute_totals, final_total, leaf_contribution, not_applicable_codes, rescale, unit_band,
 )
+from cchc_xls.units import Period, parse_period
 
 _THOUSANDS_LIKE = re.compile(r"^\d{1,3}[.,]\d{2}0$")
 TOLERANCE = Decimal("0.0005")  # the workbook rounds a rescaled total to 3 places
@@ -39,8 +42,8 @@ class Checked:
     entered: int = 0  # how many scores the commune entered
     findings: list[Finding] = field(default_factory=list)
     texts: bytes = b""  # evidence and explanations packed as UTF-8 JSON once checked
-    sheet: str = ""  # the table's sheet, and each evidence cell: the evidence rules point at them
-    evidence_cells: dict[str, str] = field(default_factory=dict)
+    sheet: str = ""  # the table's sheet
+    citations: tuple = ()  # what evidence.cross_unit_suggestions compares across communes
 
     def pack_texts(self) -> None:
         """Keep the texts as one UTF-8 blob: a third of the memory of two dicts of str, and a
@@ -128,9 +131,20 @@ def check_return(ret: Return, rubric: Rubric, kind: str | None) -> Checked:
     out.totals = compute_totals(rubric, out.scores, kind, out.na)
     out.findings.extend(_check_formulas_and_totals(ctx, out))
     out.findings.extend(_check_shown_figures(ctx, out))
+    suggestions, out.citations = read_for_council(rubric, _period(ret), out.evidence, out.scores,
+                                                  lambda code: ctx.at(code, "evidence"))
+    out.findings.extend(suggestions)  # evidence read for the council (findings.COUNCIL_ONLY)
     if ret.protected is False:
         out.findings.append(make("sheet.unprotected", file=ret.file, sheet=ret.sheet_name))
     return out
+
+
+def _period(ret: Return) -> Period | None:
+    """The period the return was made for; a tampered one is reported by the harvest, not here."""
+    try:
+        return parse_period(ret.identity["period"]) if ret.identity.get("period") else None
+    except CchcError:
+        return None
 
 
 def _same_label(found, expected: str) -> bool:
@@ -222,8 +236,6 @@ def _read_texts(ctx: _Ctx, node: Node, row: Row, out: Checked):
         text, encoding = clean_text(getattr(row, key))
         if text:
             target[node.code] = text
-            if key == "evidence":
-                out.evidence_cells[node.code] = ctx.ret.col_letter_ref(key, row.row)
         if encoding:
             yield make("text.legacy_encoding", **ctx.at(node.code, key), encoding=encoding, preview=text[:60])
 

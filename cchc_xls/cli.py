@@ -10,7 +10,7 @@ import click
 
 from cchc_xls import __version__, cli_messages
 from cchc_xls.errors import CchcError
-from cchc_xls.findings import has_errors
+from cchc_xls.findings import has_errors, message
 from cchc_xls.numbers import format_vn, to_json_number
 from cchc_xls.rubric import bundled_rubric_paths, check_rubric_file, load_rubric, resolve_rubric, rubric_nodes_json
 
@@ -205,8 +205,12 @@ def generate_command(rubric, units_path, period, out_dir, office, deadline, pass
 @click.option("--units", "units_path", required=True, type=click.Path(dir_okay=False), help="Danh sách đơn vị (CSV hoặc XLSX).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Thư mục ghi kết quả.")
 @click.option("--period", default=None, help="Kỳ đánh giá cần tổng hợp (mặc định: kỳ của đa số tệp nhận được).")
+@click.option("--previous", "previous", default=None, type=click.Path(exists=True, file_okay=False),
+              help="Thư mục kết quả thu năm trước (có harvest.json) để so sánh với năm nay.")
+@click.option("--previous-map", "previous_map", default=None, type=click.Path(exists=True, dir_okay=False),
+              help="Tệp CSV “old,new” đối chiếu mã đơn vị cũ với mã mới (đơn vị sáp nhập, đổi tên).")
 @click.option("--json", "as_json", is_flag=True, help="In tóm tắt dạng JSON.")
-def harvest_command(rubric, inputs, units_path, out_dir, period, as_json):
+def harvest_command(rubric, inputs, units_path, out_dir, period, previous, previous_map, as_json):
     """Thu và kiểm tra các phiếu đơn vị gửi về (tệp, thư mục, tệp .zip); ghi harvest.json, tong-hop.xlsx, received/."""
     from cchc_xls.pipeline import run_harvest
     from cchc_xls.units import load_units, parse_period
@@ -214,8 +218,12 @@ def harvest_command(rubric, inputs, units_path, out_dir, period, as_json):
     loaded = load_rubric(rubric)
     units = load_units(units_path)
     wanted = parse_period(period) if period else None
+    if previous_map and not previous:
+        raise click.UsageError(message("previous.map_without_previous"))
     outputs = run_harvest(loaded, [Path(p) for p in inputs], units, Path(out_dir), period=wanted,
-                          progress_label=None if as_json else "Đang đọc các tệp")
+                          progress_label=None if as_json else "Đang đọc các tệp",
+                          previous=Path(previous) if previous else None,
+                          previous_map=Path(previous_map) if previous_map else None)
     counts = outputs.harvest.counts()
     if as_json:
         _echo_json({"out": str(outputs.out_dir), "summary": counts,
@@ -229,6 +237,8 @@ def harvest_command(rubric, inputs, units_path, out_dir, period, as_json):
         f"{counts['superseded']} bị thay bằng tệp mới hơn, {counts['skipped']} bỏ qua. "
         f"Còn {counts['missing']} đơn vị chưa nộp. {counts['errors']} lỗi, {counts['warnings']} cảnh báo."
     )
+    if counts.get("suggestions"):
+        click.echo(f"{counts['suggestions']} gợi ý về tài liệu kiểm chứng cho Hội đồng thẩm định (trang “Kiểm tra”).")
 
 
 @main.command("appraise")

@@ -95,8 +95,8 @@ def file_json(file) -> dict:
     }
 
 
-def harvest_head(result: Harvest) -> dict:
-    return {
+def harvest_head(result: Harvest, previous: dict | None = None) -> dict:
+    head = {
         "rubric": result.rubric.id,
         "rubric_hash": result.rubric.content_hash,
         "batch": result.batch,
@@ -105,15 +105,25 @@ def harvest_head(result: Harvest) -> dict:
         "tool_version": __version__,
         "summary": result.counts(),
     }
+    if previous:
+        head["previous"] = previous["head"]
+    return head
 
 
-def harvest_json(result: Harvest, detail: bool = True) -> dict:
-    """The harvest as the documented harvest.json structure (exact decimals as JSON numbers)."""
+def harvest_json(result: Harvest, detail: bool = True, previous: dict | None = None) -> dict:
+    """The harvest as the documented harvest.json structure (exact decimals as JSON numbers);
+    `previous` is compare.previous_json's comparison with an earlier harvest."""
     return {
-        **harvest_head(result),
-        "units": [unit_json(u, result.rubric, detail) for u in result.units],
+        **harvest_head(result, previous),
+        "units": [_with_previous(unit_json(u, result.rubric, detail), previous) for u in result.units],
         "files": [file_json(f) for f in result.files] if detail else [],
     }
+
+
+def _with_previous(item: dict, previous: dict | None) -> dict:
+    if previous:
+        item["previous"] = previous["units"].get(item["code"], {})
+    return item
 
 
 def _appraisal_json(outcome: UnitResult, rubric) -> dict:
@@ -164,11 +174,11 @@ def _stream_json(head: dict, units, files, path: Path) -> Path:
     return write_atomic(path, dump)
 
 
-def write_harvest_json(result: Harvest, path: Path) -> Path:
+def write_harvest_json(result: Harvest, path: Path, previous: dict | None = None) -> Path:
     """Stream harvest.json unit by unit: the whole document is never held in memory at once."""
-    units = (unit_json(u, result.rubric) for u in result.units)
+    units = (_with_previous(unit_json(u, result.rubric), previous) for u in result.units)
     files = (file_json(f) for f in result.files)
-    return _stream_json(harvest_head(result), units, files, path)
+    return _stream_json(harvest_head(result, previous), units, files, path)
 
 
 def write_tong_hop(result: Harvest, path: Path) -> Path:

@@ -16,13 +16,14 @@ date) cited by two communes; the same evidence text for the same criterion.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from cchc_xls.findings import Finding, make
+from cchc_xls.findings import COUNCIL_ONLY, Finding, make
 from cchc_xls.numbers import format_vn
 from cchc_xls.rubric import Rubric, window_bound
 from cchc_xls.units import Period
@@ -58,23 +59,20 @@ _KIND_WORD = re.compile(
 _WORD_KINDS = {w: kind for kind, words in KINDS.items() for w in words}
 
 _SEGMENT = r"[A-Za-zĐđ][A-Za-zĐđ0-9]*(?![^\W_])"
+# One pattern for the whole reference, its date included: one match object per reference is what
+# keeps a province's 400,000 evidence cells cheap to read.
 _REFERENCE = re.compile(
-    r"(?<![\w/.,])(?P<number>\d{1,5}[a-zA-Z]?)\s?(?P<sep>/+|-)\s?(?:(?P<year>\d{4})\s?/\s?)?"
-    r"(?P<symbol>" + _SEGMENT + r"(?:\s?[-_/]\s?" + _SEGMENT + r")*)"
-)
-_NUMERIC_DATE = re.compile(
-    r"^[\s,;:(]*(?:(?:được\s+)?(?:ban\s+hành|ký)\s+)?(?:ngày\s*)?"
-    r"(?P<d>\d{1,2})\s?[/.-]\s?(?P<m>\d{1,2})\s?[/.-]\s?(?P<y>\d{4}|\d{2})(?!\d)",
+    r"(?<![\w/.,])(?P<number>\d{1,5}[a-zA-Z]?)\s*(?P<sep>/+|-)\s*(?:(?P<year>\d{4})\s*/\s*)?"
+    r"(?P<symbol>" + _SEGMENT + r"(?:\s*[-_/]\s*" + _SEGMENT + r")*)"
+    r"(?:[\s,;:(]*(?:(?:được\s+)?(?:ban\s+hành|ký)\s+)?(?:ngày\s*)?"
+    r"(?:(?P<d>\d{1,2})\s*[/.-]\s*(?P<m>\d{1,2})\s*[/.-]\s*(?P<y>\d{4}|\d{2})(?!\d)"
+    r"|(?P<wd>\d{1,2})\s+tháng\s+(?P<wm>\d{1,2})\s+năm\s+(?P<wy>\d{4})))?",
     re.IGNORECASE,
 )
-_WORDED_DATE = re.compile(
-    r"^[\s,;:(]*(?:(?:được\s+)?(?:ban\s+hành|ký)\s+)?(?:ngày\s*)?"
-    r"(?P<d>\d{1,2})\s+tháng\s+(?P<m>\d{1,2})\s+năm\s+(?P<y>\d{4})",
-    re.IGNORECASE,
-)
+_DATE = re.compile(r"\d{1,2}\s*[/.-]\s*\d{1,2}\s*[/.-]\s*\d{2,4}")
 _YEAR = re.compile(r"^(19|20)\d\d$")
 _FIGURE = re.compile(r"\d+(?:[.,]\d+)?")
-_QUICK = re.compile(r"\d\s?(?:/|-)")
+_QUICK = re.compile(r"\d\s*[/-]")
 # What a cell says when it proves nothing (compared after lower-casing and dropping punctuation).
 TOKEN_ONLY = frozenset({
     "có", "x", "đã thực hiện", "thực hiện", "có thực hiện", "đã có", "đạt", "hoàn thành", "đã hoàn thành",
@@ -105,41 +103,42 @@ class Reference:
 
 
 def _nfc(text: str) -> str:
-    text = unicodedata.normalize("NFC", str(text or ""))
-    return " ".join(text.replace("–", "-").replace("—", "-").split())
+    text = str(text or "")
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    if "–" in text or "—" in text:
+        text = text.replace("–", "-").replace("—", "-")
+    return text
+
+
+def _squash(text: str) -> str:
+    return " ".join(_nfc(text).split())
 
 
 def _symbol(raw: str) -> str:
-    parts = re.split(r"\s?([-_/])\s?", raw)
-    out = []
-    for part in parts:
-        if part in ("-", "_"):
-            out.append("-")
-        elif part == "/":
-            out.append("/")
-        else:
-            upper = part.upper()
-            out.append(_SYMBOL_CASE.get(upper, upper))
-    return "".join(out)
+    symbol = raw.replace("_", "-").upper()
+    if " " in symbol or "\n" in symbol or "\t" in symbol:
+        symbol = "".join(symbol.split())
+    if "TTR" in symbol or "CTR" in symbol or "TTG" in symbol:
+        symbol = "".join(_SYMBOL_CASE.get(part, part) for part in re.split(r"([-/])", symbol))
+    return symbol
 
 
-def _date_after(text: str) -> date | None:
-    match = _NUMERIC_DATE.match(text) or _WORDED_DATE.match(text)
-    if not match:
+def _date(day: str | None, month: str | None, year: str | None) -> date | None:
+    if day is None:
         return None
-    year = int(match["y"])
-    year = year + 2000 if year < 100 else year
+    wanted = int(year)
     try:
-        return date(year, int(match["m"]), int(match["d"]))
+        return date(wanted + 2000 if wanted < 100 else wanted, int(month), int(day))
     except ValueError:  # 31/02: not a date, nothing to judge
         return None
 
 
 def _kind(symbol: str, before: str) -> str:
-    first = re.split(r"[-/]", symbol, maxsplit=1)[0].upper()
+    first = symbol.split("-", 1)[0].split("/", 1)[0]
     if first in _SYMBOL_KINDS:
         return _SYMBOL_KINDS[first]
-    words = _KIND_WORD.findall(before[-60:])
+    words = _KIND_WORD.findall(before)
     if words:
         return _WORD_KINDS[words[-1].lower()]
     return "Công văn"  # by the rules of administrative documents, a symbol without a kind
@@ -156,30 +155,29 @@ def parse_references(text: str) -> list[Reference]:
         symbol = _symbol(match["symbol"])
         if match["sep"] == "-" and "/" not in symbol:  # "52-TB/ĐU" yes, "khu 5-B" no
             continue
-        kind = _kind(symbol, text[previous_end:match.start()])
+        kind = _kind(symbol, text[max(previous_end, match.start() - 60):match.start()])
         if match["year"]:  # Nghị định 30/2020/NĐ-CP: the year belongs to the symbol
             symbol = f"{match['year']}/{symbol}"
-        separator = "-" if match["sep"] == "-" else "/"
-        found.append(Reference(kind, match["number"], symbol, _date_after(text[match.end():match.end() + 40]), separator))
+        day = _date(match["d"], match["m"], match["y"]) if match["d"] else _date(match["wd"], match["wm"], match["wy"])
+        found.append(Reference(kind, match["number"], symbol, day, "-" if match["sep"] == "-" else "/"))
         previous_end = match.end()
     return found
 
 
-def _without_references(text: str) -> str:
-    text = _REFERENCE.sub(" ", text)
-    return re.sub(r"\d{1,2}\s?[/.-]\s?\d{1,2}\s?[/.-]\s?\d{2,4}", " ", text)
-
-
 def has_figure(text: str) -> bool:
     """A count, a ratio or a percentage ("14/15", "100%", "08 bài"); a bare year is not a figure."""
-    rest = _without_references(_nfc(text))
+    rest = _nfc(text)
+    if _QUICK.search(rest):
+        rest = _DATE.sub(" ", _REFERENCE.sub(" ", rest))
     return any(not _YEAR.match(m.group()) for m in _FIGURE.finditer(rest))
 
 
 def token_only(text: str) -> str | None:
     """The text when it says only "Có", "x", "Đã thực hiện"…, else None."""
+    if len(text) > 30:
+        return None
     squashed = " ".join(re.sub(r"[\s.,;:!()\-+*/]+", " ", _nfc(text).casefold()).split())
-    return _nfc(text) if squashed in TOKEN_ONLY else None
+    return _squash(text) if squashed in TOKEN_ONLY else None
 
 
 def period_end(period: Period) -> date:
@@ -188,7 +186,7 @@ def period_end(period: Period) -> date:
 
 
 def _preview(text: str) -> str:
-    text = _nfc(text)
+    text = _squash(text)
     return text if len(text) <= PREVIEW else text[:PREVIEW - 1] + "…"
 
 
@@ -196,11 +194,20 @@ def _day(value: date) -> str:
     return value.strftime("%d/%m/%Y")
 
 
+def read_evidence(evidence: dict[str, str]) -> dict[str, list[Reference]]:
+    """Each criterion's cited documents, parsed once for every rule."""
+    return {code: parse_references(text) for code, text in evidence.items() if text}
+
+
 def unit_suggestions(rubric: Rubric, period: Period | None, evidence: dict[str, str], scores: dict[str, Decimal],
-                     locate, today: date | None = None) -> list[Finding]:
-    """The per-unit evidence findings; `locate(code)` gives the file/sheet/cell/node keywords."""
+                     locate, today: date | None = None, references: dict | None = None) -> list[Finding]:
+    """The per-unit evidence findings; `locate(code)` gives the file/sheet/cell/node keywords.
+
+    `references` is `read_evidence(evidence)` when the caller already has it.
+    """
     today = today or date.today()
     end = period_end(period) if period else None
+    references = read_evidence(evidence) if references is None else references
     findings = []
     for node in rubric.leaves():
         text = evidence.get(node.code)
@@ -211,8 +218,8 @@ def unit_suggestions(rubric: Rubric, period: Period | None, evidence: dict[str, 
         if bare:
             findings.append(make("evidence.token_only", **where, code=node.code, text=bare))
             continue
-        references = parse_references(text)
-        for ref in references:
+        cited = references.get(node.code, [])
+        for ref in cited:
             if ref.date is None:
                 continue
             if ref.date > today:
@@ -221,27 +228,60 @@ def unit_suggestions(rubric: Rubric, period: Period | None, evidence: dict[str, 
             elif end and ref.date > end:
                 findings.append(make("evidence.date_after_period", **where, code=node.code, reference=str(ref),
                                      date=_day(ref.date), end=_day(end)))
-        dated = [r for r in references if r.date]
+        dated = [r for r in cited if r.date]
         if node.evidence_window and period and dated:
             start, stop = (window_bound(b, period.year) for b in node.evidence_window)
             if not any(start <= r.date <= stop for r in dated):
                 findings.append(make("evidence.outside_window", **where, code=node.code, start=_day(start),
                                      end=_day(stop), references="; ".join(str(r) for r in dated)))
         score = scores.get(node.code)
-        if score is not None and score == node.max and not references and not has_figure(text):
+        if score is not None and score == node.max and not cited and not has_figure(text):
             findings.append(make("evidence.no_document", **where, code=node.code, max=format_vn(node.max),
                                  preview=_preview(text)))
     return findings
 
 
+def citations(evidence: dict[str, str], references: dict[str, list[Reference]], locate) -> tuple[tuple, ...]:
+    """What the cross-unit rules compare, small enough to come back from a worker process:
+    (criterion, key, the Reference or None, cell) per dated document and per evidence text."""
+    found = []
+    for code, text in evidence.items():
+        if not text or token_only(text):
+            continue
+        cell = locate(code).get("cell")
+        seen = set()
+        for ref in references.get(code, ()):
+            if ref.date is not None:
+                key = ref.key
+                if key not in seen:
+                    seen.add(key)
+                    found.append((code, ("document", *key), ref, cell))
+        squashed = " ".join(_nfc(text).casefold().split())
+        if len(squashed) >= MIN_SHARED_TEXT:
+            digest = hashlib.blake2b(squashed.encode("utf-8"), digest_size=12).digest()
+            found.append((code, ("text", digest), None, cell))
+    return tuple(found)
+
+
+def read_for_council(rubric: Rubric, period: Period | None, evidence: dict[str, str], scores: dict[str, Decimal],
+                     locate, today: date | None = None) -> tuple[list[Finding], tuple[tuple, ...]]:
+    """One return's evidence read once: its own suggestions, and its citations for the cross-unit rules.
+
+    Runs where the return is checked (check.check_return, in the worker processes).
+    """
+    references = read_evidence(evidence)
+    return (unit_suggestions(rubric, period, evidence, scores, locate, today, references),
+            citations(evidence, references, locate))
+
+
 @dataclass
 class Cited:
-    """One accepted return's evidence, as the cross-unit rules need it."""
+    """One accepted return as the cross-unit rules see it; their findings are added to `findings`."""
 
-    unit_code: str
     unit_name: str
-    evidence: dict[str, str]
-    locate: object  # code -> dict(file=..., sheet=..., cell=..., node=...)
+    file: str
+    sheet: str | None
+    citations: tuple[tuple, ...]
     findings: list[Finding] = field(default_factory=list)
 
 
@@ -251,64 +291,60 @@ def _others(names: list[str]) -> str:
 
 
 def cross_unit_suggestions(entries: list[Cited]) -> None:
-    """Same document or same text in two communes' evidence: a finding on each involved return.
+    """Same document or same text in two communes' evidence for one criterion: a finding on each.
 
-    A document cited by more than half of the communes is taken as a higher level's (the
-    district's công văn every commune answers) and not reported.
+    A document is the same when its number, symbol and date are (each commune numbers its own
+    documents, so an undated "01/KH-UBND" proves nothing). One cited by more than half of the
+    communes is taken as a higher level's (the district's công văn every commune answers).
     """
-    by_document: dict[tuple, list[tuple[int, str, Reference]]] = {}
-    by_text: dict[tuple, list[tuple[int, str]]] = {}
+    holders: dict[tuple, list[tuple[int, str, str | None]]] = {}
     for index, entry in enumerate(entries):
-        for code, text in entry.evidence.items():
-            if not text or token_only(text):
-                continue
-            seen = set()
-            for ref in parse_references(text):
-                if ref.date is not None and ref.key not in seen:
-                    seen.add(ref.key)
-                    by_document.setdefault(ref.key, []).append((index, code, ref))
-            squashed = " ".join(_nfc(text).casefold().split())
-            if len(squashed) >= MIN_SHARED_TEXT:
-                by_text.setdefault((code, squashed), []).append((index, code))
+        for code, key, label, cell in entry.citations:
+            holders.setdefault((code, key), []).append((index, label, cell))
     common = max(2, len(entries) // 2)
-    for citations in by_document.values():
-        units = {index for index, _, _ in citations}
-        if len(units) < 2 or len(units) > common:
+    for (code, key), found in holders.items():
+        if len(found) < 2 or (key[0] == "document" and len(found) > common):
             continue
-        for index, code, ref in citations:
-            others = [f"{entries[i].unit_name} (tiêu chí {c})" for i, c, _ in citations if i != index]
-            entries[index].findings.append(make("evidence.shared_document", **entries[index].locate(code), code=code,
-                                                reference=str(ref), others=_others(others)))
-    for citations in by_text.values():
-        if len({index for index, _ in citations}) < 2:
-            continue
-        for index, code in citations:
-            others = [entries[i].unit_name for i, _ in citations if i != index]
-            entries[index].findings.append(make("evidence.same_text", **entries[index].locate(code), code=code,
-                                                others=_others(others)))
+        for index, label, cell in found:
+            entry = entries[index]
+            others = _others([entries[i].unit_name for i, _, _ in found if i != index])
+            where = {"file": entry.file, "sheet": entry.sheet, "cell": cell, "node": code}
+            if key[0] == "document":
+                entry.findings.append(make("evidence.shared_document", **where, code=code, reference=str(label),
+                                           others=others))
+            else:
+                entry.findings.append(make("evidence.same_text", **where, code=code, others=others))
 
 
-def add_evidence_findings(unit_results, rubric: Rubric, period: Period | None, today: date | None = None) -> None:
-    """Run every evidence rule over the harvest's accepted returns; findings go on each return's file.
+def add_evidence_findings(unit_results, files) -> None:
+    """The cross-unit evidence rules over the returns that count, once per harvest, after assignment.
 
-    Called by the harvest once units are assigned (only the return that counts is read).
+    Each return's own suggestions were made when it was checked; those of a file that does not
+    count (superseded by a newer return, rejected) are dropped: the council reads what counts.
     """
     entries = []
     for outcome in unit_results:
         checked = outcome.checked
-        if checked is None:
-            continue
-        evidence, _ = checked.text_maps()
-        locate = _locator(outcome.file.path, checked)
-        outcome.file.findings.extend(unit_suggestions(rubric, period, evidence, checked.scores, locate, today))
-        entries.append(Cited(outcome.unit.code, outcome.unit.name, evidence, locate, outcome.file.findings))
+        if checked is not None:
+            entries.append(Cited(outcome.unit.name, outcome.file.path, checked.sheet or None, checked.citations,
+                                 outcome.file.findings))
+    counting = {id(entry.findings) for entry in entries}
+    for file in files:
+        if id(file.findings) not in counting and any(f.for_council for f in file.findings):
+            file.findings[:] = [f for f in file.findings if not f.for_council]
     cross_unit_suggestions(entries)
 
 
-def _locator(path: str, checked):
-    cells = checked.evidence_cells
-
-    def locate(code: str) -> dict:
-        return {"file": path, "sheet": checked.sheet or None, "cell": cells.get(code), "node": code}
-
-    return locate
+def suggestions_by_unit(results) -> dict[str, dict[str, str]]:
+    """The council's suggestions from harvest.json, per unit code and criterion, one per line:
+    what the appraisal workbooks show in their column "Gợi ý thẩm định"."""
+    counted = {unit.file: unit.code for unit in results.units if unit.status == "submitted" and unit.file}
+    found: dict[str, dict[str, list[str]]] = {}
+    for file in results.files:
+        code = counted.get(file.get("path"))
+        if code is None:
+            continue
+        for finding in file.get("findings") or ():
+            if finding.get("code") in COUNCIL_ONLY and finding.get("node"):
+                found.setdefault(code, {}).setdefault(finding["node"], []).append("• " + finding["message"])
+    return {unit: {node: "\n".join(lines) for node, lines in nodes.items()} for unit, nodes in found.items()}

@@ -196,6 +196,7 @@ CATALOGUE.update({
     "rubric_xlsx.sheet_missing": (E, "Không có trang “{name}”: lấy thông tin mặc định; nên điền trang này."),
     "rubric_xlsx.no_header": (E, "Không tìm thấy dòng tiêu đề có các cột {headers}."),
     "rubric_xlsx.bad_yes_no": (E, "Giá trị “{value}” không hợp lệ; chỉ dùng: có, không (hoặc để trống)."),
+    "rubric_xlsx.bad_window": (E, "Thời gian ban hành “{value}” không hợp lệ: ghi hai ngày cách nhau bằng “đến”, ví dụ {{year-1}}-10-01 đến {{year-1}}-12-31."),
     "rubric_xlsx.missing_code": (E, "Dòng có nội dung “{label}” nhưng thiếu mã ở cột {column}."),
     "rubric_xlsx.duplicate_code": (E, "Mã “{code}” bị trùng với dòng {first}."),
     "rubric_xlsx.max_not_number": (E, "{column} của “{code}” không phải là số: “{value}”."),
@@ -244,11 +245,17 @@ COUNCIL_CATALOGUE: dict[str, tuple[Severity, str]] = {
     "evidence.outside_window": (W, "Tiêu chí {code} yêu cầu văn bản ban hành từ {start} đến {end}, nhưng không văn bản nào được trích có ngày trong khoảng này ({references}). Đề nghị Hội đồng kiểm tra thời điểm ban hành."),
     "evidence.no_document": (I, "Tiêu chí {code} tự chấm đủ {max} điểm nhưng tài liệu kiểm chứng không nêu văn bản (số, ký hiệu) hay số liệu nào: “{preview}”. Đề nghị Hội đồng yêu cầu đơn vị bổ sung tài liệu chứng minh."),
     "evidence.token_only": (W, "Tài liệu kiểm chứng của tiêu chí {code} chỉ ghi “{text}”: chưa chứng minh được kết quả. Đề nghị Hội đồng yêu cầu đơn vị ghi rõ số, ký hiệu, ngày văn bản hoặc số liệu."),
-    "evidence.shared_document": (W, "Tiêu chí {code}: văn bản “{reference}” cũng được {others} trích làm tài liệu kiểm chứng. Văn bản của đơn vị này không thể là văn bản của đơn vị khác (trừ văn bản của cấp trên): đề nghị Hội đồng đối chiếu bản gốc."),
+    "evidence.shared_document": (W, "Tiêu chí {code}: văn bản “{reference}” cũng được {others} trích làm tài liệu kiểm chứng cho tiêu chí này. Văn bản của đơn vị này không thể là văn bản của đơn vị khác (trừ văn bản của cấp trên): đề nghị Hội đồng đối chiếu bản gốc."),
     "evidence.same_text": (W, "Tài liệu kiểm chứng của tiêu chí {code} giống hệt của {others}: có thể đã sao chép. Đề nghị Hội đồng đối chiếu văn bản gốc của từng đơn vị."),
 }
 CATALOGUE.update(COUNCIL_CATALOGUE)
 COUNCIL_ONLY = frozenset(COUNCIL_CATALOGUE)
+CATALOGUE.update({
+    # --- the earlier harvest compared with (cchc harvest --previous, compare.py) ------------
+    "previous.map_unreadable": (E, "Không đọc được tệp đối chiếu mã đơn vị “{path}”: {reason}."),
+    "previous.map_bad_row": (E, "Tệp đối chiếu mã đơn vị “{path}”, dòng {row}: cần hai cột mã cũ, mã mới (ví dụ 30512,31001)."),
+    "previous.map_without_previous": (E, "--previous-map chỉ dùng cùng --previous (thư mục kết quả thu năm trước)."),
+})
 
 
 @dataclass(frozen=True)

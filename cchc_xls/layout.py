@@ -64,6 +64,7 @@ H_EXPLANATION = "Nội dung giải trình"
 H_APPRAISAL = "Điểm thẩm định"
 H_PERCENT = "Kết quả đạt được (%)"
 H_COMMENT = "Ý kiến thẩm định"
+H_SUGGESTION = "Gợi ý thẩm định"  # evidence read for the council (evidence.py); never read back
 H_SELF_SHORT = "Tự chấm"  # the self score in the narrow by-area columns
 H_SELF_TOTAL = "Điểm tự chấm"  # Phụ lục II, chart series
 H_UNIT = "Đơn vị"
@@ -82,6 +83,7 @@ APPRAISAL_COLUMNS = (
     Column("appraisal", H_APPRAISAL, 10, locked=False),
     Column("percent", H_PERCENT, 10),
     Column("comment", H_COMMENT, 30, locked=False),
+    Column("suggestion", H_SUGGESTION, 30),  # found like the others, never read as a score
 )
 HEADERS = {c.key: c.header for c in COLUMNS + APPRAISAL_COLUMNS}
 HEADER_KEYS = {c.header: c.key for c in COLUMNS + APPRAISAL_COLUMNS}
@@ -221,7 +223,7 @@ APPRAISAL_UNIT_LAYOUT = Layout(
     (Column("code", H_CODE, 7), Column("label", H_LABEL, 40), Column("max", H_MAX, 8), Column("score", H_SCORE, 9),
      Column("evidence", H_EVIDENCE, 28), Column("explanation", H_EXPLANATION, 22),
      Column("appraisal", H_APPRAISAL, 9, locked=False), Column("percent", H_PERCENT, 9),
-     Column("comment", H_COMMENT, 26, locked=False)),
+     Column("comment", H_COMMENT, 26, locked=False), Column("suggestion", H_SUGGESTION, 30)),
     texts={"title": "BẢNG THẨM ĐỊNH KẾT QUẢ TỰ ĐÁNH GIÁ CHỈ SỐ CCHC {period}",
            "unit": "Đơn vị: {committee} ({label} {code})",
            "basis": "Theo {title}, {legal_basis}",
@@ -235,7 +237,7 @@ APPRAISAL_UNIT_LAYOUT = Layout(
 # group header "<committee> (Mã đơn vị: <code>)".
 APPRAISAL_AREA_FIXED = (Column("code", H_CODE, 7), Column("label", H_LABEL, 42), Column("max", H_MAX, 8))
 APPRAISAL_AREA_UNIT_COLUMNS = (Column("score", H_SELF_SHORT, 8), Column("appraisal", H_APPRAISAL, 9, locked=False),
-                               Column("comment", H_COMMENT, 20, locked=False))
+                               Column("comment", H_COMMENT, 20, locked=False), Column("suggestion", H_SUGGESTION, 24))
 APPRAISAL_AREA_LAYOUT = Layout(
     KIND_LABELS[KIND_APPRAISAL_AREA], KIND_APPRAISAL_AREA, (APPRAISAL_SHEET, META_SHEET),
     APPRAISAL_AREA_FIXED + APPRAISAL_AREA_UNIT_COLUMNS, header_rows=2,
@@ -332,6 +334,9 @@ RUBRIC_LAYOUT = Layout(
         Column("evidence", "Bắt buộc kiểm chứng", 12, False, "có/không: điểm trên 0 phải có tài liệu kiểm chứng. Để trống = theo mặc định của bộ tiêu chí."),
         Column("part", "Phần", 10, False, "Để trống: tiêu chí của bảng điểm. “thưởng”: mục điểm thưởng; “trừ”: mục điểm trừ (mã riêng, ví dụ T.1, TR.1; không có mục con)."),
         Column("sanction", "Xử lý xếp loại", 18, False, "Chỉ cho mục điểm trừ, khi bị trừ điểm: “không xếp loại cao nhất”, “hạ một mức”, hoặc “tối đa Tốt” (không xếp trên mức Tốt)."),
+        Column("evidence_window", "Thời gian ban hành văn bản kiểm chứng", 24, False,
+               "Nếu văn bản kiểm chứng phải ban hành trong một khoảng thời gian, ghi: {year-1}-10-01 đến {year-1}-12-31 "
+               "({year} là năm đánh giá; có thể ghi năm cụ thể). Để trống = không giới hạn. Chỉ để gợi ý cho Hội đồng thẩm định."),
     ),
     read_back=True,
 )

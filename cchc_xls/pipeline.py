@@ -9,6 +9,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cchc_xls.compare import load_previous, previous_json
 from cchc_xls.consolidate import harvest_json, write_harvest_json, write_tong_hop
 from cchc_xls.errors import OutputError, folder_error, output_error
 from cchc_xls.harvest import Harvest, harvest
@@ -71,14 +72,18 @@ WRITING = ".cchc-dang-ghi"  # where a harvest writes its set of outputs before m
 def run_harvest(rubric: Rubric, inputs: list[Path], units: list[Unit], out_dir: Path, *,
                 period: Period | None = None, workers: int | None = None,
                 progress_label: str | None = None, progress=None,
-                limits: Limits = DEFAULT_LIMITS) -> HarvestOutputs:
+                limits: Limits = DEFAULT_LIMITS, previous: Path | None = None,
+                previous_map: Path | None = None) -> HarvestOutputs:
     """Harvest the inputs and write harvest.json, tong-hop.xlsx and received/ into out_dir.
 
     `progress`, if given, replaces the counter on stderr: an object with `start(total)` called
     once and called with the number of files done after each one (the web page's progress bar).
     Only one harvest writes into a folder at a time (a lock file); the outputs are never read as
     inputs, and an input file is never overwritten by an output.
+    `previous` (an earlier harvest's folder, with `previous_map` for renamed or merged units):
+    this harvest compared with it (compare.py).
     """
+    earlier = load_previous(previous, previous_map) if previous else None  # before anything is written
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -98,9 +103,11 @@ def run_harvest(rubric: Rubric, inputs: list[Path], units: list[Unit], out_dir: 
             try:
                 copy_rubric(rubric, writing)
                 write_tong_hop(result, writing / "tong-hop.xlsx")
-                write_harvest_json(result, writing / "harvest.json")
+                comparison = previous_json(earlier, result) if earlier else None
+                write_harvest_json(result, writing / "harvest.json", comparison)
                 # the same figures `cchc rank` reads back from harvest.json, without the texts
-                results = results_from_data(harvest_json(result, detail=False), rubric, out_dir / "harvest.json")
+                results = results_from_data(harvest_json(result, detail=False, previous=comparison), rubric,
+                                            out_dir / "harvest.json")
                 write_phu_luc_ii(results, writing / "phu-luc-ii.xlsx")
                 written = [name for name in OUTPUT_FILES if (writing / name).is_file()]
                 for name in written:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 
+from cchc_xls.compare import compare, write_comparison_sheet
 from cchc_xls.layout import (
     CLUSTER_COLUMNS, DISTRIBUTION_COLUMNS, H_APPRAISAL, H_SELF_TOTAL, RANKING_LAYOUT, RANKING_SHEET,
 )
@@ -55,6 +56,9 @@ class _Writer:
         self.write_distribution()
         if any(u.cluster for u in self.results.units):
             self.write_clusters()
+        comparison = compare(self.results)
+        if comparison is not None:  # `cchc harvest --previous`: this year beside last year
+            write_comparison_sheet(self.wb, self.fmt, comparison, self.results.period.label if self.results.period else "")
 
     def heading(self, sheet, last_col: int, title: str) -> int:
         period = self.results.period

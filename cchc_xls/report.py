@@ -18,6 +18,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
 
+from cchc_xls.compare import Comparison, compare, unit_criteria_changes
 from cchc_xls.errors import CchcError, output_error
 from cchc_xls.outputs import safe_text, write_atomic
 from cchc_xls.numbers import ZERO, format_vn, normalize, round_half_up
@@ -144,7 +145,9 @@ def lost_points(results: Results, unit: UnitRow) -> list[dict]:
     return items
 
 
-def commune_context(results: Results, unit: UnitRow) -> dict:
+def commune_context(results: Results, unit: UnitRow, comparison: Comparison | None = None) -> dict:
+    """`comparison`: compare(results), computed once for many reports; computed here if not given."""
+    comparison = comparison if comparison is not None else compare(results)
     period = results.period
     has_survey = any(not leaf.self_scored for leaf in results.rubric.leaves())
     return {
@@ -165,6 +168,10 @@ def commune_context(results: Results, unit: UnitRow) -> dict:
         "rank": unit.rank,
         "ranking_group": unit.ranking_group,
         "group_note": unit.group_note,
+        "comparison": comparison,
+        "movement": comparison.movement(unit.code) if comparison else None,
+        "moved_criteria": unit_criteria_changes(results, unit) if comparison else [],
+        "ranked_count": sum(1 for u in results.units if u.rank is not None and u.ranking_group == unit.ranking_group),
     }
 
 
@@ -194,7 +201,8 @@ def _report_year(results: Results) -> str:
     return str(period.year if period.half == 1 else period.year + 1)
 
 
-def summary_context(results: Results, office: str = "") -> dict:
+def summary_context(results: Results, office: str = "", comparison: Comparison | None = None) -> dict:
+    comparison = comparison if comparison is not None else compare(results)
     rubric = results.rubric
     submitted = [u for u in results.units if u.status == "submitted"]
     final = results.appraised
@@ -258,6 +266,7 @@ def summary_context(results: Results, office: str = "") -> dict:
         "average": average, "areas": areas, "weakest": weakest,
         "missing": [u.committee for u in results.units if u.status == "missing"],
         "rejected": [f"{u.committee} ({u.note.rstrip('.')})" for u in results.units if u.status == "rejected"],
+        "comparison": comparison,
     }
 
 
@@ -442,6 +451,7 @@ def commune_report_name(unit: UnitRow, results: Results) -> str:
 def write_reports(harvest_dir: Path, out_dir: Path, unit_code: str | None = None, office: str = "") -> Reports:
     """The commune reports (one, with unit_code) and, for all, the office's summary report."""
     results = load_results(harvest_dir)
+    comparison = compare(results)
     units = [u for u in results.units if u.status == "submitted"]
     if unit_code is not None:
         units = [u for u in results.units if u.code == unit_code]
@@ -453,12 +463,12 @@ def write_reports(harvest_dir: Path, out_dir: Path, unit_code: str | None = None
         out_dir.mkdir(parents=True, exist_ok=True)
         written = []
         for unit in units:
-            lines = render_lines("bao-cao-xa.txt.j2", commune_context(results, unit))
+            lines = render_lines("bao-cao-xa.txt.j2", commune_context(results, unit, comparison))
             written.append(lines_to_docx(lines, out_dir / commune_report_name(unit, results),
                                          f"Báo cáo tự đánh giá Chỉ số CCHC - {unit.committee}"))
         summary = None
         if unit_code is None:
-            lines = render_lines("bao-cao-tong-hop.txt.j2", summary_context(results, office))
+            lines = render_lines("bao-cao-tong-hop.txt.j2", summary_context(results, office, comparison))
             period = results.period.key if results.period else "ky"
             summary = lines_to_docx(lines, out_dir / f"bao-cao-tong-hop_{period}.docx",
                                     "Báo cáo tổng hợp kết quả Chỉ số CCHC cấp xã")

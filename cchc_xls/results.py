@@ -64,6 +64,7 @@ class UnitRow:
         return Unit(self.code, self.name, self.kind).committee
 
     ranking_total: Decimal | None = None  # what the ranking uses: set by rank_results for everyone alike
+    previous: dict = field(default_factory=dict)  # harvest.json's `previous` key (compare.py)
 
     def ranking_scores(self, final: bool) -> dict[str, Decimal]:
         """The leaf scores the ranking total comes from (the appraised ones once final)."""
@@ -78,6 +79,7 @@ class Results:
     files: tuple[dict, ...] = ()
     source: Path | None = None
     batch: str = ""  # the template set the returns came from (appraisal workbooks carry it)
+    previous: dict = field(default_factory=dict)  # the earlier harvest compared with (compare.py)
 
     @property
     def appraised(self) -> bool:
@@ -248,7 +250,75 @@ def _unit_row(item, index: int, schema: _Schema) -> UnitRow | None:
         appraisal_missing=schema.codes(item.get("appraisal_missing"), f"{where}.appraisal_missing"),
         note=schema.text(item.get("note"), f"{where}.note", one_line=False),
         **{key: schema.number(item.get(key), f"{where}.{key}") for key in PART_KEYS},
+        previous=_previous_unit(item.get("previous"), f"{where}.previous", schema),
     )
+
+
+def _integer(value, where: str, schema: _Schema) -> int | None:
+    number = schema.number(value, where)
+    if number is None:
+        return None
+    if number != number.to_integral_value():
+        schema.problem(where, "results.not_number", got=safe_text(value)[:20])
+        return None
+    return int(number)
+
+
+def _previous_unit(value, where: str, schema: _Schema) -> dict:
+    """A unit's `previous` key (compare.py), checked like the rest."""
+    data = schema.mapping(value, where)
+    if not data:
+        return {}
+    status = data.get("status", "new")
+    if status not in ("matched", "new", "merged"):
+        schema.problem(f"{where}.status", "results.bad_status", value=safe_text(status, one_line=True)[:40],
+                       allowed="matched, new, merged")
+        status = "new"
+    criteria = {}
+    for code, item in schema.mapping(data.get("criteria"), f"{where}.criteria").items():
+        numbers = schema.numbers(item, f"{where}.criteria.{code}")
+        if "previous" in numbers:
+            criteria[code] = numbers
+    return {
+        "status": status, "code": schema.text(data.get("code"), f"{where}.code"),
+        "name": schema.text(data.get("name"), f"{where}.name"),
+        "codes": list(schema.codes(data.get("codes"), f"{where}.codes")),
+        "names": list(schema.codes(data.get("names"), f"{where}.names")),
+        "total": schema.number(data.get("total"), f"{where}.total"),
+        "total_change": schema.number(data.get("total_change"), f"{where}.total_change"),
+        "rank": _integer(data.get("rank"), f"{where}.rank", schema),
+        "rank_change": _integer(data.get("rank_change"), f"{where}.rank_change", schema),
+        "band": schema.text(data.get("band"), f"{where}.band") or None,
+        "band_change": schema.text(data.get("band_change"), f"{where}.band_change"),
+        "criteria": criteria,
+    }
+
+
+def _previous_head(value, schema: _Schema) -> dict:
+    """The head key `previous`: the earlier harvest compared with (compare.py)."""
+    data = schema.mapping(value, "previous")
+    if not data:
+        return {}
+    gone = []
+    gone_data = data.get("gone") or []
+    if not isinstance(gone_data, list):
+        schema.problem("previous.gone", "results.not_list", got=_json_type(gone_data))
+        gone_data = []
+    for index, item in enumerate(gone_data):
+        where = f"previous.gone[{index}]"
+        entry = schema.mapping(item, where)
+        gone.append({"code": schema.text(entry.get("code"), f"{where}.code"),
+                     "name": schema.text(entry.get("name"), f"{where}.name"),
+                     "total": schema.number(entry.get("total"), f"{where}.total"),
+                     "rank": _integer(entry.get("rank"), f"{where}.rank", schema),
+                     "band": schema.text(entry.get("band"), f"{where}.band") or None})
+    return {
+        **{key: schema.text(data.get(key), f"previous.{key}")
+           for key in ("source", "period", "period_label", "rubric", "rubric_hash", "mapping_file")},
+        "appraised": data.get("appraised") is True,
+        "gone": gone,
+        "rubric_changes": schema.texts(data.get("rubric_changes"), "previous.rubric_changes"),
+    }
 
 
 def results_from_data(data: dict, rubric: Rubric, source: Path | None = None) -> Results:
@@ -273,6 +343,7 @@ def results_from_data(data: dict, rubric: Rubric, source: Path | None = None) ->
     if not isinstance(files, list):
         schema.problem("files", "results.not_list", got=_json_type(files))
         files = []
+    previous = _previous_head(data.get("previous"), schema)
     if schema.problems:
         shown = schema.problems[:MAX_PROBLEMS_SHOWN]
         more = len(schema.problems) - len(shown)
@@ -280,7 +351,8 @@ def results_from_data(data: dict, rubric: Rubric, source: Path | None = None) ->
         raise CchcError.of("results.invalid", findings=tuple(schema.problems), path=where,
                            count=len(schema.problems), problems=lines)
     batch = schema.text(data.get("batch"), "batch")
-    results = Results(rubric, period, tuple(units), tuple(f for f in files if isinstance(f, dict)), source, batch)
+    results = Results(rubric, period, tuple(units), tuple(f for f in files if isinstance(f, dict)), source, batch,
+                      previous=previous)
     return rank_results(results)
 
 

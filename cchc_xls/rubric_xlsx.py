@@ -29,6 +29,7 @@ from cchc_xls.style import FILL_HEADER, FILL_PARENT, Formats, fit_row, new_workb
 TABLE_SHEET, INFO_SHEET, GUIDE_SHEET = RUBRIC_LAYOUT.sheets
 
 YES, NO = "có", "không"
+WINDOW_SEPARATOR = "đến"  # "{year-1}-10-01 đến {year-1}-12-31" (a dash would be read as part of a date)
 NA_POLICY_LABELS = {"rescale": "quy đổi về thang điểm", "full_marks": "tính đủ điểm"}
 
 TABLE_COLUMNS = RUBRIC_LAYOUT.columns  # each with its header note
@@ -109,6 +110,8 @@ def _write_table(workbook, rubric: Rubric, default_evidence: bool) -> None:
                            center)
             s.write_string(row, 11, PART_TEXT.get(node.part, ""), center)
             s.write_string(row, 12, _sanction_text(node), center)
+            s.write_string(row, 13, f"{node.evidence_window[0]} {WINDOW_SEPARATOR} {node.evidence_window[1]}"
+                           if node.evidence_window else "", center)
         fit_row(s, row, [(node.label, 50), (node.method, 40), (_levels_text(node)[1], 40)], bold=parent, line_height=16)
     s.freeze_panes(1, 2)
     s.autofilter(0, 0, len(rubric.nodes()), len(TABLE_COLUMNS) - 1)
@@ -425,6 +428,14 @@ class _Importer:
         node["_self_scored"] = self._yes_no(row, "self_scored", True)
         node["_may_be_na"] = self._yes_no(row, "may_be_na", False)
         node["_evidence"] = self._yes_no(row, "evidence", None)
+        node["_evidence_window"] = None
+        window = _text(row.values.get("evidence_window"))
+        if window:
+            parts = [p.strip() for p in re.split(rf"\s+{WINDOW_SEPARATOR}\s+|\s*→\s*|\s*;\s*", window) if p.strip()]
+            if len(parts) == 2:
+                node["_evidence_window"] = {"from": parts[0], "to": parts[1]}
+            else:
+                self.add(row.number, "rubric_xlsx.bad_window", "evidence_window", value=window[:60])
         kinds = [k.strip().casefold() for k in re.split(r"[,;]", _text(row.values.get("applies_to"))) if k.strip()]
         for kind in kinds:
             if kind not in UNIT_KINDS:
@@ -434,7 +445,7 @@ class _Importer:
     def _check_node(self, node: dict, number: int) -> None:
         code, maximum = node["code"], node["max"]
         if node["children"]:
-            extra = [key for key in ("method", "levels", "step") if node.get(f"_{key}")]
+            extra = [key for key in ("method", "levels", "step", "evidence_window") if node.get(f"_{key}")]
             for key in extra:
                 self.add(number, "rubric_xlsx.parent_field", key, code=code)
             children = [c["max"] for c in node["children"]]
@@ -492,6 +503,8 @@ class _Importer:
             out["may_be_na"] = True
         if node["_evidence"] is not None:
             out["evidence_required"] = node["_evidence"]
+        if node.get("_evidence_window"):
+            out["evidence_window"] = node["_evidence_window"]
         return out
 
     # -- the identity sheet

@@ -89,8 +89,18 @@ def build(rubric, scores=None, na=(), evidence=None, explanations=None, parent=N
 
 
 def codes(checked) -> dict[str, str]:
-    """finding code -> its cell, for the findings of one check."""
-    return {f.code: f.cell for f in checked.findings}
+    """finding code -> its cell, for the findings of one check (the council's evidence
+    suggestions apart: test_council_suggestions_are_made_with_the_check and test_evidence.py)."""
+    return {f.code: f.cell for f in checked.findings if not f.for_council}
+
+
+def test_council_suggestions_are_made_with_the_check(rubric):
+    checked = check_return(build(rubric, evidence={"1.1": "Có", "1.2": "Kế hoạch", "1.3": "Báo cáo số 1/BC-UBND"}),
+                           rubric, "xã")
+    assert {f.code: f.cell for f in checked.findings if f.for_council} == {
+        "evidence.token_only": "F7", "evidence.no_document": "F8"}
+    # what the cross-commune rules compare: no dated document here, one text long enough (1.3)
+    assert [(code, key[0], cell) for code, key, _, cell in checked.citations] == [("1.3", "text", "F9")]
 
 
 def test_a_good_return_has_no_findings(rubric):

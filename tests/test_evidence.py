@@ -240,3 +240,87 @@ def test_suggestions_are_in_the_checks_sheet_and_in_harvest_json_with_their_crit
     [finding] = [f for f in entry["findings"] if f["code"] in COUNCIL_ONLY]
     assert finding["node"] == "2.2.1" and finding["code"] == "evidence.token_only"
     assert data["summary"]["suggestions"] == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# The council's workbooks
+
+
+def _column(sheet, header: str) -> list[int]:
+    return [c.column for row in sheet.iter_rows(min_row=1, max_row=12) for c in row if c.value == header]
+
+
+def test_appraisal_workbooks_show_the_suggestions_per_criterion(tmp_path):
+    from cchc_xls.appraise import write_appraisal_workbooks
+    from cchc_xls.layout import APPRAISAL_SHEET, H_SUGGESTION
+
+    outputs = harvest_with(tmp_path, {CHI_MINH.code: {"2.2.1": "Có", "1.2": "Công văn số 271/UBND-NV ngày 15/3/2099"}})
+    by_unit = write_appraisal_workbooks(outputs.out_dir, tmp_path / "unit", by="unit")
+    [book] = [p for p in by_unit.workbooks if CHI_MINH.code in p.name]
+    sheet = load_workbook(book)[APPRAISAL_SHEET]
+    [col] = _column(sheet, H_SUGGESTION)
+    rows = {sheet.cell(r, 1).value: r for r in range(1, sheet.max_row + 1)}
+    assert "chỉ ghi “Có”" in sheet.cell(rows["2.2.1"], col).value
+    assert "15/03/2099" in sheet.cell(rows["1.2"], col).value
+    assert not sheet.cell(rows["2.1"], col).value
+    [other] = [p for p in by_unit.workbooks if THANH_XA.code in p.name]
+    other_sheet = load_workbook(other)[APPRAISAL_SHEET]
+    [other_col] = _column(other_sheet, H_SUGGESTION)
+    assert not any(other_sheet.cell(r, other_col).value for r in range(1, other_sheet.max_row + 1)
+                   if other_sheet.cell(r, other_col).value != H_SUGGESTION)
+
+    by_area = write_appraisal_workbooks(outputs.out_dir, tmp_path / "area", by="area")
+    [area_book] = [p for p in by_area.workbooks if p.name.startswith("tham-dinh_linh-vuc-2_")]
+    sheet = load_workbook(area_book)[APPRAISAL_SHEET]
+    columns = _column(sheet, H_SUGGESTION)
+    assert len(columns) == len(UNITS)  # one per commune, after its comment column
+    rows = {sheet.cell(r, 1).value: r for r in range(1, sheet.max_row + 1)}
+    values = [sheet.cell(rows["2.2.1"], c).value for c in columns]
+    assert "chỉ ghi “Có”" in values[0] and not any(values[1:])
+
+
+def test_a_window_on_a_parent_is_a_leaf_only_key():
+    data = _rubric({"from": "{year-1}-10-01", "to": "{year-1}-12-31"})
+    area = data["tree"][0]
+    area["evidence_window"] = area["children"][0].pop("evidence_window")
+    _, findings = parse_rubric(data)
+    assert [f.code for f in findings] == ["rubric.parent_scoring"]
+
+
+def test_a_superseded_return_keeps_no_suggestion(tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    older = make_template(inbox, unit=CHI_MINH, period="2023", name="cu.xlsx")
+    fill_workbook(older, SCORED, {**clean_evidence(CHI_MINH), "2.2.1": "x"})
+    newer = make_template(inbox, unit=CHI_MINH, period="2023", name="moi.xlsx")
+    fill_workbook(newer, SCORED, {**clean_evidence(CHI_MINH), "2.2.2": "Có"})
+    import os
+
+    os.utime(older, (1_700_000_000, 1_700_000_000))
+    outputs = run_harvest(RUBRIC, [inbox], UNITS, tmp_path / "out", workers=1)
+    files = {Path(f.path).name: f for f in outputs.harvest.files}
+    assert files["cu.xlsx"].status == "superseded" and not any(f.for_council for f in files["cu.xlsx"].findings)
+    assert [f.node for f in files["moi.xlsx"].findings if f.for_council] == ["2.2.2"]
+
+
+def test_the_window_survives_a_rubric_export_and_import(tmp_path):
+    from openpyxl import load_workbook as open_book
+
+    from cchc_xls.rubric_xlsx import export_rubric, import_rubric, write_rubric_yaml
+
+    xlsx = export_rubric(RUBRIC, tmp_path / "hd.xlsx")
+    data, problems, findings = import_rubric(xlsx)
+    assert problems == [] and not [f for f in findings if f.is_error]
+    back = load_rubric(write_rubric_yaml(data, tmp_path / "hd.yaml", xlsx.name))
+    assert back.node("1.1.1").evidence_window == ("{year-1}-10-01", "{year-1}-12-31")
+    assert back.node("1.1.2").evidence_window is None
+
+    book = open_book(xlsx)
+    sheet = book.worksheets[0]
+    header = {c.value: c.column for c in sheet[1]}
+    row = next(r for r in range(2, sheet.max_row + 1) if sheet.cell(r, 1).value == "1.1.2")
+    sheet.cell(row, header["Thời gian ban hành văn bản kiểm chứng"]).value = "Quý IV năm trước"
+    book.save(xlsx)
+    _, problems, _ = import_rubric(xlsx)
+    [problem] = problems
+    assert problem.code == "rubric_xlsx.bad_window" and problem.row == row and "Quý IV năm trước" in problem.message
