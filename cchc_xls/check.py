@@ -16,7 +16,10 @@ from decimal import Decimal
 from cchc_xls.errors import CchcError
 from cchc_xls.evidence import read_for_council
 from cchc_xls.findings import Finding, make
-from cchc_xls.layout import BONUS_LABEL, FINAL_LABEL, GROUP_LABEL, NA_MARK, PENALTY_LABEL, RESCALED_LABEL, TOTAL_LABEL, label_prefix
+from cchc_xls.layout import (
+    BONUS_LABEL, FINAL_LABEL, GROUP_LABEL, NA_MARK, PENALTY_LABEL, RESCALED_LABEL, TOTAL_LABEL, column_letter,
+    label_prefix,
+)
 from cchc_xls.legacy import fix_legacy_text
 from cchc_xls.numbers import ZERO, format_vn, is_sane, parse_text_number, read_decimal, to_decimal
 from cchc_xls.read import Return, Row, text_of
@@ -43,7 +46,8 @@ class Checked:
     findings: list[Finding] = field(default_factory=list)
     texts: bytes = b""  # evidence and explanations packed as UTF-8 JSON once checked
     sheet: str = ""  # the table's sheet
-    citations: tuple = ()  # what evidence.cross_unit_suggestions compares across communes
+    citations: object = ()  # array("Q"): what evidence.cross_unit_suggestions compares across communes
+    evidence_column: str = ""  # the evidence column's letter, for the cells of those findings
 
     def pack_texts(self) -> None:
         """Keep the texts as one UTF-8 blob: a third of the memory of two dicts of str, and a
@@ -123,7 +127,8 @@ def parse_score(cell, node: Node, ctx: _Ctx, findings: list) -> Decimal | None:
 def check_return(ret: Return, rubric: Rubric, kind: str | None) -> Checked:
     """Every rule over one return; the scores that count and the findings."""
     ctx = _Ctx(ret, rubric, kind)
-    out = Checked(sheet=ret.sheet_name)
+    out = Checked(sheet=ret.sheet_name,
+                  evidence_column=column_letter(ret.columns["evidence"] - 1) if "evidence" in ret.columns else "")
     if not ret.rows:
         return out
     out.findings.extend(_check_structure(ctx))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from array import array
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
@@ -241,37 +242,55 @@ def unit_suggestions(rubric: Rubric, period: Period | None, evidence: dict[str, 
     return findings
 
 
-def citations(evidence: dict[str, str], references: dict[str, list[Reference]], locate) -> tuple[tuple, ...]:
-    """What the cross-unit rules compare, small enough to come back from a worker process:
-    (criterion, key, the Reference or None, cell) per dated document and per evidence text."""
-    found = []
+def _compared(code: str, text: str, references) -> list[tuple[str, tuple | str, Reference | None]]:
+    """What the cross-unit rules compare in one criterion's evidence: (kind, key, reference) per
+    dated document and, when long enough, for the text itself."""
+    if not text or token_only(text):
+        return []
+    found, seen = [], set()
+    for ref in references:
+        if ref.date is not None and ref.key not in seen:
+            seen.add(ref.key)
+            found.append(("document", ref.key, ref))
+    squashed = " ".join(_nfc(text).casefold().split())
+    if len(squashed) >= MIN_SHARED_TEXT:
+        found.append(("text", squashed, None))
+    return found
+
+
+def _hash32(code: str, kind: str, key) -> int:
+    return int.from_bytes(hashlib.blake2b(repr((code, kind, key)).encode("utf-8"), digest_size=4).digest(), "big")
+
+
+def _row(cell: str | None) -> int:
+    digits = "".join(ch for ch in cell or "" if ch.isdigit())
+    return min(int(digits), 0xFFFF) if digits else 0
+
+
+def citations(rubric: Rubric, evidence: dict[str, str], references: dict[str, list[Reference]], locate) -> array:
+    """What the cross-unit rules compare, packed small enough for a whole country's returns
+    (8 bytes each): a 32-bit hash of (criterion, kind, key), the criterion's index among the
+    rubric's leaves and the evidence cell's row. The rare matches are confirmed from the texts."""
+    index = {node.code: i for i, node in enumerate(rubric.leaves())}
+    packed = array("Q")
     for code, text in evidence.items():
-        if not text or token_only(text):
+        if code not in index:
             continue
-        cell = locate(code).get("cell")
-        seen = set()
-        for ref in references.get(code, ()):
-            if ref.date is not None:
-                key = ref.key
-                if key not in seen:
-                    seen.add(key)
-                    found.append((code, ("document", *key), ref, cell))
-        squashed = " ".join(_nfc(text).casefold().split())
-        if len(squashed) >= MIN_SHARED_TEXT:
-            digest = hashlib.blake2b(squashed.encode("utf-8"), digest_size=12).digest()
-            found.append((code, ("text", digest), None, cell))
-    return tuple(found)
+        row = _row(locate(code).get("cell"))
+        for kind, key, _ in _compared(code, text, references.get(code, ())):
+            packed.append(_hash32(code, kind, key) << 32 | index[code] << 16 | row)
+    return packed
 
 
 def read_for_council(rubric: Rubric, period: Period | None, evidence: dict[str, str], scores: dict[str, Decimal],
-                     locate, today: date | None = None) -> tuple[list[Finding], tuple[tuple, ...]]:
+                     locate, today: date | None = None) -> tuple[list[Finding], array]:
     """One return's evidence read once: its own suggestions, and its citations for the cross-unit rules.
 
     Runs where the return is checked (check.check_return, in the worker processes).
     """
     references = read_evidence(evidence)
     return (unit_suggestions(rubric, period, evidence, scores, locate, today, references),
-            citations(evidence, references, locate))
+            citations(rubric, evidence, references, locate))
 
 
 @dataclass
@@ -281,8 +300,13 @@ class Cited:
     unit_name: str
     file: str
     sheet: str | None
-    citations: tuple[tuple, ...]
+    column: str  # the evidence column's letter: with a citation's row, the cell
+    citations: array
+    texts: object  # () -> {criterion: evidence text}, read only for the returns a match involves
     findings: list[Finding] = field(default_factory=list)
+
+    def cell(self, row: int) -> str | None:
+        return f"{self.column}{row}" if self.column and row else None
 
 
 def _others(names: list[str]) -> str:
@@ -290,33 +314,53 @@ def _others(names: list[str]) -> str:
     return shown + (f" và {len(names) - 5} đơn vị khác" if len(names) > 5 else "")
 
 
-def cross_unit_suggestions(entries: list[Cited]) -> None:
+def cross_unit_suggestions(entries: list[Cited], rubric: Rubric) -> None:
     """Same document or same text in two communes' evidence for one criterion: a finding on each.
 
     A document is the same when its number, symbol and date are (each commune numbers its own
-    documents, so an undated "01/KH-UBND" proves nothing). One cited by more than half of the
-    communes is taken as a higher level's (the district's công văn every commune answers).
+    documents, so an undated "01/KH-UBND" proves nothing). A document or a text found in more than
+    half of the communes is taken as common ground (the district's công văn every commune answers,
+    the district's model sentence) and not reported.
     """
-    holders: dict[tuple, list[tuple[int, str, str | None]]] = {}
+    codes = [node.code for node in rubric.leaves()]
+    seen, repeated = set(), set()
+    for entry in entries:
+        for value in entry.citations:
+            digest = value >> 32
+            if digest in seen:
+                repeated.add(digest)
+            else:
+                seen.add(digest)
+    del seen
+    wanted: dict[int, list[tuple[str, int, int]]] = {}
     for index, entry in enumerate(entries):
-        for code, key, label, cell in entry.citations:
-            holders.setdefault((code, key), []).append((index, label, cell))
+        for value in entry.citations:
+            if value >> 32 in repeated:
+                wanted.setdefault(index, []).append((codes[(value >> 16) & 0xFFFF], value >> 32, value & 0xFFFF))
+    groups: dict[tuple, list[tuple[int, int, Reference | None]]] = {}
+    for index, items in wanted.items():  # confirm each candidate from its text: hashes may collide
+        texts = entries[index].texts()
+        for code, digest, row in items:
+            text = texts.get(code, "")
+            for kind, key, ref in _compared(code, text, parse_references(text)):
+                if _hash32(code, kind, key) == digest:
+                    groups.setdefault((code, kind, key), []).append((index, row, ref))
     common = max(2, len(entries) // 2)
-    for (code, key), found in holders.items():
-        if len(found) < 2 or (key[0] == "document" and len(found) > common):
+    for (code, kind, _), found in groups.items():
+        if not 2 <= len({index for index, _, _ in found}) <= common:
             continue
-        for index, label, cell in found:
+        for index, row, ref in found:
             entry = entries[index]
             others = _others([entries[i].unit_name for i, _, _ in found if i != index])
-            where = {"file": entry.file, "sheet": entry.sheet, "cell": cell, "node": code}
-            if key[0] == "document":
-                entry.findings.append(make("evidence.shared_document", **where, code=code, reference=str(label),
+            where = {"file": entry.file, "sheet": entry.sheet, "cell": entry.cell(row), "node": code}
+            if kind == "document":
+                entry.findings.append(make("evidence.shared_document", **where, code=code, reference=str(ref),
                                            others=others))
             else:
                 entry.findings.append(make("evidence.same_text", **where, code=code, others=others))
 
 
-def add_evidence_findings(unit_results, files) -> None:
+def add_evidence_findings(unit_results, files, rubric: Rubric) -> None:
     """The cross-unit evidence rules over the returns that count, once per harvest, after assignment.
 
     Each return's own suggestions were made when it was checked; those of a file that does not
@@ -326,13 +370,14 @@ def add_evidence_findings(unit_results, files) -> None:
     for outcome in unit_results:
         checked = outcome.checked
         if checked is not None:
-            entries.append(Cited(outcome.unit.name, outcome.file.path, checked.sheet or None, checked.citations,
+            entries.append(Cited(outcome.unit.name, outcome.file.path, checked.sheet or None, checked.evidence_column,
+                                 checked.citations, lambda checked=checked: checked.text_maps()[0],
                                  outcome.file.findings))
     counting = {id(entry.findings) for entry in entries}
     for file in files:
         if id(file.findings) not in counting and any(f.for_council for f in file.findings):
             file.findings[:] = [f for f in file.findings if not f.for_council]
-    cross_unit_suggestions(entries)
+    cross_unit_suggestions(entries, rubric)
 
 
 def suggestions_by_unit(results) -> dict[str, dict[str, str]]:

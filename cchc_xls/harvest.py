@@ -81,7 +81,7 @@ def harvest(rubric: Rubric, inputs: list[Path], units: list[Unit], *, period: Pe
         if received_dir is not None:
             copy_received(items, results, received_dir)
     period, batch, unit_results = assign_files(results, rubric, units, period)
-    add_evidence_findings(unit_results, results)  # the council's cross-commune evidence rules
+    add_evidence_findings(unit_results, results, rubric)  # the council's cross-commune evidence rules
     return Harvest(rubric, period, tuple(unit_results), tuple(results), batch)
 
 

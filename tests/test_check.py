@@ -100,7 +100,9 @@ def test_council_suggestions_are_made_with_the_check(rubric):
     assert {f.code: f.cell for f in checked.findings if f.for_council} == {
         "evidence.token_only": "F7", "evidence.no_document": "F8"}
     # what the cross-commune rules compare: no dated document here, one text long enough (1.3)
-    assert [(code, key[0], cell) for code, key, _, cell in checked.citations] == [("1.3", "text", "F9")]
+    leaves = [node.code for node in rubric.leaves()]
+    assert [(leaves[(v >> 16) & 0xFFFF], v & 0xFFFF) for v in checked.citations] == [("1.3", 9)]
+    assert checked.evidence_column == "F"
 
 
 def test_a_good_return_has_no_findings(rubric):
