@@ -54,7 +54,7 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     # --- files as files -----------------------------------------------------------------
     "file.skipped_temp": (I, "Bỏ qua tệp tạm của Excel/WPS (tên bắt đầu bằng ~$): không phải tệp đơn vị gửi."),
     "file.skipped_hidden": (I, "Bỏ qua tệp ẩn của hệ thống."),
-    "file.skipped_type": (I, "Bỏ qua: “{name}” không phải bảng tính (.xlsx, .xlsm, .xls, .ods)."),
+    "file.skipped_type": (I, "Bỏ qua: “{name}” không phải bảng tính (.xlsx, .xlsm, .xlsb, .xls, .ods)."),
     "file.duplicate": (I, "Tệp giống hệt tệp “{other}” đã nhận: chỉ tính một lần."),
     "file.damaged": (E, "Tệp bị hỏng, không mở được ({reason}). Đề nghị đơn vị mở lại tệp trên máy, lưu và gửi lại."),
     "file.not_spreadsheet": (E, "Đây là {what}, không phải phiếu tự đánh giá. Đề nghị đơn vị gửi tệp Excel phiếu tự đánh giá."),
