@@ -246,13 +246,11 @@ class Rubric:
         return [ranking_group_name(kinds) for kinds in self.ranking_groups]
 
     def group_for(self, total: Decimal | None) -> str | None:
-        """The band a total falls in (Xuất sắc, Tốt, ...), by the rubric's thresholds."""
-        if total is None:
+        """The band a total alone falls in (Xuất sắc, Tốt, ...), by the rubric's thresholds: before
+        any penalty sanction or share cap (score.assign_bands applies those)."""
+        if total is None or not self.bands:
             return None
-        for band in self.bands:
-            if total >= band.min:
-                return band.name
-        return self.bands[-1].name if self.bands else None
+        return self.bands[self.band_index(total)].name
 
 
 OTHER_RANKING_GROUP = "đơn vị chưa rõ loại"
