@@ -70,6 +70,7 @@ def save_round(folder: Path, settings: RoundSettings) -> Path:
 
 
 def is_round(folder: Path) -> bool:
+    """A folder with a dot.yaml is a round."""
     return (Path(folder) / ROUND_FILE).is_file()
 
 

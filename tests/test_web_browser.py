@@ -31,18 +31,32 @@ def wait_for(driver, condition, what: str, limit: float = 60):
 
 
 def body(driver) -> str:
-    """The page's visible text (read in one script call: safe while a new page replaces the old)."""
-    return driver.execute_script("return document.body ? document.body.innerText : ''")
+    """The page's visible text, or "" while a new page replaces the old (then ask again)."""
+    from selenium.common.exceptions import WebDriverException
+
+    try:
+        return driver.execute_script("return document.body ? document.body.innerText : ''")
+    except WebDriverException:
+        return ""
 
 
 def navigate_by(driver, element):
-    """Click something that loads a new page, and wait until the new page has replaced the old."""
-    from selenium.webdriver.support import expected_conditions
+    """Click something that loads a new page, and wait until the new page has replaced the old.
 
-    old = driver.find_element("tag name", "html")
+    The old page is marked with a script variable; the new page does not have it. Asking while the
+    page changes may fail in several ways in ChromeDriver: that only means "not yet"."""
+    from selenium.common.exceptions import WebDriverException
+
+    driver.execute_script("window.cchcOldPage = true")
     element.click()
-    wait_for(driver, expected_conditions.staleness_of(old), "the next page loads")
-    wait_for(driver, lambda d: d.execute_script("return document.readyState") == "complete", "the page is ready")
+
+    def replaced(d):
+        try:
+            return d.execute_script("return !window.cchcOldPage && document.readyState === 'complete'")
+        except WebDriverException:
+            return False
+
+    wait_for(driver, replaced, "the next page loads")
 
 
 def click_button(driver, label: str):

@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field
 
 @dataclass
 class Job:
+    """One background job: its progress (the harvest calls start and itself) and its outcome."""
+
     kind: str
     state: str = "running"  # running | done | failed
     done: int = 0
@@ -27,6 +29,7 @@ class Job:
         self.done += step
 
     def as_json(self) -> dict:
+        """The state the page polls: counts, percent, message."""
         data = asdict(self)
         data["percent"] = 100 if self.state != "running" else (int(self.done * 100 / self.total) if self.total else 0)
         return data
@@ -40,6 +43,7 @@ class Jobs:
         self._jobs: dict[str, Job] = {}
 
     def get(self, key: str) -> Job | None:
+        """The running or last job of this key."""
         with self._lock:
             return self._jobs.get(key)
 

@@ -52,6 +52,7 @@ def round_rubric(folder: Path, settings: RoundSettings) -> Rubric:
 
 
 def round_units(folder: Path, settings: RoundSettings) -> list[Unit]:
+    """The round's units list, read and checked."""
     if not settings.units:
         raise CchcError("Đợt này chưa có danh sách đơn vị: vào “Thiết lập” để tải lên.")
     return load_units(Path(folder) / settings.units)

@@ -38,6 +38,7 @@ def check_request(password: str | None):
 
 
 def check_password(password: str, given: str) -> bool:
+    """Compare in constant time (no timing hint about the password)."""
     return hmac.compare_digest(password.encode("utf-8"), given.encode("utf-8"))
 
 

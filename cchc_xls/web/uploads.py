@@ -19,12 +19,14 @@ CHUNK = 1 << 16
 
 @dataclass
 class Saved:
+    """What an upload kept (names in the inbox) and what it refused (one line each)."""
+
     names: list[str] = field(default_factory=list)  # paths relative to the inbox
     refused: list[str] = field(default_factory=list)  # one Vietnamese line per refused file
 
 
 class TooLarge(Exception):
-    pass
+    """An uploaded file is larger than the cap."""
 
 
 def _open_new(folder: Path, name: str):

@@ -18,6 +18,7 @@ GROUP_CLASS = {"Xuất sắc": "g1", "Tốt": "g2", "Khá": "g3", "Trung bình":
 
 
 def files_by_unit(results: Results) -> dict[str, list[dict]]:
+    """Every input file of harvest.json under the unit it was assigned to."""
     grouped: dict[str, list[dict]] = {}
     for item in results.files:
         if item.get("unit_code"):
@@ -26,11 +27,14 @@ def files_by_unit(results: Results) -> dict[str, list[dict]]:
 
 
 def count(findings: list[dict], severity: str) -> int:
+    """How many of the findings have this severity."""
     return sum(1 for f in findings if f.get("severity") == severity)
 
 
 @dataclass(frozen=True)
 class CommuneRow:
+    """One line of the communes' table."""
+
     unit: UnitRow
     files: int
     errors: int
@@ -40,6 +44,7 @@ class CommuneRow:
 
     @property
     def status_label(self) -> str:
+        """The state as the table says it."""
         if self.state == "co-loi":
             return "Được tính, có lỗi"
         return STATUS_LABEL.get(self.unit.status, self.unit.status)
@@ -75,12 +80,15 @@ def commune_rows(results: Results, wanted: str = "tat-ca", order: str = "ma") ->
 
 
 def sorted_findings(findings: list[dict]) -> list[dict]:
+    """Findings errors first, each with its Vietnamese severity label."""
     shown = [dict(f, severity_label=SEVERITY_LABEL.get(f.get("severity"), f.get("severity"))) for f in findings]
     return sorted(shown, key=lambda f: SEVERITY_ORDER.get(f.get("severity"), 9))
 
 
 @dataclass(frozen=True)
 class ScoreLine:
+    """One rubric node on a commune's page, its figures as the page writes them."""
+
     code: str
     label: str
     depth: int
@@ -115,6 +123,8 @@ def score_lines(results: Results, unit: UnitRow) -> list[ScoreLine]:
 
 @dataclass(frozen=True)
 class Bar:
+    """One bar of the ranking chart (SVG coordinates in pixels)."""
+
     rank: int
     label: str
     total: str
