@@ -402,8 +402,7 @@ class _TongHop:
 
 def received_time(file) -> str:
     """When a file arrived: the e-mail's date, else the file's time; dd/mm/yyyy HH:MM local time."""
-    when = file.received_at if file else None
-    return when.astimezone().strftime("%d/%m/%Y %H:%M") if when else ""
+    return local_time(file.received_at) if file and file.received_at else ""
 
 
 def area_percent(area, checked) -> Decimal | None:

@@ -16,9 +16,10 @@ import os
 import re
 import shutil
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 
+from cchc_xls.assign import local_time
 from cchc_xls.errors import DeadlineError
 from cchc_xls.findings import Finding
 from cchc_xls.inputs import ATTACHMENT_SUFFIXES
@@ -93,10 +94,7 @@ def problem_line(finding: Finding) -> str:
 
 def received_text(file) -> str:
     """When a file arrived (the message's date, else the file's time), dd/mm/yyyy HH:MM local."""
-    when = getattr(file, "received_at", None)
-    if when is None and file.mtime:
-        when = datetime.fromtimestamp(file.mtime, timezone.utc)
-    return when.astimezone().strftime("%d/%m/%Y %H:%M") if when else ""
+    return local_time(file.received_at) if file.received_at else ""
 
 
 def _attachment_what(name: str) -> str:

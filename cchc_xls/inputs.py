@@ -161,8 +161,7 @@ class _Collector:
 
     def _add_file(self, path: Path, display: str, info: os.stat_result) -> None:
         name = display_path(path.name)
-        item = Item(display, path, name, mtime=info.st_mtime, group=str(path.parent),
-                    received_at=datetime.fromtimestamp(info.st_mtime, timezone.utc) if info.st_mtime else None)
+        item = Item(display, path, name, mtime=info.st_mtime, group=str(path.parent), received_at=_file_time(info.st_mtime))
         limit = self._size_limit(path.name)
         if info.st_size > limit:  # from the directory entry: the file is never opened
             item.skip = make("file.too_large", file=display, size=megabytes(info.st_size))
@@ -416,6 +415,14 @@ class _Collector:
         self.staged_bytes += written
         item.source, item.sha256, item.size = target, digest.hexdigest(), written
         return True
+
+
+def _file_time(mtime: float) -> datetime | None:
+    """A file's time as an aware datetime; None for one no clock can show (it never stops the batch)."""
+    try:
+        return datetime.fromtimestamp(mtime, timezone.utc) if mtime else None
+    except (OverflowError, ValueError, OSError):
+        return None
 
 
 def _came_together(members: list[Item], container: Item) -> None:

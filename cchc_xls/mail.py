@@ -120,7 +120,10 @@ def message_date(message: EmailMessage) -> datetime | None:
     if when is None:
         return None
     if when.tzinfo is None:  # "-0000": the sender's zone is unknown; read it as this machine's
-        when = when.astimezone()
+        try:
+            when = when.astimezone()
+        except (OverflowError, ValueError, OSError):  # year 1 or 9999: no clock shows it
+            return None
     return when
 
 

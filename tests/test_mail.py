@@ -335,3 +335,17 @@ def test_messages_attached_to_messages_stop_at_the_nesting_limit(tmp_path, fille
     codes = [[f.code for f in r.findings] for r in result.files]
     assert codes[:3] == [["mail.read"]] * 3 and codes[3] == ["mail.too_deep"] and len(result.files) == 4
     assert result.files[3].status == "skipped" and result.files[3].path.count(" › ") == 3
+
+
+@pytest.mark.parametrize("date_header", ["Mon, 1 Jan 0001 00:00:00 +1400", "Fri, 31 Dec 9999 23:59:59 -1200",
+                                         "Fri, 31 Dec 9999 23:59:59 -0000", "hôm qua", "Tue, 99 Foo 2024 99:99:99"])
+def test_a_date_no_clock_can_show_never_stops_the_batch(tmp_path, filled, date_header):
+    raw = eml({"cm.xlsx": filled["30512"]}).replace(b"Date: ", b"X-Old-Date: ", 1)
+    path = tmp_path / "x.eml"
+    path.write_bytes(b"Date: " + date_header.encode("utf-8") + b"\n" + raw)
+    out = tmp_path / "out"
+    run_harvest(RUBRIC, [path], UNITS, out, workers=1)
+    data = json.loads((out / "harvest.json").read_text(encoding="utf-8"))
+    [workbook] = [f for f in data["files"] if f["path"].endswith("cm.xlsx")]
+    assert workbook["status"] == "accepted" and workbook["received_at"]
+    assert (out / "phan-hoi" / "30512_xa-chi-minh.txt").is_file()
