@@ -389,3 +389,53 @@ def test_a_rejected_return_gets_a_reminder_that_says_why(tmp_path):
     assert "- Phieu CCHC.xlsx, nhận lúc" in message.text and "không dùng được." in message.text
     assert "    + Trang “Phụ lục I”: Phiếu chưa được điền điểm nào" in message.text
     assert "chưa dùng được (lý do ở trên)" in message.text and "trước ngày 15/12/2024" in message.text
+
+
+def test_the_feedback_folder_is_written_whole_or_not_at_all(conversation, tmp_path, monkeypatch):
+    from cchc_xls import feedback
+
+    out = tmp_path / "out"
+    units = load_units_from_text(tmp_path)
+    run_harvest(RUBRIC, [conversation.inbox], units, out, workers=1, deadline=DEADLINE)
+    before = {p.name: p.read_bytes() for p in (out / "phan-hoi").iterdir()}
+    csv_before = (out / "phan-hoi.csv").read_bytes()
+    written = []
+    real_write = Path.write_text
+
+    def failing_write(path, text, *args, **kwargs):  # the disk fills up at the third message
+        if path.parent.name == "phan-hoi.part":
+            written.append(path.name)
+            if len(written) == 3:
+                raise OSError(28, "No space left on device")
+        return real_write(path, text, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", failing_write)
+    with pytest.raises(Exception, match="No space left|không ghi được|Không ghi được"):
+        feedback.write_feedback(conversation.outputs.harvest, out)
+    monkeypatch.undo()
+    assert len(written) == 3
+    assert {p.name: p.read_bytes() for p in (out / "phan-hoi").iterdir()} == before  # the last whole folder
+    assert (out / "phan-hoi.csv").read_bytes() == csv_before
+    assert not (out / "phan-hoi.part").exists() and not (out / "phan-hoi.old").exists()
+
+
+def test_a_folder_named_phan_hoi_in_an_input_folder_used_as_output_is_never_replaced(conversation, tmp_path):
+    from cchc_xls.errors import OutputError
+
+    inbox = tmp_path / "hop-thu"
+    inbox.mkdir()
+    (inbox / "Phieu CCHC xa Chi Minh.eml").write_bytes((conversation.inbox / "Phieu CCHC xa Chi Minh.eml").read_bytes())
+    (inbox / "phan-hoi").mkdir()
+    (inbox / "phan-hoi" / "thu cua xa.txt").write_text("thư xã gửi, không do cchc ghi", encoding="utf-8")
+    units = load_units_from_text(tmp_path)
+    with pytest.raises(OutputError, match="phan-hoi"):
+        run_harvest(RUBRIC, [inbox], units, inbox, workers=1)
+    assert (inbox / "phan-hoi" / "thu cua xa.txt").read_text(encoding="utf-8") == "thư xã gửi, không do cchc ghi"
+    # once the office's folder is elsewhere, the harvest into its own folder writes and re-writes it
+    (inbox / "phan-hoi" / "thu cua xa.txt").unlink()
+    (inbox / "phan-hoi").rmdir()
+    first = run_harvest(RUBRIC, [inbox], units, inbox, workers=1)
+    second = run_harvest(RUBRIC, [inbox], units, inbox, workers=1)
+    assert (inbox / "phan-hoi" / "30512_xa-chi-minh.txt").is_file()
+    assert [f.path for f in second.harvest.files] == [f.path for f in first.harvest.files]  # never read back
+    assert not any("phan-hoi" in f.path for f in second.harvest.files)
