@@ -4,17 +4,19 @@ unit (the older ones superseded), merge the appraisals and rank."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import PurePath
 
 from cchc_xls.appraise import UnitAppraisal, appraisal_missing, merge_appraisals
 from cchc_xls.check import Checked
 from cchc_xls.findings import Finding, make
+from cchc_xls.inputs import ATTACHMENT_SUFFIXES
 from cchc_xls.layout import KIND_APPRAISAL_UNIT, KIND_LABELS, KIND_SELF
 from cchc_xls.process import APPRAISAL_KINDS, FileResult
 from cchc_xls.rubric import Rubric
 from cchc_xls.score import Totals, compute_totals, not_applicable_codes, rank_units
-from cchc_xls.units import Period, Unit
+from cchc_xls.units import Period, Unit, ascii_slug
 
 
 @dataclass
@@ -29,6 +31,7 @@ class UnitResult:
     appraisal: UnitAppraisal | None = None
     appraisal_totals: Totals | None = None
     appraisal_missing: tuple[str, ...] = ()
+    attachments: list[FileResult] = field(default_factory=list)  # signed scans, photos, letters it sent
 
     @property
     def appraisal_complete(self) -> bool:
@@ -206,6 +209,74 @@ def _merge_appraisals(results: list[FileResult], unit_results: list[UnitResult],
         outcome.appraisal_missing = tuple(appraisal_missing(rubric, appraisal, excluded))
 
 
+def _match_by_delivery(results: list[FileResult], unit_results: list[UnitResult]) -> None:
+    """Give each file that carries no identity to the commune it came from, so that its message
+    lists it: the one whose return came in the same message, zip or folder (when only one did),
+    else the one its file name names (code, or name in ASCII).
+
+    PDFs, photos and Word files become that commune's attachments (or unmatched attachments, a
+    warning). A return that could not be read (damaged, encrypted, …) came in a message or zip
+    of one commune, or is named after it: its commune is told why it cannot be used. A folder is
+    not enough for those: an office's inbox folder holds every commune's files.
+    """
+    by_code = {u.unit.code: u for u in unit_results}
+    units_in_group: dict[str, set[str]] = {}
+    for result in results:
+        if result.kind == KIND_SELF and result.unit_code in by_code and result.group:
+            units_in_group.setdefault(result.group, set()).add(result.unit_code)
+
+    def sender_of(result: FileResult, by_group: bool) -> str | None:
+        together = units_in_group.get(result.group, set()) if by_group else set()
+        return next(iter(together)) if len(together) == 1 else _named_unit(result.name, unit_results)
+
+    for result in results:
+        if result.status != "attachment":
+            continue
+        what = ATTACHMENT_SUFFIXES.get(PurePath(result.name).suffix.lower(), "tài liệu")
+        code = sender_of(result, by_group=True)
+        if code is None:
+            result.findings.append(make("file.attachment_unmatched", file=result.path, what=what))
+            continue
+        result.unit_code = code
+        outcome = by_code[code]
+        outcome.attachments.append(result)
+        result.findings.append(make("file.attachment", file=result.path, what=what, unit=outcome.unit.committee))
+    for result in results:  # a scan named after its commune tells whose message it was, too
+        if result.status == "attachment" and result.unit_code and result.group:
+            units_in_group.setdefault(result.group, set()).add(result.unit_code)
+    for result in results:
+        if result.status == "rejected" and not result.unit_code and result.kind == KIND_SELF:
+            code = sender_of(result, by_group=" › " in result.path)
+            if code is not None:
+                result.unit_code = code
+                result.findings.append(make("file.matched_by_delivery", file=result.path,
+                                            unit=by_code[code].unit.committee))
+
+
+def _named_unit(name: str, unit_results: list[UnitResult]) -> str | None:
+    """The one unit a file name names: its code, else its name in ASCII (the longest name wins).
+
+    A one-word proper name (“xã Thanh”) counts only with its kind (“xa-thanh”): alone it is too
+    often an ordinary word of a file name (“Biên bản thanh tra”).
+    """
+    words = f"-{ascii_slug(PurePath(name).stem)}-"
+    by_code = [o.unit.code for o in unit_results if f"-{ascii_slug(o.unit.code)}-" in words]
+    if by_code:
+        return by_code[0] if len(by_code) == 1 else None
+    found: dict[str, int] = {}
+    for outcome in unit_results:
+        unit = outcome.unit
+        bare = ascii_slug(unit.bare_name)
+        for slug in (unit.slug, bare) if "-" in bare else (unit.slug,):
+            if f"-{slug}-" in words:
+                found[unit.code] = max(found.get(unit.code, 0), len(slug))
+    if not found:
+        return None
+    best = max(found.values())
+    winners = [code for code, length in found.items() if length == best]
+    return winners[0] if len(winners) == 1 else None
+
+
 def _rank(unit_results: list[UnitResult], rubric: Rubric) -> None:
     for outcome, ranked in zip(unit_results, rank_units(unit_results, rubric)):
         outcome.rank, outcome.group = ranked.rank, ranked.group
@@ -224,6 +295,7 @@ def assign_files(results: list[FileResult], rubric: Rubric, units: list[Unit],
     batch = _majority_batch(results)
     _identify(results, rubric, units, period, batch)
     unit_results = _assign(results, units)
+    _match_by_delivery(results, unit_results)
     _merge_appraisals(results, unit_results, rubric, units)
     _rank(unit_results, rubric)
     return period, batch, unit_results

@@ -183,10 +183,10 @@ def rubric_import(workbook, out_path):
 def generate_command(rubric, units_path, period, out_dir, office, deadline, password, as_json):
     """Tạo phiếu tự đánh giá (Phụ lục I) cho từng đơn vị, kèm manifest.csv, templates.zip, messages.txt."""
     from cchc_xls.generate import generate_templates
-    from cchc_xls.units import load_units, parse_period
+    from cchc_xls.units import parse_period
 
     loaded = load_rubric(rubric)
-    units = load_units(units_path)
+    units = _load_units(units_path)
     result = generate_templates(loaded, units, parse_period(period), Path(out_dir), office=office,
                                 deadline=deadline, password=password)
     if as_json:
@@ -199,31 +199,46 @@ def generate_command(rubric, units_path, period, out_dir, office, deadline, pass
     click.echo(f"  - Nội dung tin nhắn gửi từng đơn vị: {result.messages}")
 
 
+def _load_units(path: str):
+    """The units file, its warnings (two units with the same name) printed on stderr."""
+    from cchc_xls.units import load_units
+
+    warnings: list = []
+    units = load_units(path, warnings)
+    for warning in warnings:
+        click.echo(str(warning), err=True)
+    return units
+
+
 @main.command("harvest")
 @click.argument("rubric")
 @click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--units", "units_path", required=True, type=click.Path(dir_okay=False), help="Danh sách đơn vị (CSV hoặc XLSX).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Thư mục ghi kết quả.")
 @click.option("--period", default=None, help="Kỳ đánh giá cần tổng hợp (mặc định: kỳ của đa số tệp nhận được).")
+@click.option("--deadline", default=None, help="Hạn gửi lại ghi trong thư phản hồi, ví dụ 15/12/2024 (mặc định: sớm nhất có thể).")
+@click.option("--office", default="", help="Cơ quan gửi thư phản hồi, ví dụ “Phòng Nội vụ huyện Tứ Kỳ”.")
 @click.option("--previous", "previous", default=None, type=click.Path(exists=True, file_okay=False),
               help="Thư mục kết quả thu năm trước (có harvest.json) để so sánh với năm nay.")
 @click.option("--previous-map", "previous_map", default=None, type=click.Path(exists=True, dir_okay=False),
               help="Tệp CSV “old,new” đối chiếu mã đơn vị cũ với mã mới (đơn vị sáp nhập, đổi tên).")
 @click.option("--json", "as_json", is_flag=True, help="In tóm tắt dạng JSON.")
-def harvest_command(rubric, inputs, units_path, out_dir, period, previous, previous_map, as_json):
+def harvest_command(rubric, inputs, units_path, out_dir, period, deadline, office, previous, previous_map, as_json):
     """Thu và kiểm tra các phiếu đơn vị gửi về (tệp, thư mục, tệp .zip); ghi harvest.json, tong-hop.xlsx, received/."""
+    from cchc_xls.feedback import parse_deadline
     from cchc_xls.pipeline import run_harvest
-    from cchc_xls.units import load_units, parse_period
+    from cchc_xls.units import parse_period
 
     loaded = load_rubric(rubric)
-    units = load_units(units_path)
+    units = _load_units(units_path)
     wanted = parse_period(period) if period else None
     if previous_map and not previous:
         raise click.UsageError(message("previous.map_without_previous"))
     outputs = run_harvest(loaded, [Path(p) for p in inputs], units, Path(out_dir), period=wanted,
                           progress_label=None if as_json else "Đang đọc các tệp",
                           previous=Path(previous) if previous else None,
-                          previous_map=Path(previous_map) if previous_map else None)
+                          previous_map=Path(previous_map) if previous_map else None,
+                          deadline=parse_deadline(deadline), office=office)
     counts = outputs.harvest.counts()
     if as_json:
         _echo_json({"out": str(outputs.out_dir), "summary": counts,
@@ -234,7 +249,8 @@ def harvest_command(rubric, inputs, units_path, out_dir, period, previous, previ
         click.echo(f"  - {label}: {path}")
     click.echo(
         f"Đã nhận {counts['received']} tệp: {counts['accepted']} được tính, {counts['rejected']} bị từ chối, "
-        f"{counts['superseded']} bị thay bằng tệp mới hơn, {counts['skipped']} bỏ qua. "
+        f"{counts['superseded']} bị thay bằng tệp mới hơn, {counts['skipped']} bỏ qua, "
+        f"{counts['attachments']} tài liệu kèm theo. "
         f"Còn {counts['missing']} đơn vị chưa nộp. {counts['errors']} lỗi, {counts['warnings']} cảnh báo."
     )
     if counts.get("suggestions"):
@@ -325,11 +341,14 @@ def demo_command(out_dir):
     counts = demo.harvest.harvest.counts()
     paths, final = demo.harvest.paths, demo.final.paths
     click.echo(f"1. Phiếu gửi các xã: {demo.templates} (kèm templates.zip, messages.txt)")
-    click.echo(f"2. Hộp thư giả lập (tệp các xã gửi về, có tệp nén Zalo, tệp gửi 2 lần, tệp tạm): {demo.inbox}")
+    click.echo(f"2. Hộp thư giả lập (tệp các xã gửi về, có tệp nén Zalo, hộp thư .mbox kèm bản ký số, tệp gửi 2 lần, "
+               f"tệp tạm): {demo.inbox}")
     click.echo(f"3. Thu và kiểm tra phiếu tự chấm: {demo.harvest.out_dir}")
     click.echo(f"   Đã nhận {counts['received']} tệp: {counts['accepted']} được tính, {counts['rejected']} bị từ chối, "
                f"{counts['superseded']} bị thay bằng tệp mới hơn, {counts['skipped']} bỏ qua; "
                f"{counts['missing']} đơn vị chưa nộp; {counts['errors']} lỗi, {counts['warnings']} cảnh báo.")
+    click.echo(f"   Thư phản hồi, nhắc nộp gửi từng xã: {paths['feedback']} (kèm {paths['feedback_csv'].name} để trộn thư); "
+               f"{counts['attachments']} tài liệu kèm theo (bản ký số) đã gắn với xã gửi.")
     click.echo(f"4. Bảng thẩm định Hội đồng đã điền và bảng điểm điều tra của tỉnh: {demo.appraisal}")
     click.echo(f"5. Kết quả sau thẩm định (xếp hạng chính thức): {demo.final.out_dir}")
     click.echo(f"6. Báo cáo: {len(demo.reports.communes)} báo cáo của xã và báo cáo tổng hợp trong {demo.reports.out_dir}")

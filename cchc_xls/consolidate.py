@@ -36,6 +36,9 @@ def unit_json(outcome: UnitResult, rubric, detail: bool = True) -> dict:
         "group_of_units": outcome.unit.group,
         "status": outcome.status,
         "file": outcome.file.path if outcome.file else None,
+        "attachments": [a.path for a in outcome.attachments],
+        "email": outcome.unit.email,
+        "phone": outcome.unit.phone,
         "self_total": to_json_number(outcome.self_total),
         "appraisal_total": to_json_number(outcome.appraisal_total),
         "appraisal_complete": outcome.appraisal_complete,
@@ -87,6 +90,8 @@ def file_json(file) -> dict:
         "status": file.status,
         "received": file.received,
         "saved_at": file.modified.isoformat() if file.modified else None,
+        "received_at": file.received_at.isoformat() if file.received_at else None,
+        "sender": file.sender or None,
         "findings": [
             {"code": f.code, "severity": f.severity, "sheet": f.sheet, "cell": f.cell, "node": f.node,
              "message": f.message}
@@ -383,12 +388,21 @@ class _TongHop:
             saved = local_time(file.modified) if file and file.modified else ""
             s.write_string(row, 5, saved, center)
             s.write_string(row, 6, STATUS_LABEL[outcome.status], center)
-            fit_row(s, row, [(outcome.unit.name, 28), (file.path if file else "", 44)], line_height=15.5)
             s.write_number(row, 7, sum(1 for f in findings if f.severity == "error"), center)
             s.write_number(row, 8, sum(1 for f in findings if f.severity == "warning"), center)
+            s.write_string(row, 9, received_time(file), center)
+            s.write_string(row, 10, file.sender if file else "", cell)
+            attached = "; ".join(a.name for a in outcome.attachments)
+            s.write_string(row, 11, attached, cell)
+            fit_row(s, row, [(outcome.unit.name, 28), (file.path if file else "", 44), (attached, 36)], line_height=15.5)
         s.autofilter(3, 0, max(row, 4), len(columns) - 1)
         s.freeze_panes(4, 0)
         self.print_setup(s, 3, len(columns) - 1, row)
+
+
+def received_time(file) -> str:
+    """When a file arrived: the e-mail's date, else the file's time; dd/mm/yyyy HH:MM local time."""
+    return local_time(file.received_at) if file and file.received_at else ""
 
 
 def area_percent(area, checked) -> Decimal | None:

@@ -7,6 +7,7 @@ returns in an inbox the way email and Zalo deliver them, harvests, ranks and wri
 
 from __future__ import annotations
 
+import re
 import shutil
 import zipfile
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from cchc_xls.appraise import write_appraisal_workbooks
 from cchc_xls.generate import Entries, Options, generate_templates, render_template
 from cchc_xls.layout import APPRAISAL_SHEET, APPRAISAL_UNIT_LAYOUT, HEADER_SCAN_ROWS, SURVEY_LAYOUT, SURVEY_SHEET
 from cchc_xls.numbers import to_decimal
+from cchc_xls.feedback import parse_deadline
 from cchc_xls.pipeline import HarvestOutputs, run_harvest
 from cchc_xls.report import Reports, write_reports
 from cchc_xls.results import load_results
@@ -111,6 +113,7 @@ def run_demo(out_dir: Path) -> DemoOutputs:
     communes = sample.get("communes") or {}
     base_time = datetime(period.year, 12, 1, 8, 30, tzinfo=timezone.utc)
     zipped: list[Path] = []
+    mailed: list[tuple[Unit, Path, datetime]] = []
     for index, unit in enumerate(units):
         data = communes.get(unit.code) or {}
         problems = data.get("problems") or []
@@ -126,15 +129,19 @@ def run_demo(out_dir: Path) -> DemoOutputs:
         render_template(target, rubric, unit, period, options, entries)
         if index % 3 == 0:
             zipped.append(target)
+        elif index % 3 == 1 and not problems:  # by e-mail, with the signed scan
+            mailed.append((unit, target, base_time + timedelta(hours=index * 5, minutes=20)))
     _zip_and_remove(zipped, inbox / "Zalo_tep_nhan.zip")
     zalo.rmdir()
+    _mailbox(mailed, inbox / "Thunderbird_Hop-thu-den.mbox")
     (inbox / "~$Phu luc CCHC.xlsx").write_bytes(b"temporary lock file of an open workbook")
 
-    harvest = run_harvest(rubric, [inbox], units, results_dir, period=period)
+    feedback = {"deadline": parse_deadline(SAMPLE_DEADLINE), "office": SAMPLE_OFFICE}
+    harvest = run_harvest(rubric, [inbox], units, results_dir, period=period, **feedback)
     appraisal_dir = out_dir / "4-tham-dinh"
     outputs = write_appraisal_workbooks(results_dir, appraisal_dir, by="unit")
     _fill_appraisals(outputs, results_dir, sample.get("appraisal") or {})
-    final = run_harvest(rubric, [inbox, appraisal_dir], units, final_dir, period=period)
+    final = run_harvest(rubric, [inbox, appraisal_dir], units, final_dir, period=period, **feedback)
     reports = write_reports(final_dir, reports_dir, office=SAMPLE_ISSUER)
     _write_round_file(out_dir, units_path, sample.get("rubric", "hai-duong-2022"), period.key)
     return DemoOutputs(out_dir, templates_dir, inbox, harvest, reports, appraisal_dir, final)
@@ -220,6 +227,30 @@ def _returned_name(unit: Unit, index: int) -> str:
     ]
     name = styles[index % len(styles)].format(code=unit.code, slug=unit.slug)
     return name if "(1)" not in name else f"{unit.code} {name}"
+
+
+def _mailbox(mailed: list, path: Path) -> None:
+    """The returns that came by e-mail, as Thunderbird exports a folder: one .mbox, one message per
+    commune with its workbook and a signed scan (a stand-in PDF) attached."""
+    from email.message import EmailMessage
+    from email.utils import format_datetime
+
+    with open(path, "wb") as handle:
+        for unit, workbook, when in mailed:
+            message = EmailMessage()
+            message["From"] = f"Văn phòng {unit.committee} <{unit.email or 'vanphong@example.com'}>"
+            message["To"] = "noivu@example.com"
+            message["Subject"] = f"{unit.committee} gửi phiếu tự đánh giá CCHC"
+            message["Date"] = format_datetime(when)
+            message.set_content(f"Kính gửi {SAMPLE_OFFICE},\n{unit.committee} gửi phiếu tự đánh giá và bản ký số.")
+            message.add_attachment(workbook.read_bytes(), maintype="application",
+                                   subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet", filename=workbook.name)
+            scan = (f"%PDF-1.4\n% DU LIEU MAU: ban ky so cua {unit.slug}\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"
+                    "trailer\n<< /Root 1 0 R >>\n%%EOF\n").encode("ascii")
+            message.add_attachment(scan, maintype="application", subtype="pdf", filename="Bản ký số.pdf")
+            handle.write(b"From - " + when.strftime("%a %b %d %H:%M:%S %Y").encode("ascii") + b"\n")
+            handle.write(re.sub(rb"(?m)^From ", b">From ", bytes(message).replace(b"\r\n", b"\n")) + b"\n")
+            workbook.unlink()
 
 
 def _zip_and_remove(files: list[Path], archive: Path) -> None:

@@ -46,6 +46,10 @@ class PeriodError(CchcError):
     """A period is neither a year nor a half year."""
 
 
+class DeadlineError(CchcError):
+    """A deadline that is not a date."""
+
+
 class OutputError(CchcError):
     """An output could not be written."""
 

@@ -105,6 +105,19 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "results.no_code": (E, "thiếu mã đơn vị (khóa “code”)."),
     "results.bad_status": (E, "“{value}” không hợp lệ; chỉ dùng: {allowed}."),
     "results.bad_period": (E, "{reason}"),
+    # --- e-mail files and what comes with a return --------------------------------------
+    "mail.read": (I, "Tệp thư điện tử: đã đọc {messages} thư, lấy ra {count} tệp đính kèm; mỗi tệp được xử lý riêng."),
+    "mail.not_message": (E, "Tệp .eml này không phải một thư điện tử (không có dòng tiêu đề thư nào như From, Date, Subject). Lưu lại thư từ hộp thư (Lưu thành tệp .eml) hoặc tải các tệp đính kèm về rồi thu lại."),
+    "mail.not_mailbox": (E, "Tệp .mbox này không phải hộp thư dạng mbox (không bắt đầu bằng dòng “From ”). Xuất lại hộp thư từ Thunderbird hoặc hộp thư web."),
+    "mail.too_large": (E, "Tệp thư quá lớn ({size} MB); đã bỏ qua. Tải riêng các tệp đính kèm về rồi thu lại."),
+    "mail.too_many_messages": (W, "Hộp thư có hơn {limit} thư: chỉ đọc {messages} thư đầu ({count} tệp đính kèm). Chỉ xuất các thư của đợt thu này rồi thu lại."),
+    "mail.too_many_attachments": (W, "Tệp thư có quá nhiều tệp đính kèm (giới hạn {limit} tệp, {size} MB): chỉ lấy {count} tệp đầu trong {messages} thư. Chỉ xuất các thư của đợt thu này rồi thu lại."),
+    "mail.too_deep": (W, "Thư này nằm trong thư hoặc tệp nén lồng nhau quá {depth} lớp: không đọc phần bên trong. Tải riêng các tệp đính kèm về rồi thu lại."),
+    "mail.messages_skipped": (W, "Đã đọc {messages} thư, lấy ra {count} tệp đính kèm; bỏ qua {skipped} thư không đọc được ({detail}). Mở các thư đó trong hộp thư và tải riêng tệp đính kèm về."),
+    "mail.damaged": (E, "Không đọc được thư này ({reason}): tệp có thể bị hỏng hoặc có cấu trúc bất thường. Mở thư trong hộp thư và tải riêng các tệp đính kèm về rồi thu lại."),
+    "file.attachment": (I, "Tài liệu kèm theo ({what}) của {unit}: đã lưu và liệt kê trong phản hồi, không chấm điểm."),
+    "file.matched_by_delivery": (I, "Không đọc được thông tin nhận diện trong tệp; tệp được xem là của {unit} vì gửi kèm phiếu của đơn vị này hoặc tên tệp có mã, tên đơn vị."),
+    "file.attachment_unmatched": (W, "Tài liệu ({what}) không gắn được với đơn vị nào: không đi kèm phiếu nào và tên tệp không có mã hay tên đơn vị. Xem tệp và lưu vào hồ sơ của đơn vị gửi."),
     # --- the workbook's shape -------------------------------------------------------------
     "sheet.missing": (E, "Không tìm thấy trang “{name}” có bảng tiêu chí (cột STT và Điểm tự đánh giá). Đề nghị đơn vị dùng đúng mẫu đã gửi."),
     "sheet.renamed": (W, "Trang bảng tiêu chí đã bị đổi tên thành “{name}” (mẫu: “{expected}”); vẫn đọc được."),
@@ -187,6 +200,7 @@ CATALOGUE.update({
     "units.bad_code": (E, "dòng {row}: mã “{code}” chỉ được gồm chữ không dấu, chữ số, dấu chấm, gạch ngang, gạch dưới"),
     "units.missing_name": (E, "dòng {row}: đơn vị mã {code} thiếu tên"),
     "units.duplicate_code": (E, "dòng {row}: mã {code} trùng với dòng {first}"),
+    "units.duplicate_name": (W, "Dòng {row}: đơn vị “{name}” (mã {code}) trùng tên với đơn vị mã {other} ở dòng {first}. Kiểm tra lại nếu đây không phải hai đơn vị khác nhau cùng tên."),
     "units.bad_kind": (E, "dòng {row}: loại đơn vị “{kind}” không hợp lệ (chỉ dùng: xã, phường, đặc khu, thị trấn)"),
     # --- the period (--period) ----------------------------------------------------------
     "period.invalid": (E, "Kỳ đánh giá “{text}” không hợp lệ: ghi năm (2024) hoặc nửa năm (2024-H1, 2024-H2)."),
@@ -225,6 +239,7 @@ CATALOGUE.update({
     "output.file_failed": (E, "Không ghi được tệp “{path}”: {reason}."),
     "output.folder_failed": (E, "Không tạo được thư mục {what}“{path}”: {reason}."),
     # --- what a command was asked to do --------------------------------------------------
+    "deadline.invalid": (E, "Hạn gửi lại “{value}” không phải một ngày hợp lệ: ghi theo dạng ngày/tháng/năm, ví dụ 15/12/2024."),
     "password.not_ascii": (E, "Mật khẩu khóa trang chỉ dùng chữ không dấu, chữ số và ký hiệu (Excel không nhận mật khẩu có dấu)."),
     "appraisal.nothing_counted": (E, "Chưa có đơn vị nào có phiếu được tính: chưa lập được bảng thẩm định."),
     "demo.samples_missing": (E, "Thiếu dữ liệu mẫu trong {folder}."),

@@ -54,6 +54,7 @@ class Harvest:
             "rejected": statuses["rejected"],
             "superseded": statuses["superseded"],
             "skipped": statuses["skipped"],
+            "attachments": statuses["attachment"],
             "missing": sum(1 for u in self.units if u.status == "missing"),
             "errors": sum(1 for f in findings if f.severity == "error"),
             "warnings": sum(1 for f in findings if f.severity == "warning" and not f.for_council),

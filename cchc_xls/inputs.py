@@ -18,15 +18,18 @@ import struct
 import zipfile
 import zlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 from cchc_xls.findings import Finding, make
 from cchc_xls.limits import ARCHIVE_RATIO_FROM_BYTES, DEFAULT_LIMITS, RATIO_FROM_BYTES, Limits, megabytes
+from cchc_xls.mail import MAIL_SUFFIXES, MAX_MAILBOX_BYTES, Attachment, Message, expand_mail
 from cchc_xls.outputs import display_path, safe_text
 
 SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}
-SENT_INSTEAD = {
+# Files that come with a return (a signed scan, a photo, a covering letter): attachments of the
+# commune they came with (assign.py), never a rejected return.
+ATTACHMENT_SUFFIXES = {
     ".pdf": "tệp PDF", ".doc": "tệp Word", ".docx": "tệp Word", ".odt": "tệp văn bản",
     ".jpg": "ảnh chụp", ".jpeg": "ảnh chụp", ".png": "ảnh chụp", ".heic": "ảnh chụp",
 }
@@ -52,6 +55,10 @@ class Item:
     sha256: str = ""  # of the staged copy; empty when the bytes were never read
     size: int = 0
     notes: list[Finding] = field(default_factory=list)  # findings besides the skip (names, dates)
+    sender: str = ""  # the From of the e-mail it came with
+    received_at: datetime | None = None  # the e-mail's date, else the time of the file that arrived
+    group: str = ""  # the message, zip or folder it came in: files that came together
+    attachment: bool = False  # a PDF, photo or Word file: kept and listed, not read
 
 
 def collect_inputs(inputs: list[Path], staging: Path, limits: Limits = DEFAULT_LIMITS,
@@ -154,7 +161,7 @@ class _Collector:
 
     def _add_file(self, path: Path, display: str, info: os.stat_result) -> None:
         name = display_path(path.name)
-        item = Item(display, path, name, mtime=info.st_mtime)
+        item = Item(display, path, name, mtime=info.st_mtime, group=str(path.parent), received_at=_file_time(info.st_mtime))
         limit = self._size_limit(path.name)
         if info.st_size > limit:  # from the directory entry: the file is never opened
             item.skip = make("file.too_large", file=display, size=megabytes(info.st_size))
@@ -170,6 +177,8 @@ class _Collector:
             return self.limits.spreadsheet_bytes
         if suffix == ".zip":
             return self.limits.archive_bytes
+        if suffix == ".mbox":  # a whole mailbox; mail.py bounds each message and the attachments
+            return MAX_MAILBOX_BYTES
         return self.limits.file_bytes
 
     # -- staging: one copy of the bytes, hashed on the way, within the budgets
@@ -234,19 +243,67 @@ class _Collector:
             item.skip = make("file.skipped_temp", file=display)
         elif name.startswith("."):
             item.skip = make("file.skipped_hidden", file=display)
+        elif suffix in MAIL_SUFFIXES:
+            try:
+                item.skip = self._expand_mail(item, depth + 1)  # listed (and kept) itself; attachments follow
+            except BaseException as exc:  # noqa: B036 - a crafted message costs that message only
+                item.skip = unexpected(display, exc)
         elif suffix == ".zip":
+            first = len(self.items)
             try:
                 item.skip = self._expand_zip(item, depth + 1)  # listed (and kept) itself; its members follow
             except BaseException as exc:  # noqa: B036 - a crafted archive costs that archive only
                 item.skip = unexpected(display, exc)
             if item.skip is None and item.size > self.limits.spreadsheet_bytes:
                 item.skip = make("file.too_large", file=display, size=megabytes(item.size))
-        elif suffix in SENT_INSTEAD:
-            item.skip = make("file.not_spreadsheet", file=display, what=SENT_INSTEAD[suffix])
+            _came_together(self.items[first:], item)
+        elif suffix in ATTACHMENT_SUFFIXES:
+            item.attachment = True
         elif suffix not in SPREADSHEET_SUFFIXES:
             item.skip = make("file.skipped_type", file=display, name=name)
         elif item.size > self.limits.spreadsheet_bytes:
             item.skip = make("file.too_large", file=display, size=megabytes(item.size))
+
+    # -- e-mail files: each attachment staged and classified like a zip member
+
+    def _expand_mail(self, mail: Item, depth: int) -> Finding:
+        """Add the attachments of a staged .eml/.mbox; the e-mail file's own finding."""
+        if depth > self.limits.zip_depth:  # a message attached to a message …: 8bit parts do not grow
+            return make("mail.too_deep", file=mail.display, depth=self.limits.zip_depth)
+
+        def add(label: str, message: Message, attachment: Attachment) -> None:
+            if not self.full:
+                self._add_attachment(mail, label, message, attachment, depth)
+
+        return expand_mail(mail.source, mail.display, add)
+
+    def _add_attachment(self, mail: Item, label: str, message: Message, attachment: Attachment, depth: int) -> None:
+        display = f"{label} › {attachment.name}"
+        # a message without a readable Date arrived, at the latest, when its e-mail file did
+        item = Item(display, mail.source, attachment.name, mtime=mail.mtime, sender=message.sender,
+                    received_at=message.date or mail.received_at, group=label)
+        size = len(attachment.data)
+        if size > self._size_limit(attachment.name):
+            item.skip = make("file.too_large", file=display, size=megabytes(size))
+            self._append(item)
+            return
+        if self.staged_bytes + size > self.limits.run_bytes:
+            item.skip = make("file.run_budget", file=display, limit=f"{megabytes(self.limits.run_bytes)} MB",
+                             what="tổng dung lượng các tệp đã đọc")
+            self._append(item)
+            return
+        if not self._append(item):
+            return
+        target = self.staging / f"{len(self.items):06d}{_suffix(item.name)}"  # never the sender's name
+        target.write_bytes(attachment.data)
+        self.staged_bytes += size
+        item.source, item.sha256, item.size = target, hashlib.sha256(attachment.data).hexdigest(), size
+        first = len(self.items)
+        self._classify(item, depth)
+        for added in self.items[first:]:  # a zip attached to the message: its members came with it
+            added.group = label
+            if not added.sender:
+                added.sender, added.received_at = item.sender, item.received_at
 
     # -- zip archives
 
@@ -358,6 +415,24 @@ class _Collector:
         self.staged_bytes += written
         item.source, item.sha256, item.size = target, digest.hexdigest(), written
         return True
+
+
+def _file_time(mtime: float) -> datetime | None:
+    """A file's time as an aware datetime; None for one no clock can show (it never stops the batch)."""
+    try:
+        return datetime.fromtimestamp(mtime, timezone.utc) if mtime else None
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def _came_together(members: list[Item], container: Item) -> None:
+    """Members of a zip or a message arrived with it: its group, its time (unless they came in a
+    message of their own, whose date they keep)."""
+    for member in members:
+        member.group = container.display
+        if not member.sender:
+            member.received_at = container.received_at
+            member.sender = container.sender
 
 
 def _refuse_archive(infos: list[zipfile.ZipInfo], limits: Limits) -> str | None:

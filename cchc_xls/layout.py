@@ -313,7 +313,9 @@ FINDINGS_COLUMNS = (Column("unit", H_UNIT, 26), Column("file", "Tệp", 40), Col
                     Column("cell", "Ô", 7), Column("severity", "Mức độ", 10), Column("message", "Nội dung", 80))
 PROGRESS_COLUMNS = (Column("number", H_CODE, 6), Column("code", "Mã", 10), Column("unit", H_UNIT, 28),
                     Column("received", "Đã nhận", 10), Column("file", "Tệp", 44), Column("saved", "Thời gian lưu", 18),
-                    Column("status", "Trạng thái", 16), Column("errors", "Lỗi", 7), Column("warnings", "Cảnh báo", 9))
+                    Column("status", "Trạng thái", 16), Column("errors", "Lỗi", 7), Column("warnings", "Cảnh báo", 9),
+                    Column("received_at", "Thời gian nhận", 18), Column("sender", "Người gửi", 30),
+                    Column("attachments", "Tài liệu kèm theo", 36))
 
 RUBRIC_TABLE_SHEET = "Tiêu chí"
 RUBRIC_INFO_SHEET = "Thông tin"

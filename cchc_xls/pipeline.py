@@ -7,11 +7,13 @@ import os
 import shutil
 import sys
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from cchc_xls.compare import load_previous, previous_json
 from cchc_xls.consolidate import harvest_json, write_harvest_json, write_tong_hop
 from cchc_xls.errors import OutputError, folder_error, output_error
+from cchc_xls.feedback import FEEDBACK_CSV, FEEDBACK_DIR, replace_folder, write_feedback
 from cchc_xls.harvest import Harvest, harvest
 from cchc_xls.limits import DEFAULT_LIMITS, Limits
 from cchc_xls.outputs import LOCK_NAME, FolderLock, copy_atomic, display_path, file_sha256, write_text_atomic
@@ -25,6 +27,8 @@ OUTPUT_LABELS = {
     "tong_hop": "Bảng tổng hợp, danh sách vấn đề, tiến độ nộp",
     "harvest_json": "Dữ liệu đầy đủ (JSON)",
     "received": "Bản sao mọi tệp đã nhận",
+    "feedback": "Thư phản hồi, nhắc nộp gửi từng đơn vị (dán vào Zalo hoặc thư điện tử)",
+    "feedback_csv": "Danh sách gửi thư phản hồi (trộn thư)",
 }
 
 
@@ -63,7 +67,10 @@ class _Progress:
             sys.stderr.flush()
 
 
-OUTPUT_FILES = ("harvest.json", "tong-hop.xlsx", "phu-luc-ii.xlsx", RUBRIC_COPY)
+OUTPUT_FILES = ("harvest.json", "tong-hop.xlsx", "phu-luc-ii.xlsx", RUBRIC_COPY, FEEDBACK_CSV)
+# folders a harvest writes whole (phan-hoi/ is built as .part and the previous one kept as .old
+# until the new one is in place)
+OUTPUT_FOLDERS = (FEEDBACK_DIR, FEEDBACK_DIR + ".part", FEEDBACK_DIR + ".old")
 RECEIVED = "received"
 MANIFEST = ".cchc-outputs.json"  # name -> SHA-256 of each output this tool wrote in the folder
 WRITING = ".cchc-dang-ghi"  # where a harvest writes its set of outputs before moving them into place
@@ -73,8 +80,9 @@ def run_harvest(rubric: Rubric, inputs: list[Path], units: list[Unit], out_dir: 
                 period: Period | None = None, workers: int | None = None,
                 progress_label: str | None = None, progress=None,
                 limits: Limits = DEFAULT_LIMITS, previous: Path | None = None,
-                previous_map: Path | None = None) -> HarvestOutputs:
-    """Harvest the inputs and write harvest.json, tong-hop.xlsx and received/ into out_dir.
+                previous_map: Path | None = None, deadline: date | None = None, office: str = "") -> HarvestOutputs:
+    """Harvest the inputs and write harvest.json, tong-hop.xlsx, received/ and the feedback
+    messages (phan-hoi/, phan-hoi.csv, with `deadline` for re-sending) into out_dir.
 
     `progress`, if given, replaces the counter on stderr: an object with `start(total)` called
     once and called with the number of files done after each one (the web page's progress bar).
@@ -109,13 +117,16 @@ def run_harvest(rubric: Rubric, inputs: list[Path], units: list[Unit], out_dir: 
                 results = results_from_data(harvest_json(result, detail=False, previous=comparison), rubric,
                                             out_dir / "harvest.json")
                 write_phu_luc_ii(results, writing / "phu-luc-ii.xlsx")
+                write_feedback(result, writing, deadline=deadline, office=office)
                 written = [name for name in OUTPUT_FILES if (writing / name).is_file()]
                 for name in written:
                     os.replace(writing / name, out_dir / name)
+                replace_folder(writing / FEEDBACK_DIR, out_dir / FEEDBACK_DIR)
             finally:
                 shutil.rmtree(writing, ignore_errors=True)
             paths = {"phu_luc_ii": out_dir / "phu-luc-ii.xlsx", "tong_hop": out_dir / "tong-hop.xlsx",
-                     "harvest_json": out_dir / "harvest.json", "received": received}
+                     "harvest_json": out_dir / "harvest.json", "received": received,
+                     "feedback": out_dir / FEEDBACK_DIR, "feedback_csv": out_dir / FEEDBACK_CSV}
             record_outputs(out_dir, [out_dir / name for name in written])
     except OSError as exc:
         raise output_error(exc, out_dir, "kết quả") from exc
@@ -130,13 +141,15 @@ def placement(inputs: list[Path], out_dir: Path) -> set[str]:
     outputs are left out, and an existing file with an output's name that this tool did not write
     there stops the run before anything is read or written."""
     out_real = os.path.realpath(out_dir)
-    own = [os.path.join(out_real, name) for name in (*OUTPUT_FILES, RECEIVED, LOCK_NAME, MANIFEST, WRITING)]
+    own = [os.path.join(out_real, name) for name in (*OUTPUT_FILES, RECEIVED, LOCK_NAME, MANIFEST, WRITING,
+                                                     *OUTPUT_FOLDERS)]
     exclude = set(own)
     ours = _manifest(out_dir)
     for path in inputs:
         real = os.path.realpath(path)
-        inside_received = real == own[len(OUTPUT_FILES)] or real.startswith(own[len(OUTPUT_FILES)] + os.sep)
-        if real in own or inside_received:
+        folders = [os.path.join(out_real, name) for name in (RECEIVED, *OUTPUT_FOLDERS)]
+        inside_output_folder = any(real.startswith(folder + os.sep) for folder in folders)
+        if real in own or inside_output_folder:
             raise OutputError.of("output.input_is_output", path=display_path(path), out=display_path(out_dir))
         if not os.path.isdir(real):
             continue
@@ -147,6 +160,9 @@ def placement(inputs: list[Path], out_dir: Path) -> set[str]:
                 target = Path(out_real) / name
                 if target.is_file() and ours.get(name) != file_sha256(target):
                     raise OutputError.of("output.would_overwrite_input", path=display_path(path), name=name)
+            # phan-hoi/ is replaced whole: only when this tool wrote the feedback there before
+            if (Path(out_real) / FEEDBACK_DIR).exists() and FEEDBACK_CSV not in ours:
+                raise OutputError.of("output.would_overwrite_input", path=display_path(path), name=FEEDBACK_DIR)
     return exclude
 
 

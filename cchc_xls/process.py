@@ -33,7 +33,8 @@ from cchc_xls.rubric import Rubric
 APPRAISAL_KINDS = (KIND_APPRAISAL_UNIT, KIND_APPRAISAL_AREA, KIND_SURVEY)
 REJECTING_SKIPS = {"file.zip_bomb", "file.archive_damaged", "file.xml_entities", "file.too_large", "file.not_spreadsheet",
                    "file.vanished", "file.changed", "file.run_budget", "file.member_encrypted",
-                   "file.member_unsupported", "file.member_damaged", "file.unreadable"}
+                   "file.member_unsupported", "file.member_damaged", "file.unreadable",
+                   "mail.not_message", "mail.not_mailbox", "mail.too_large", "mail.damaged"}
 PARALLEL_FROM = 24  # fewer files are read in this process (starting workers costs more), risky ones excepted
 RISKY_SUFFIXES = {".xls", ".xlsb"}
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -50,7 +51,7 @@ class FileResult:
     path: str
     name: str
     sha256: str = ""
-    status: str = "rejected"  # accepted | superseded | rejected | skipped
+    status: str = "rejected"  # accepted | superseded | rejected | skipped | attachment
     unit_code: str | None = None
     identity: dict = field(default_factory=dict)
     modified: datetime | None = None
@@ -60,6 +61,9 @@ class FileResult:
     kind: str = KIND_SELF
     appraisal_entries: list = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    received_at: datetime | None = None  # the e-mail's date, else the file time (Item.received_at)
+    sender: str = ""
+    group: str = ""  # the message, zip or folder it came in (assign.py matches attachments by it)
 
 
 def process_file(args, limits: Limits = DEFAULT_LIMITS) -> FileResult:
@@ -77,9 +81,15 @@ def process_file(args, limits: Limits = DEFAULT_LIMITS) -> FileResult:
 
 def failed(item: Item, finding: Finding) -> FileResult:
     """The result of a file that could not be processed at all: rejected, with one finding."""
-    result = FileResult(path=item.display, name=item.name, mtime=item.mtime, sha256=item.sha256)
+    result = new_result(item)
     result.findings = [*item.notes, finding]
     return result
+
+
+def new_result(item: Item) -> FileResult:
+    """A file's result before it is read: where, what and when it came."""
+    return FileResult(path=item.display, name=item.name, mtime=item.mtime, sha256=item.sha256,
+                      received_at=item.received_at, sender=item.sender, group=item.group)
 
 
 def _describe(exc: BaseException) -> str:
@@ -90,11 +100,14 @@ def _describe(exc: BaseException) -> str:
 def _process(item: Item, rubric: Rubric, kinds: dict) -> FileResult:
     if _FAULT:
         _test_fault(_FAULT, item)
-    result = FileResult(path=item.display, name=item.name, mtime=item.mtime, sha256=item.sha256)
+    result = new_result(item)
     result.findings.extend(item.notes)
     if item.skip is not None:
         result.status = "rejected" if item.skip.code in REJECTING_SKIPS else "skipped"
         result.findings.append(item.skip)
+        return result
+    if item.attachment:  # kept and listed, never read: assign.py gives it to its commune
+        result.status = "attachment"
         return result
     try:
         data = item.source.read_bytes()
@@ -175,7 +188,7 @@ def process_items(items: list[Item], rubric: Rubric, kinds: dict, *, workers: in
 
 def needs_isolation(item: Item) -> bool:
     """Files read by native code (calamine: .xls, .xlsb, any OLE file) run in a worker process."""
-    if item.skip is not None:
+    if item.skip is not None or item.attachment:  # an old .doc is OLE too, and never read
         return False
     if item.name.lower().endswith(tuple(RISKY_SUFFIXES)):
         return True

@@ -2,7 +2,9 @@
 
 A units file is CSV (UTF-8, with or without BOM) or XLSX with a header row: `code,name` or the
 Vietnamese `Mã, Tên đơn vị`, and optionally `kind` (Loại: xã / phường / đặc khu / thị trấn) and `group`
-(Nhóm: e.g. a former district, for sub-rankings).
+(Nhóm: e.g. a former district, for sub-rankings), and the contacts the feedback messages are
+sent to: `email` (Thư điện tử) and `phone` (Điện thoại, Zalo). Title rows above the header row
+are skipped: the header is found by its texts among the first rows.
 """
 
 from __future__ import annotations
@@ -24,7 +26,10 @@ HEADER_ALIASES = {
     "name": ("name", "tên đơn vị", "tên", "đơn vị", "ten don vi", "ten"),
     "kind": ("kind", "loại", "loại đơn vị", "loai"),
     "group": ("group", "nhóm", "cụm", "nhom"),
+    "email": ("email", "e-mail", "thư điện tử", "địa chỉ thư điện tử", "thu dien tu"),
+    "phone": ("phone", "điện thoại", "số điện thoại", "zalo", "sđt", "điện thoại/zalo", "dien thoai"),
 }
+HEADER_SEARCH_ROWS = 15  # offices put a title, a date and blank rows above the table
 UNIT_CODE = re.compile(r"^[A-Za-z0-9._-]{1,40}$")
 KIND_PREFIXES = (("thị trấn", "thị trấn"), ("phường", "phường"), ("đặc khu", "đặc khu"), ("xã", "xã"))
 
@@ -35,6 +40,8 @@ class Unit:
     name: str
     kind: str | None = None
     group: str | None = None
+    email: str | None = None
+    phone: str | None = None
 
     @property
     def full_name(self) -> str:
@@ -149,9 +156,13 @@ def _cell_text(value) -> str:
     return str(value)
 
 
-def load_units(path: str | Path) -> list[Unit]:
+def load_units(path: str | Path, warnings: list | None = None) -> list[Unit]:
     """Read and check the list of units; raise UnitsError naming the row of every problem (its
-    `findings`, one per problem, with the cell)."""
+    `findings`, one per problem, with the cell).
+
+    What is only worth a warning (two units with the same name) is appended to `warnings` as
+    findings when a list is given.
+    """
     path = Path(path)
     if not path.is_file():
         raise UnitsError.of("units.not_found", path=path)
@@ -162,14 +173,8 @@ def load_units(path: str | Path) -> list[Unit]:
     numbered = [(n, r) for n, r in enumerate(rows, start=1) if any(str(c).strip() for c in r)]
     if not numbered:
         raise UnitsError.of("units.empty", name=path.name)
-    header_number, header_cells = numbered[0]
-    header = [_norm_header(c) for c in header_cells]
-    columns = {}
-    for key, aliases in HEADER_ALIASES.items():
-        for index, name in enumerate(header):
-            if name in aliases:
-                columns[key] = index
-                break
+    header_number, header_cells, columns = _find_header(numbered)
+    numbered = [(n, r) for n, r in numbered if n > header_number]
     missing = [k for k in ("code", "name") if k not in columns]
     if missing:
         names = {"code": "code (Mã)", "name": "name (Tên đơn vị)"}
@@ -183,14 +188,14 @@ def load_units(path: str | Path) -> list[Unit]:
         return unicodedata.normalize("NFC", str(row[index])).strip()
 
     problems: list[Finding] = []
-    units, seen = [], {}
+    units, seen, rows_of = [], {}, {}
 
     def problem(code_: str, number: int, key: str, **params) -> None:
         # the cell as Excel shows it, for a CSV opened in Excel too
         problems.append(make(code_, file=path.name, cell=cell_ref(number - 1, columns.get(key, 0)), row=number,
                              **params))
 
-    for number, row in numbered[1:]:
+    for number, row in numbered:
         code, name = cell(row, "code"), cell(row, "name")
         if not code:
             problem("units.missing_code", number, "code")
@@ -208,10 +213,58 @@ def load_units(path: str | Path) -> list[Unit]:
         if kind and kind not in UNIT_KINDS:
             problem("units.bad_kind", number, "kind", kind=kind)
             kind = None
-        units.append(Unit(code=code, name=name, kind=kind, group=cell(row, "group") or None))
+        units.append(Unit(code=code, name=name, kind=kind, group=cell(row, "group") or None,
+                          email=cell(row, "email") or None, phone=_phone(cell(row, "phone")) or None))
+        rows_of[code] = number
     if problems:
         raise UnitsError.of("units.has_errors", findings=tuple(problems), name=path.name,
                             problems="\n- ".join(p.message for p in problems))
     if not units:
         raise UnitsError.of("units.no_units", name=path.name)
+    if warnings is not None:
+        warnings.extend(duplicate_names(units, rows_of, path.name))
     return units
+
+
+def _find_header(numbered: list) -> tuple[int, list, dict[str, int]]:
+    """The header row (by its texts, among the first rows) and the column of each key.
+
+    Without one, the first row is taken, so the error names what it holds.
+    """
+    for number, cells in numbered[:HEADER_SEARCH_ROWS]:
+        columns = _columns(cells)
+        if "code" in columns and "name" in columns:
+            return number, cells, columns
+    number, cells = numbered[0]
+    return number, cells, _columns(cells)
+
+
+def _columns(cells: list) -> dict[str, int]:
+    header = [_norm_header(c) for c in cells]
+    columns = {}
+    for key, aliases in HEADER_ALIASES.items():
+        for index, name in enumerate(header):
+            if name in aliases:
+                columns[key] = index
+                break
+    return columns
+
+
+def _phone(text: str) -> str:
+    """A phone number typed as a number in Excel lost its leading 0 (912345678): give it back."""
+    return "0" + text if text.isdigit() and len(text) == 9 else text
+
+
+def duplicate_names(units: list[Unit], rows_of: dict[str, int], file_name: str) -> list[Finding]:
+    """A warning for each unit whose name repeats an earlier one (same kind, same name)."""
+    first: dict[str, Unit] = {}
+    found = []
+    for unit in units:
+        key = _norm_header(unit.full_name)
+        if key in first:
+            other = first[key]
+            found.append(make("units.duplicate_name", file=file_name, name=unit.name, code=unit.code,
+                              row=rows_of.get(unit.code, "?"), other=other.code, first=rows_of.get(other.code, "?")))
+        else:
+            first[key] = unit
+    return found

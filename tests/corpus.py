@@ -349,7 +349,8 @@ def _zip_of_photos(ctx, path):
         zf.writestr("ghi chu.txt", "Kính gửi Phòng Nội vụ".encode("utf-8"))
 
 
-@case("Bao cao CCHC 2024.docx", None, {"file.not_spreadsheet"}, "rejected", "a Word report sent instead", "damaged")
+@case("Bao cao CCHC 2024.docx", None, {"file.attachment_unmatched"}, "attachment",
+      "a Word report sent instead: kept as a document no commune's name names", "damaged")
 def _docx(ctx, path):
     minimal_docx(path, "Báo cáo kết quả tự đánh giá Chỉ số CCHC năm 2024")
 
@@ -360,14 +361,15 @@ def _docx_renamed(ctx, path):
     minimal_docx(path, "Phụ lục I: bảng tự đánh giá, chép sang Word")
 
 
-@case("Bao cao CCHC 2024.pdf", None, {"file.not_spreadsheet"}, "rejected", "a PDF sent instead", "damaged")
+@case("Bao cao CCHC 2024.pdf", None, {"file.attachment_unmatched"}, "attachment",
+      "a PDF sent instead: kept as a document no commune's name names", "damaged")
 def _pdf(ctx, path):
     path.write_bytes(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"
                      b"trailer\n<< /Root 1 0 R >>\n%%EOF\n")
 
 
-@case("IMG_20241120_093012.jpg", None, {"file.not_spreadsheet"}, "rejected", "a photo of the printed table",
-      "damaged")
+@case("IMG_20241120_093012.jpg", None, {"file.attachment_unmatched"}, "attachment",
+      "a photo of the printed table: kept as a document no commune's name names", "damaged")
 def _photo(ctx, path):
     path.write_bytes(b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01" + ctx.rng.randbytes(4096) + b"\xff\xd9")
 

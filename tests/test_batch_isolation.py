@@ -257,7 +257,9 @@ def test_a_zalo_zip_with_a_big_stored_scan_is_not_a_bomb(tmp_path, returns):
     assert run.codes("Zalo.zip") == ["file.archive"]
     assert run.file("Zalo.zip › Phu luc CCHC xa Thu 1.xlsx")["status"] == "accepted"
     assert D(str(run.unit(OTHERS[0].code)["self_total"])) == CONTROL_TOTAL
-    assert run.codes("Zalo.zip › bang cham scan.pdf") == ["file.not_spreadsheet"]
+    # the scan came in the commune's zip: its attachment (issue 16), listed in its feedback
+    assert run.codes("Zalo.zip › bang cham scan.pdf") == ["file.attachment"]
+    assert run.file("Zalo.zip › bang cham scan.pdf")["unit_code"] == OTHERS[0].code
     run.assert_control_counted()
 
 
@@ -295,12 +297,16 @@ def test_zip_members_with_odd_headers_each_get_a_precise_finding(tmp_path, retur
     assert (run.out / "received" / received).is_file() and len(received.encode("utf-8")) <= 140
     damaged_name = "ten-hong.zip › Phu luc \ufffd\ufffd.xlsx"
     assert run.codes(damaged_name)[0] == "file.member_name" and run.file(damaged_name)["status"] == "accepted"
-    assert run.codes("hon-hop.zip › khoa.xlsx") == ["file.member_encrypted"]
+    # the unreadable members came in the same zip as the fourth commune's return: that commune's
+    # (issue 16: file.matched_by_delivery), so its feedback says why they cannot be used
+    delivered = ["file.matched_by_delivery"]
+    assert run.codes("hon-hop.zip › khoa.xlsx") == ["file.member_encrypted", *delivered]
+    assert run.file("hon-hop.zip › khoa.xlsx")["unit_code"] == OTHERS[3].code
     assert "AES" in run.file("hon-hop.zip › aes.xlsx")["findings"][0]["message"]
-    assert run.codes("hon-hop.zip › aes.xlsx") == ["file.member_encrypted"]
-    assert run.codes("hon-hop.zip › d64.xlsx") == ["file.member_unsupported"]
+    assert run.codes("hon-hop.zip › aes.xlsx") == ["file.member_encrypted", *delivered]
+    assert run.codes("hon-hop.zip › d64.xlsx") == ["file.member_unsupported", *delivered]
     assert "Deflate64" in run.file("hon-hop.zip › d64.xlsx")["findings"][0]["message"]
-    assert run.codes("hon-hop.zip › v161.xlsx") == ["file.member_unsupported"]
+    assert run.codes("hon-hop.zip › v161.xlsx") == ["file.member_unsupported", *delivered]
     assert "16.1" in run.file("hon-hop.zip › v161.xlsx")["findings"][0]["message"]
     assert run.file("hon-hop.zip › tot.xlsx")["status"] == "accepted"
     assert run.codes("muc-luc-hong.zip") == ["file.archive_damaged"]

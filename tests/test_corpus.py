@@ -48,7 +48,7 @@ from corpus import (
 from support import SOFFICE, needs_libreoffice, without_suggestions
 
 D = Decimal
-STATUSES = {"accepted", "rejected", "skipped", "superseded"}
+STATUSES = {"accepted", "rejected", "skipped", "superseded", "attachment"}
 CASES = planned_cases(libreoffice=True)
 ROW = {node.code: 10 + index for index, node in enumerate(RUBRIC.nodes())}  # rows as generated
 DETAIL_KEYS = ("status", "self_total", "subtotals", "scores", "not_applicable", "evidence", "explanations", "group")
@@ -197,6 +197,7 @@ def test_the_batch_finished_with_every_output(batch):
     assert summary["received"] == len(batch.cases) == len(batch.before)
     assert summary["accepted"] == sum(1 for c in batch.cases.values() if c.expected_status == "accepted")
     assert summary["rejected"] == sum(1 for c in batch.cases.values() if c.expected_status == "rejected")
+    assert summary["attachments"] == sum(1 for c in batch.cases.values() if c.expected_status == "attachment")
     assert batch.seconds < 60
 
 

@@ -280,3 +280,27 @@ def test_demo_ends_with_the_final_ranking_by_appraised_totals(demo):
     mean = sum(Decimal(str(u["appraisal"]["1.5.2"])) for u in submitted) / len(submitted)
     shown = format(mean.quantize(Decimal("0.01"), rounding="ROUND_HALF_UP"), "f").replace(".", ",").rstrip("0").rstrip(",")
     assert any(p.startswith("- 1.5.2.") and f"bình quân {shown}/2 điểm" in p for p in paragraphs), shown
+
+
+def test_demo_answers_every_commune_and_keeps_the_mailed_scans_as_attachments(demo, harvest_json):
+    out = demo[0]
+    feedback = out / SELF_RESULTS / "phan-hoi"
+    assert sorted(p.name for p in feedback.iterdir()) == sorted(f"{u.code}_{u.slug}.txt" for u in UNITS)
+    missing = [u for u in harvest_json["units"] if u["status"] == "missing"]
+    assert missing
+    for unit in missing:
+        text = next(feedback.glob(f"{unit['code']}_*.txt")).read_text(encoding="utf-8")
+        assert "Đề nghị gửi phiếu tự đánh giá" in text and "trước ngày 15/12/2024" in text
+    mailed = [f for f in harvest_json["files"] if ".mbox › thư " in f["path"]]
+    scans = [f for f in mailed if f["path"].endswith("Bản ký số.pdf")]
+    assert scans and all(f["status"] == "attachment" and f["unit_code"] for f in scans)
+    for scan in scans:
+        workbook = next(f for f in mailed if f["path"].rsplit(" › ", 1)[0] == scan["path"].rsplit(" › ", 1)[0]
+                        and f["path"].endswith(".xlsx"))
+        assert workbook["unit_code"] == scan["unit_code"] and workbook["status"] == "accepted"
+        assert workbook["sender"] and workbook["sender"] == scan["sender"]
+        text = next(feedback.glob(f"{scan['unit_code']}_*.txt")).read_text(encoding="utf-8")
+        assert "Bản ký số.pdf" in text and workbook["sender"] in text
+    rows = (out / SELF_RESULTS / "phan-hoi.csv").read_text(encoding="utf-8-sig").splitlines()
+    assert rows[0].startswith("code,name,email,phone,status,problems,message_file")
+    assert "M01,Xã Chí Minh,vanphong.xa-chi-minh@example.com,0900 000 001,submitted," in rows[1]

@@ -900,7 +900,7 @@ def test_folders_and_nested_zips_are_read_and_everything_else_is_listed(tmp_path
         str(inbox / "~$Phu luc CCHC (1).xlsx"): "skipped",
         str(inbox / ".hidden.xlsx"): "skipped",
         str(inbox / "ghi chu.txt"): "skipped",
-        str(inbox / "bao cao.pdf"): "rejected",
+        str(inbox / "bao cao.pdf"): "attachment",  # a document, not a failed return (issue 16)
         str(inbox / "hong.xlsx"): "rejected",
     }
     assert statuses == expected
@@ -909,8 +909,9 @@ def test_folders_and_nested_zips_are_read_and_everything_else_is_listed(tmp_path
     assert codes[str(inbox / ".hidden.xlsx")] == ["file.skipped_hidden"]
     assert codes[str(inbox / "ghi chu.txt")] == ["file.skipped_type"]
     assert codes[f"{zip1} › ghi chu.txt"] == ["file.skipped_type"]
-    assert codes[str(inbox / "bao cao.pdf")] == ["file.not_spreadsheet"]
-    assert "PDF" in result.one("bao cao.pdf", "file.not_spreadsheet")["message"]
+    # it came with no return and its name names no commune: listed as an unmatched attachment
+    assert codes[str(inbox / "bao cao.pdf")] == ["file.attachment_unmatched"]
+    assert "PDF" in result.one("bao cao.pdf", "file.attachment_unmatched")["message"]
     assert codes[str(inbox / "hong.xlsx")][0] in ("file.damaged", "file.not_spreadsheet")
     assert codes[zip1] == ["file.archive"] and codes[zip2] == ["file.archive"]
     assert result.unit(CHI_MINH.code)["self_total"] == 75
@@ -1200,7 +1201,8 @@ def test_cli_harvest_json_summary_matches_the_library_and_exits_0_despite_bad_in
     printed = json.loads(result.stdout)
     library = harvest(RUBRIC, [inbox], UNITS, period=parse_period("2024"), workers=1)
     assert printed["summary"] == library.counts()
-    assert printed["summary"]["rejected"] == 2 and printed["summary"]["missing"] == 1
+    assert printed["summary"]["rejected"] == 1 and printed["summary"]["attachments"] == 1
+    assert printed["summary"]["missing"] == 1
     assert printed["summary"]["accepted"] == 3 and printed["summary"]["received"] == 5
     assert (out / "harvest.json").is_file() and (out / "tong-hop.xlsx").is_file() and (out / "received").is_dir()
     data = load_json(out / "harvest.json")

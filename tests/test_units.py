@@ -194,6 +194,67 @@ def test_row_numbers_count_blank_rows_xlsx(tmp_path):
     assert "dòng 4" in message, message  # Excel shows the code-less row as row 4
 
 
+# ---- units files as offices keep them: title rows, contacts, repeated names ----------------
+
+
+def test_xlsx_with_title_rows_above_the_header_and_contacts(tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    ws["A1"] = "UBND HUYỆN TỨ KỲ"
+    ws["A2"] = "DANH SÁCH ĐƠN VỊ CẤP XÃ VÀ ĐẦU MỐI LIÊN HỆ CCHC NĂM 2024"
+    ws.merge_cells("A2:F2")
+    ws["A3"] = "(Kèm theo Công văn số 123/UBND-NV ngày 01/11/2024)"
+    ws.append([])
+    ws.append(["STT", "Mã", "Tên đơn vị", "Loại", "Thư điện tử", "Điện thoại/Zalo"])
+    ws.append([1, 30512, "Xã Chí Minh", "xã", "vanphong@chiminh.gov.vn", 912345678])  # Excel dropped the 0
+    ws.append([2, 30513, "Thị trấn Thanh Miện", "thị trấn", None, "0987 654 321"])
+    path = tmp_path / "don-vi.xlsx"
+    wb.save(path)
+    units = load_units(path)
+    assert [(u.code, u.name, u.kind, u.email, u.phone) for u in units] == [
+        ("30512", "Xã Chí Minh", "xã", "vanphong@chiminh.gov.vn", "0912345678"),
+        ("30513", "Thị trấn Thanh Miện", "thị trấn", None, "0987 654 321"),
+    ]
+
+
+def test_csv_exported_with_a_title_row_and_english_contact_headers(tmp_path):
+    text = ("DANH SÁCH ĐƠN VỊ,,,\n,,,\ncode,name,email,phone\n"
+            "30512,Xã Chí Minh,vp@chiminh.vn,+84 912 345 678\n30513,Xã Thanh Xá,,\n")
+    units = load_units(write_csv(tmp_path, text))
+    assert [(u.code, u.email, u.phone) for u in units] == [("30512", "vp@chiminh.vn", "+84 912 345 678"),
+                                                           ("30513", None, None)]
+
+
+@pytest.mark.parametrize("header", ["Zalo", "Số điện thoại", "SĐT"])
+def test_phone_header_aliases(tmp_path, header):
+    units = load_units(write_csv(tmp_path, f"Mã,Tên đơn vị,{header}\n30512,Xã Chí Minh,0912345678\n"))
+    assert units[0].phone == "0912345678"
+
+
+def test_a_header_below_the_first_rows_is_not_guessed(tmp_path):
+    rows = "\n".join(f"Dòng tiêu đề {n}" for n in range(1, 21))
+    message = units_error(write_csv(tmp_path, rows + "\ncode,name\n30512,Xã A\n"))
+    assert "thiếu cột" in message and "dòng 1" in message
+
+
+def test_two_units_with_the_same_name_are_a_warning_not_an_error(tmp_path):
+    path = write_csv(tmp_path, "code,name\n30512,Xã Tân Tiến\n30513,Xã Hòa Bình\n30514,Xã Tân Tiến\n")
+    warnings: list = []
+    units = load_units(path, warnings)
+    assert [u.code for u in units] == ["30512", "30513", "30514"]
+    [warning] = warnings
+    assert warning.code == "units.duplicate_name" and warning.severity == "warning"
+    assert "Dòng 4" in warning.message and "30514" in warning.message and "30512" in warning.message
+    assert "dòng 2" in warning.message and warning.file == "units.csv"
+    assert load_units(path) == units  # without a list, the same units and no exception
+
+
+def test_same_proper_name_of_different_kinds_is_not_a_duplicate(tmp_path):
+    warnings: list = []
+    load_units(write_csv(tmp_path, "code,name\n30512,Xã Tân Tiến\n30513,Phường Tân Tiến\n"), warnings)
+    assert warnings == []
+
+
 # ---- the period -----------------------------------------------------------------------------
 
 

@@ -309,11 +309,18 @@ def test_mail_attachments_land_in_the_inbox_and_are_harvested(page, tmp_path):
                                                         (io.BytesIO(mbox), "hop-thu.mbox")]},
               content_type="multipart/form-data")
     inbox = folder / "2-hop-thu"
-    assert (inbox / "thu.eml").is_file() and (inbox / "thu_dinh-kem" / "Phiếu T01.xlsx").is_file()
-    assert (inbox / "hop-thu_dinh-kem" / "Phiếu T02.xlsx").is_file()
+    # saved as received; the harvest reads the attachments from the mails (with sender and date)
+    assert sorted(p.name for p in inbox.iterdir()) == ["hop-thu.mbox", "thu.eml"]
     harvest(page)
     receive = text(page.get("/dot/cchc-2024/nhan"))
     assert receive.count("Đã nhận, được tính") == 2
+    # each commune's message names the mail's attachment and carries the round's office and deadline
+    [message] = (folder / "3-ket-qua-tu-cham" / "phan-hoi").glob("T01_*.txt")
+    text_t01 = message.read_text(encoding="utf-8")
+    assert "Phiếu T01.xlsx" in text_t01 and "người gửi xa@example.vn" in text_t01
+    assert "Phòng Nội vụ huyện Hà Trung" in text_t01
+    [reminder] = (folder / "3-ket-qua-tu-cham" / "phan-hoi").glob("T03_*.txt")
+    assert "trước ngày 15/12/2024" in reminder.read_text(encoding="utf-8")
 
 
 def test_two_harvests_of_one_round_never_run_at_once(page):

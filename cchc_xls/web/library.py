@@ -107,7 +107,9 @@ def generate(folder: Path, settings: RoundSettings):
 
 
 def harvest(folder: Path, settings: RoundSettings, *, with_appraisal: bool, progress=None):
-    """`cchc harvest` of the inbox (and, with_appraisal, the council's returned workbooks)."""
+    """`cchc harvest` of the inbox (and, with_appraisal, the council's returned workbooks), with the
+    round's office and deadline in each commune's message (phan-hoi/)."""
+    from cchc_xls.feedback import parse_deadline
     from cchc_xls.pipeline import run_harvest
 
     folder = Path(folder)
@@ -120,7 +122,8 @@ def harvest(folder: Path, settings: RoundSettings, *, with_appraisal: bool, prog
     (folder / rounds.INBOX).mkdir(parents=True, exist_ok=True)
     period = parse_period(settings.period) if settings.period else None
     # one worker: the page runs it in a thread of a threaded server, where forking is unsafe
-    return run_harvest(rubric, inputs, units, out, period=period, workers=1, progress=progress)
+    return run_harvest(rubric, inputs, units, out, period=period, workers=1, progress=progress,
+                       deadline=parse_deadline(settings.deadline), office=settings.office)
 
 
 def harvest_round(folder: Path, settings: RoundSettings, *, with_appraisal: bool, progress=None):

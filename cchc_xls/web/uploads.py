@@ -1,13 +1,10 @@
-"""Uploaded files into a round's inbox: names made safe, never overwriting, size-capped; the
-attachments of e-mails (.eml, .mbox) saved beside them so the harvest reads them."""
+"""Uploaded files into a round's inbox: names made safe, never overwriting, size-capped.
+
+E-mails (.eml, .mbox) are saved as they are: the harvest reads their attachments itself, with
+each message's sender and date (cchc_xls/mail.py)."""
 
 from __future__ import annotations
 
-import email
-import email.errors
-import io
-import email.policy
-import mailbox
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,37 +70,4 @@ def save_uploads(files, folder: Path, limit: int) -> Saved:
             saved.refused.append(f"“{windows_safe_name(upload.filename)}”: lớn hơn {mb} MB, không nhận.")
             continue
         saved.names.append(name)
-        if name.lower().endswith((".eml", ".mbox")):
-            saved.names.extend(extract_attachments(folder / name, folder, limit))
     return saved
-
-
-def _messages(path: Path):
-    if path.suffix.lower() == ".mbox":
-        box = mailbox.mbox(path, factory=None, create=False)
-        try:
-            for message in box:
-                yield email.message_from_bytes(message.as_bytes(), policy=email.policy.default)
-        finally:
-            box.close()
-    else:
-        with path.open("rb") as handle:
-            yield email.message_from_binary_file(handle, policy=email.policy.default)
-
-
-def extract_attachments(path: Path, folder: Path, limit: int) -> list[str]:
-    """Each attachment of the mail(s) in path into folder/<mail name>_dinh-kem/ (the mail stays)."""
-    target = folder / windows_safe_name(path.stem + "_dinh-kem")
-    names = []
-    try:
-        for message in _messages(path):
-            for part in message.iter_attachments():
-                filename = part.get_filename()
-                payload = part.get_payload(decode=True)
-                if not filename or payload is None or len(payload) > limit:
-                    continue
-                saved = save_stream(io.BytesIO(payload), target, filename, limit)
-                names.append(f"{target.name}/{saved}")
-    except (OSError, ValueError, email.errors.MessageError):
-        pass  # an unreadable mail stays in the inbox as received; the harvest lists it as skipped
-    return names

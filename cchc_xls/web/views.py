@@ -10,7 +10,7 @@ from cchc_xls.web.library import SEVERITY_LABEL, SEVERITY_ORDER, Results, UnitRo
 
 STATUS_LABEL = {"submitted": "Đã nhận, được tính", "rejected": "Bị từ chối", "missing": "Chưa nộp"}
 FILE_STATUS_LABEL = {"accepted": "Được tính", "rejected": "Bị từ chối", "superseded": "Bị thay bằng tệp mới hơn",
-                     "skipped": "Bỏ qua", "duplicate": "Trùng tệp đã nhận"}
+                     "skipped": "Bỏ qua", "duplicate": "Trùng tệp đã nhận", "attachment": "Tài liệu kèm theo"}
 FILTERS = {"tat-ca": "Tất cả", "duoc-tinh": "Được tính, không lỗi", "co-loi": "Có lỗi cần sửa",
            "bi-tu-choi": "Bị từ chối", "chua-nop": "Chưa nộp"}
 SORTS = {"ma": "Mã", "ten": "Tên", "diem": "Điểm", "loi": "Số lỗi", "hang": "Xếp hạng"}
