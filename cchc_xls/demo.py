@@ -22,6 +22,7 @@ from cchc_xls.generate import Entries, Options, generate_templates, render_templ
 from cchc_xls.layout import APPRAISAL_SHEET, APPRAISAL_UNIT_LAYOUT, HEADER_SCAN_ROWS, SURVEY_LAYOUT, SURVEY_SHEET
 from cchc_xls.numbers import to_decimal
 from cchc_xls.pipeline import HarvestOutputs, run_harvest
+from cchc_xls.profile import OfficeProfile
 from cchc_xls.report import Reports, write_reports
 from cchc_xls.results import load_results
 from cchc_xls.resources import data_dir
@@ -32,6 +33,7 @@ from cchc_xls.units import Unit, load_units, parse_period
 SAMPLE_OFFICE = "Phòng Nội vụ huyện Mẫu (dữ liệu mẫu)"
 SAMPLE_DEADLINE = "15/12/2024"
 SAMPLE_ISSUER = "UBND huyện Mẫu (dữ liệu mẫu)"
+SAMPLE_PROFILE = OfficeProfile(issuer=SAMPLE_ISSUER, office=SAMPLE_OFFICE, place="Mẫu")
 UNITS_COPY = "don-vi.csv"
 
 
@@ -101,7 +103,7 @@ def run_demo(out_dir: Path) -> DemoOutputs:
     results_dir = out_dir / "3-ket-qua-tu-cham"
     final_dir = out_dir / "5-ket-qua-tham-dinh"
     reports_dir = out_dir / "6-bao-cao"
-    generated = generate_templates(rubric, units, period, templates_dir, office=SAMPLE_OFFICE, deadline=SAMPLE_DEADLINE)
+    generated = generate_templates(rubric, units, period, templates_dir, profile=SAMPLE_PROFILE, deadline=SAMPLE_DEADLINE)
     options = Options(office=SAMPLE_OFFICE, deadline=SAMPLE_DEADLINE, batch=generated.batch,
                       generated_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat())
 
@@ -130,12 +132,12 @@ def run_demo(out_dir: Path) -> DemoOutputs:
     zalo.rmdir()
     (inbox / "~$Phu luc CCHC.xlsx").write_bytes(b"temporary lock file of an open workbook")
 
-    harvest = run_harvest(rubric, [inbox], units, results_dir, period=period)
+    harvest = run_harvest(rubric, [inbox], units, results_dir, period=period, profile=SAMPLE_PROFILE)
     appraisal_dir = out_dir / "4-tham-dinh"
     outputs = write_appraisal_workbooks(results_dir, appraisal_dir, by="unit")
     _fill_appraisals(outputs, results_dir, sample.get("appraisal") or {})
-    final = run_harvest(rubric, [inbox, appraisal_dir], units, final_dir, period=period)
-    reports = write_reports(final_dir, reports_dir, office=SAMPLE_ISSUER)
+    final = run_harvest(rubric, [inbox, appraisal_dir], units, final_dir, period=period, profile=SAMPLE_PROFILE)
+    reports = write_reports(final_dir, reports_dir)
     _write_round_file(out_dir, units_path, sample.get("rubric", "hai-duong-2022"), period.key)
     return DemoOutputs(out_dir, templates_dir, inbox, harvest, reports, appraisal_dir, final)
 
@@ -162,7 +164,8 @@ def _write_round_file(out_dir: Path, units_path: Path, rubric_id: str, period: s
     shutil.copyfile(units_path, out_dir / UNITS_COPY)
     save_round(out_dir, RoundSettings(
         title="Chạy thử trên dữ liệu mẫu (huyện Mẫu)", rubric=rubric_id, units=UNITS_COPY, period=period,
-        issuer=SAMPLE_ISSUER, office=SAMPLE_OFFICE, signer_title="CHỦ TỊCH", place="Mẫu", deadline=SAMPLE_DEADLINE))
+        issuer=SAMPLE_ISSUER, office=SAMPLE_OFFICE, signer_title=SAMPLE_PROFILE.title, place="Mẫu",
+        deadline=SAMPLE_DEADLINE))
 
 
 def _fill_appraisals(outputs, results_dir: Path, plan: dict) -> None:
