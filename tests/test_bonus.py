@@ -486,7 +486,6 @@ def test_ranking_groups_rank_separately(tmp_path):
     # the summary report gives each group's own distribution; a commune's report its rank in its group
     result = CliRunner().invoke(main, ["report", str(tmp_path / "out"), "--out", str(tmp_path / "rep")])
     assert result.exit_code == 0, result.output
-    from docx import Document
 
     def paragraphs(path):
         return [p.text for p in Document(str(path)).paragraphs]
@@ -577,7 +576,6 @@ def test_reports_give_the_parts_and_the_band_note(appraised):
     tmp_path, _ = appraised
     result = CliRunner().invoke(main, ["report", str(tmp_path / "out"), "--unit", "U2", "--out", str(tmp_path / "rep")])
     assert result.exit_code == 0, result.output
-    from docx import Document
 
     path = next(p for p in (tmp_path / "rep").glob("*.docx") if "U2" in p.name)
     text = "\n".join(p.text for p in Document(str(path)).paragraphs)
