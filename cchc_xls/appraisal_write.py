@@ -8,7 +8,7 @@ criterion the province scores). appraisal_read.py reads them back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +23,7 @@ from cchc_xls.layout import (
     SURVEY_LAYOUT, SURVEY_SHEET, UNIT_COLUMN_LABEL, Layout, cell_ref, column_letter, identity_line,
 )
 from cchc_xls.numbers import format_vn
+from cchc_xls.profile import OfficeProfile
 from cchc_xls.results import Results, UnitRow, load_results
 from cchc_xls.rubric import Node, Rubric
 from cchc_xls.score import not_applicable_codes
@@ -78,11 +79,21 @@ class _Book:
         return sheet
 
     def heading(self, s, last_col: int, title: str, lines: list[str]) -> int:
+        """The office's header (UBND …, the office) at the top left, the title and `lines` under it;
+        returns the table's header row."""
         f = self.fmt
-        s.merge_range(0, 0, 0, last_col, title, f(bold=True, align="center", font_size=14))
-        for row, line in enumerate(lines, start=1):
-            s.merge_range(row, 0, row, last_col, line, f(align="center", italic=row == len(lines)))
-        return len(lines) + 2
+        issuer, office = self.results.profile.header_lines()
+        width = min(last_col, 2)
+        for row, (text, bold) in enumerate(((issuer, False), (office, True))):
+            if width:
+                s.merge_range(row, 0, row, width, text, f(bold=bold, align="center", text_wrap=False))
+            else:
+                s.write_string(row, 0, text, f(bold=bold, align="center", text_wrap=False))
+        top = 2
+        s.merge_range(top, 0, top, last_col, title, f(bold=True, align="center", font_size=14))
+        for row, line in enumerate(lines, start=top + 1):
+            s.merge_range(row, 0, row, last_col, line, f(align="center", italic=row == top + len(lines)))
+        return top + len(lines) + 2
 
     def finish(self, s, layout: Layout, header_row: int, last_row: int, last_col: int, landscape=True) -> None:
         s.merge_range(last_row + 6, 0, last_row + 6, min(last_col, 6),
@@ -99,7 +110,9 @@ class _Book:
 
 
 def _signature(book: _Book, layout: Layout, s, row: int, right_col: int, last_col: int) -> int:
-    return write_signature(s, book.fmt, row, layout.signature, left=(0, 1), right=(right_col, last_col))
+    profile = book.results.profile
+    return write_signature(s, book.fmt, row, layout.signature, left=(0, 1), right=(right_col, last_col),
+                           date_line=profile.date_line(profile.issue_year(book.results.period)))
 
 
 def _write_by_unit(path: Path, results: Results, unit: UnitRow, password: str) -> Path:
@@ -318,11 +331,14 @@ def _write_survey(path: Path, results: Results, password: str) -> Path | None:
     return book.close()
 
 
-def write_appraisal_workbooks(harvest_dir: Path, out_dir: Path, by: str = "unit", password: str = "") -> AppraisalOutputs:
-    """Appraisal workbooks pre-filled from DIR/harvest.json, and the survey workbook."""
+def write_appraisal_workbooks(harvest_dir: Path, out_dir: Path, by: str = "unit", password: str = "",
+                              profile: OfficeProfile | None = None) -> AppraisalOutputs:
+    """Appraisal workbooks pre-filled from DIR/harvest.json, and the survey workbook, headed for
+    the office (the profile the harvest kept, with `profile`'s keys over it)."""
     if password and not password.isascii():
         raise CchcError.of("password.not_ascii")
     results = load_results(harvest_dir)
+    results = replace(results, profile=results.profile.merged(profile or OfficeProfile()))
     units = results.submitted()
     if not units:
         raise CchcError.of("appraisal.nothing_counted")

@@ -19,6 +19,35 @@ def _echo_json(data) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
+def profile_options(command):
+    """The office profile, the same options with the same meanings on every command that writes
+    a document: --profile FILE (YAML) and the keys as options, which win over the file."""
+    options = [
+        click.option("--profile", "profile_file", default=None, type=click.Path(exists=True, dir_okay=False),
+                     help="Tệp hồ sơ cơ quan (YAML: issuer, office, signer_title, signer_name, place)."),
+        click.option("--issuer", default="", help="UBND ban hành quyết định xếp hạng, ví dụ “UBND tỉnh Thái Nguyên”."),
+        click.option("--office", default="", help="Cơ quan thường trực CCHC tổ chức đánh giá, ví dụ “Sở Nội vụ tỉnh Thái Nguyên”."),
+        click.option("--signer-title", default="", help="Chức danh người ký của cơ quan, ví dụ “Giám đốc”."),
+        click.option("--signer-name", default="", help="Họ tên người ký."),
+        click.option("--place", default="", help="Địa danh ghi ngày tháng, ví dụ “Thái Nguyên”."),
+        click.option("--date", "doc_date", default="", help="Ngày ghi trên văn bản, dạng DD/MM/YYYY (mặc định để trống cho cơ quan ghi)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _profile(profile_file, issuer, office, signer_title, signer_name, place, doc_date):
+    """The profile the options give; an --office that names a UBND (as `rank` and `report` took it
+    before profiles) is read as --issuer."""
+    from cchc_xls.profile import legacy_office, load_profile
+
+    if office and not issuer and legacy_office(office).issuer:
+        issuer, office = office, ""
+    return load_profile(profile_file, issuer=issuer, office=office, signer_title=signer_title,
+                        signer_name=signer_name, place=place, date=doc_date)
+
+
 cli_messages.install()  # click's own usage errors and help headings in Vietnamese
 
 
@@ -176,18 +205,20 @@ def rubric_import(workbook, out_path):
               help="Danh sách đơn vị: CSV hoặc XLSX, cột code,name (hoặc Mã, Tên đơn vị), tùy chọn kind, group.")
 @click.option("--period", required=True, help="Kỳ đánh giá: năm (2024) hoặc nửa năm (2024-H1).")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Thư mục ghi kết quả.")
-@click.option("--office", default="", help="Tên cơ quan nhận phiếu, ví dụ “Phòng Nội vụ huyện Tứ Kỳ”.")
+@profile_options
 @click.option("--deadline", default="", help="Hạn gửi lại, ví dụ 15/12/2024.")
 @click.option("--password", default="", help="Mật khẩu khóa trang tính (tùy chọn).")
 @click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON.")
-def generate_command(rubric, units_path, period, out_dir, office, deadline, password, as_json):
+def generate_command(rubric, units_path, period, out_dir, profile_file, issuer, office, signer_title, signer_name,
+                     place, doc_date, deadline, password, as_json):
     """Tạo phiếu tự đánh giá (Phụ lục I) cho từng đơn vị, kèm manifest.csv, templates.zip, messages.txt."""
     from cchc_xls.generate import generate_templates
     from cchc_xls.units import parse_period
 
     loaded = load_rubric(rubric)
     units = _load_units(units_path)
-    result = generate_templates(loaded, units, parse_period(period), Path(out_dir), office=office,
+    profile = _profile(profile_file, issuer, office, signer_title, signer_name, place, doc_date)
+    result = generate_templates(loaded, units, parse_period(period), Path(out_dir), profile=profile,
                                 deadline=deadline, password=password)
     if as_json:
         _echo_json({"out": str(result.out_dir), "batch": result.batch, "files": [str(p) for p in result.files],
@@ -217,13 +248,14 @@ def _load_units(path: str):
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Thư mục ghi kết quả.")
 @click.option("--period", default=None, help="Kỳ đánh giá cần tổng hợp (mặc định: kỳ của đa số tệp nhận được).")
 @click.option("--deadline", default=None, help="Hạn gửi lại ghi trong thư phản hồi, ví dụ 15/12/2024 (mặc định: sớm nhất có thể).")
-@click.option("--office", default="", help="Cơ quan gửi thư phản hồi, ví dụ “Phòng Nội vụ huyện Tứ Kỳ”.")
 @click.option("--previous", "previous", default=None, type=click.Path(exists=True, file_okay=False),
               help="Thư mục kết quả thu năm trước (có harvest.json) để so sánh với năm nay.")
 @click.option("--previous-map", "previous_map", default=None, type=click.Path(exists=True, dir_okay=False),
               help="Tệp CSV “old,new” đối chiếu mã đơn vị cũ với mã mới (đơn vị sáp nhập, đổi tên).")
+@profile_options
 @click.option("--json", "as_json", is_flag=True, help="In tóm tắt dạng JSON.")
-def harvest_command(rubric, inputs, units_path, out_dir, period, deadline, office, previous, previous_map, as_json):
+def harvest_command(rubric, inputs, units_path, out_dir, period, deadline, previous, previous_map, profile_file, issuer,
+                    office, signer_title, signer_name, place, doc_date, as_json):
     """Thu và kiểm tra các phiếu đơn vị gửi về (tệp, thư mục, tệp .zip); ghi harvest.json, tong-hop.xlsx, received/."""
     from cchc_xls.feedback import parse_deadline
     from cchc_xls.pipeline import run_harvest
@@ -232,13 +264,14 @@ def harvest_command(rubric, inputs, units_path, out_dir, period, deadline, offic
     loaded = load_rubric(rubric)
     units = _load_units(units_path)
     wanted = parse_period(period) if period else None
+    profile = _profile(profile_file, issuer, office, signer_title, signer_name, place, doc_date)
     if previous_map and not previous:
         raise click.UsageError(message("previous.map_without_previous"))
     outputs = run_harvest(loaded, [Path(p) for p in inputs], units, Path(out_dir), period=wanted,
                           progress_label=None if as_json else "Đang đọc các tệp",
                           previous=Path(previous) if previous else None,
-                          previous_map=Path(previous_map) if previous_map else None,
-                          deadline=parse_deadline(deadline), office=office)
+                          previous_map=Path(previous_map) if previous_map else None, profile=profile,
+                          deadline=parse_deadline(deadline))
     counts = outputs.harvest.counts()
     if as_json:
         _echo_json({"out": str(outputs.out_dir), "summary": counts,
@@ -263,12 +296,15 @@ def harvest_command(rubric, inputs, units_path, out_dir, period, deadline, offic
 @click.option("--by", type=click.Choice(["unit", "area"]), default="unit", show_default=True,
               help="unit: một bảng cho mỗi đơn vị; area: một bảng cho mỗi lĩnh vực, các đơn vị theo cột.")
 @click.option("--password", default="", help="Mật khẩu khóa trang tính (tùy chọn).")
+@profile_options
 @click.option("--json", "as_json", is_flag=True, help="In danh sách tệp đã ghi dạng JSON.")
-def appraise_command(harvest_dir, out_dir, by, password, as_json):
+def appraise_command(harvest_dir, out_dir, by, password, profile_file, issuer, office, signer_title, signer_name,
+                     place, doc_date, as_json):
     """Lập bảng thẩm định (và bảng điểm điều tra) từ HARVEST_DIR/harvest.json cho Hội đồng thẩm định."""
     from cchc_xls.appraise import write_appraisal_workbooks
 
-    outputs = write_appraisal_workbooks(Path(harvest_dir), Path(out_dir), by=by, password=password)
+    profile = _profile(profile_file, issuer, office, signer_title, signer_name, place, doc_date)
+    outputs = write_appraisal_workbooks(Path(harvest_dir), Path(out_dir), by=by, password=password, profile=profile)
     if as_json:
         _echo_json({"workbooks": [str(p) for p in outputs.workbooks],
                     "survey": str(outputs.survey) if outputs.survey else None})
@@ -284,23 +320,25 @@ def appraise_command(harvest_dir, out_dir, by, password, as_json):
 @click.argument("harvest_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("--out", "out_dir", default=None, type=click.Path(file_okay=False),
               help="Thư mục ghi phu-luc-ii.xlsx (mặc định: chính HARVEST_DIR).")
-@click.option("--office", default="", help="Cơ quan ban hành quyết định xếp hạng, ví dụ “UBND huyện Tứ Kỳ”.")
+@profile_options
 @click.option("--json", "as_json", is_flag=True, help="In bảng xếp hạng dạng JSON.")
-def rank_command(harvest_dir, out_dir, office, as_json):
+def rank_command(harvest_dir, out_dir, profile_file, issuer, office, signer_title, signer_name, place, doc_date,
+                 as_json):
     """Lập lại bảng xếp hạng Phụ lục II từ HARVEST_DIR/harvest.json (sau khi sửa hoặc thẩm định)."""
     from cchc_xls.pipeline import run_rank
     from cchc_xls.results import ordered_for_ranking
 
-    outputs = run_rank(Path(harvest_dir), Path(out_dir) if out_dir else None, office=office)
+    profile = _profile(profile_file, issuer, office, signer_title, signer_name, place, doc_date)
+    outputs = run_rank(Path(harvest_dir), Path(out_dir) if out_dir else None, profile=profile)
     results = outputs.results
     if as_json:
-        _echo_json({"path": str(outputs.path), "provisional": not results.appraised, "units": [
+        _echo_json({"path": str(outputs.path), "docx": str(outputs.docx), "provisional": not results.appraised, "units": [
             {"code": u.code, "name": u.name, "self_total": to_json_number(u.self_total),
              "appraisal_total": to_json_number(u.appraisal_total), "rank": u.rank, "group": u.group, "ranking_group": u.ranking_group,
              "group_note": u.group_note, "note": u.note}
             for u in ordered_for_ranking(results)]})
         return
-    click.echo(f"Đã ghi bảng xếp hạng: {outputs.path}")
+    click.echo(f"Đã ghi bảng xếp hạng: {outputs.path} (bản Word: {outputs.docx})")
     if not results.appraised:
         click.echo("Lưu ý: tạm xếp theo điểm tự chấm (chưa có đủ điểm thẩm định).")
     for unit in ordered_for_ranking(results):
@@ -312,13 +350,18 @@ def rank_command(harvest_dir, out_dir, office, as_json):
 @click.argument("harvest_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("--unit", "unit_code", default=None, help="Chỉ lập báo cáo của đơn vị có mã này.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Thư mục ghi các báo cáo .docx.")
-@click.option("--office", default="", help="Cơ quan lập báo cáo tổng hợp, ví dụ “UBND huyện Tứ Kỳ”.")
+@profile_options
+@click.option("--templates", "templates_dir", default=None, type=click.Path(exists=True, file_okay=False),
+              help="Thư mục mẫu báo cáo của cơ quan (bao-cao-xa.docx, bao-cao-tong-hop.docx); thiếu mẫu nào dùng mẫu có sẵn.")
 @click.option("--json", "as_json", is_flag=True, help="In danh sách tệp đã ghi dạng JSON.")
-def report_command(harvest_dir, unit_code, out_dir, office, as_json):
+def report_command(harvest_dir, unit_code, out_dir, profile_file, issuer, office, signer_title, signer_name, place,
+                   doc_date, templates_dir, as_json):
     """Viết báo cáo (.docx) của từng đơn vị và báo cáo tổng hợp từ HARVEST_DIR/harvest.json."""
     from cchc_xls.report import write_reports
 
-    reports = write_reports(Path(harvest_dir), Path(out_dir), unit_code=unit_code, office=office)
+    profile = _profile(profile_file, issuer, office, signer_title, signer_name, place, doc_date)
+    reports = write_reports(Path(harvest_dir), Path(out_dir), unit_code=unit_code, profile=profile,
+                            templates_dir=Path(templates_dir) if templates_dir else None)
     if as_json:
         _echo_json({"communes": [str(p) for p in reports.communes],
                     "summary": str(reports.summary) if reports.summary else None})

@@ -100,7 +100,7 @@ def file_json(file) -> dict:
     }
 
 
-def harvest_head(result: Harvest, previous: dict | None = None) -> dict:
+def harvest_head(result: Harvest, previous: dict | None = None, profile: dict | None = None) -> dict:
     head = {
         "rubric": result.rubric.id,
         "rubric_hash": result.rubric.content_hash,
@@ -109,17 +109,20 @@ def harvest_head(result: Harvest, previous: dict | None = None) -> dict:
         "period": result.period.key if result.period else None,
         "tool_version": __version__,
         "summary": result.counts(),
+        "profile": dict(profile or {}),  # the office (profile.PROFILE_KEYS): rank, report, appraise reuse it
     }
     if previous:
         head["previous"] = previous["head"]
     return head
 
 
-def harvest_json(result: Harvest, detail: bool = True, previous: dict | None = None) -> dict:
+def harvest_json(result: Harvest, detail: bool = True, previous: dict | None = None,
+                 profile: dict | None = None) -> dict:
     """The harvest as the documented harvest.json structure (exact decimals as JSON numbers);
-    `previous` is compare.previous_json's comparison with an earlier harvest."""
+    `previous` is compare.previous_json's comparison with an earlier harvest, `profile` the
+    office's profile (profile.profile_json)."""
     return {
-        **harvest_head(result, previous),
+        **harvest_head(result, previous, profile),
         "units": [_with_previous(unit_json(u, result.rubric, detail), previous) for u in result.units],
         "files": [file_json(f) for f in result.files] if detail else [],
     }
@@ -179,11 +182,11 @@ def _stream_json(head: dict, units, files, path: Path) -> Path:
     return write_atomic(path, dump)
 
 
-def write_harvest_json(result: Harvest, path: Path, previous: dict | None = None) -> Path:
+def write_harvest_json(result: Harvest, path: Path, previous: dict | None = None, profile: dict | None = None) -> Path:
     """Stream harvest.json unit by unit: the whole document is never held in memory at once."""
     units = (_with_previous(unit_json(u, result.rubric), previous) for u in result.units)
     files = (file_json(f) for f in result.files)
-    return _stream_json(harvest_head(result, previous), units, files, path)
+    return _stream_json(harvest_head(result, previous, profile), units, files, path)
 
 
 def write_tong_hop(result: Harvest, path: Path) -> Path:

@@ -24,6 +24,7 @@ from cchc_xls.layout import APPRAISAL_SHEET, APPRAISAL_UNIT_LAYOUT, HEADER_SCAN_
 from cchc_xls.numbers import to_decimal
 from cchc_xls.feedback import parse_deadline
 from cchc_xls.pipeline import HarvestOutputs, run_harvest
+from cchc_xls.profile import OfficeProfile
 from cchc_xls.report import Reports, write_reports
 from cchc_xls.results import load_results
 from cchc_xls.resources import data_dir
@@ -34,6 +35,7 @@ from cchc_xls.units import Unit, load_units, parse_period
 SAMPLE_OFFICE = "Phòng Nội vụ huyện Mẫu (dữ liệu mẫu)"
 SAMPLE_DEADLINE = "15/12/2024"
 SAMPLE_ISSUER = "UBND huyện Mẫu (dữ liệu mẫu)"
+SAMPLE_PROFILE = OfficeProfile(issuer=SAMPLE_ISSUER, office=SAMPLE_OFFICE, place="Mẫu")
 UNITS_COPY = "don-vi.csv"
 
 
@@ -103,7 +105,7 @@ def run_demo(out_dir: Path) -> DemoOutputs:
     results_dir = out_dir / "3-ket-qua-tu-cham"
     final_dir = out_dir / "5-ket-qua-tham-dinh"
     reports_dir = out_dir / "6-bao-cao"
-    generated = generate_templates(rubric, units, period, templates_dir, office=SAMPLE_OFFICE, deadline=SAMPLE_DEADLINE)
+    generated = generate_templates(rubric, units, period, templates_dir, profile=SAMPLE_PROFILE, deadline=SAMPLE_DEADLINE)
     options = Options(office=SAMPLE_OFFICE, deadline=SAMPLE_DEADLINE, batch=generated.batch,
                       generated_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat())
 
@@ -136,13 +138,14 @@ def run_demo(out_dir: Path) -> DemoOutputs:
     _mailbox(mailed, inbox / "Thunderbird_Hop-thu-den.mbox")
     (inbox / "~$Phu luc CCHC.xlsx").write_bytes(b"temporary lock file of an open workbook")
 
-    feedback = {"deadline": parse_deadline(SAMPLE_DEADLINE), "office": SAMPLE_OFFICE}
-    harvest = run_harvest(rubric, [inbox], units, results_dir, period=period, **feedback)
+    feedback = {"deadline": parse_deadline(SAMPLE_DEADLINE)}
+    harvest = run_harvest(rubric, [inbox], units, results_dir, period=period, profile=SAMPLE_PROFILE, **feedback)
     appraisal_dir = out_dir / "4-tham-dinh"
     outputs = write_appraisal_workbooks(results_dir, appraisal_dir, by="unit")
     _fill_appraisals(outputs, results_dir, sample.get("appraisal") or {})
-    final = run_harvest(rubric, [inbox, appraisal_dir], units, final_dir, period=period, **feedback)
-    reports = write_reports(final_dir, reports_dir, office=SAMPLE_ISSUER)
+    final = run_harvest(rubric, [inbox, appraisal_dir], units, final_dir, period=period, profile=SAMPLE_PROFILE,
+                        **feedback)
+    reports = write_reports(final_dir, reports_dir)
     _write_round_file(out_dir, units_path, sample.get("rubric", "hai-duong-2022"), period.key)
     return DemoOutputs(out_dir, templates_dir, inbox, harvest, reports, appraisal_dir, final)
 
@@ -169,7 +172,8 @@ def _write_round_file(out_dir: Path, units_path: Path, rubric_id: str, period: s
     shutil.copyfile(units_path, out_dir / UNITS_COPY)
     save_round(out_dir, RoundSettings(
         title="Chạy thử trên dữ liệu mẫu (huyện Mẫu)", rubric=rubric_id, units=UNITS_COPY, period=period,
-        issuer=SAMPLE_ISSUER, office=SAMPLE_OFFICE, signer_title="CHỦ TỊCH", place="Mẫu", deadline=SAMPLE_DEADLINE))
+        issuer=SAMPLE_ISSUER, office=SAMPLE_OFFICE, signer_title=SAMPLE_PROFILE.title, place="Mẫu",
+        deadline=SAMPLE_DEADLINE))
 
 
 def _fill_appraisals(outputs, results_dir: Path, plan: dict) -> None:

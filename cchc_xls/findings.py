@@ -234,6 +234,14 @@ CATALOGUE.update({
     "rubric_xlsx.total_not_number": (E, "Tổng điểm không phải là số."),
     "rubric_xlsx.bad_policy": (E, "Cách tính “{value}” không hợp lệ; chỉ dùng: {allowed}."),
     "rubric_xlsx.bad_info_yes_no": (E, "Giá trị “{value}” không hợp lệ; chỉ dùng: có, không."),
+    # --- the office's profile (--profile FILE) --------------------------------------------
+    "profile.unreadable": (E, "Không đọc được tệp hồ sơ cơ quan “{path}”: {reason}. Kiểm tra tệp có đúng định dạng YAML (các dòng khóa: giá trị), mã hóa UTF-8."),
+    "profile.not_mapping": (E, "Tệp hồ sơ cơ quan phải gồm các dòng “khóa: giá trị”, hiện là {got}."),
+    "profile.unknown_key": (E, "Khóa “{key}” không có trong hồ sơ cơ quan: có thể viết sai chính tả. Các khóa được dùng: {allowed}."),
+    "profile.bad_value": (E, "Giá trị của “{key}” phải là một dòng chữ, hiện là {got}: viết trên cùng dòng sau dấu hai chấm."),
+    "profile.invalid": (E, "Tệp hồ sơ cơ quan “{path}” có {count} lỗi, chưa dùng được:\n{lines}"),
+    "report.template_failed": (E, "Không lập được văn bản từ mẫu “{path}”: {reason}. Nếu đã sửa mẫu trong Word, kiểm tra các thẻ {{{{ … }}}} và {{% … %}} còn nguyên, đóng mở đủ."),
+    "profile.bad_date": (E, "Ngày “{got}” không hợp lệ: viết theo dạng {form}, ví dụ 15/01/2026."),
     # --- outputs ------------------------------------------------------------------------
     "output.write_failed": (E, "Không ghi được {what} vào “{path}”: {reason}."),
     "output.file_failed": (E, "Không ghi được tệp “{path}”: {reason}."),

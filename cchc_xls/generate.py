@@ -29,6 +29,7 @@ from cchc_xls.layout import (
 )
 from cchc_xls.numbers import ZERO, format_vn, to_decimal
 from cchc_xls.resources import render_text
+from cchc_xls.profile import OfficeProfile
 from cchc_xls.rubric import Node, Rubric
 from cchc_xls.score import compute_totals, final_total, not_applicable_codes, rescale, unit_band
 from cchc_xls.outputs import write_atomic, write_text_atomic
@@ -605,8 +606,14 @@ def _render_one(args) -> tuple[str, str, str]:
 
 
 def generate_templates(rubric: Rubric, units: list[Unit], period: Period, out_dir: Path, *, office: str = "",
-                       deadline: str = "", password: str = "", workers: int | None = None) -> Generated:
-    """Write one workbook per unit, manifest.csv, templates.zip and messages.txt into `out_dir`."""
+                       deadline: str = "", password: str = "", workers: int | None = None,
+                       profile: OfficeProfile | None = None) -> Generated:
+    """Write one workbook per unit, manifest.csv, templates.zip and messages.txt into `out_dir`.
+
+    The office that receives the returns (in the instructions and the messages) is the profile's
+    office; `office` alone, as before profiles, names it too."""
+    profile = (profile or OfficeProfile()).merged(OfficeProfile(office=office)) if office else profile or OfficeProfile()
+    office = profile.office_name
     out_dir = Path(out_dir)
     if password and not password.isascii():
         raise OutputError.of("password.not_ascii")

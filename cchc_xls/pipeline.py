@@ -17,13 +17,16 @@ from cchc_xls.feedback import FEEDBACK_CSV, FEEDBACK_DIR, replace_folder, write_
 from cchc_xls.harvest import Harvest, harvest
 from cchc_xls.limits import DEFAULT_LIMITS, Limits
 from cchc_xls.outputs import LOCK_NAME, FolderLock, copy_atomic, display_path, file_sha256, write_text_atomic
+from cchc_xls.profile import OfficeProfile, legacy_office, profile_json
 from cchc_xls.rank import write_phu_luc_ii
+from cchc_xls.report import write_phu_luc_ii_docx
 from cchc_xls.results import RUBRIC_COPY, load_results, results_from_data
 from cchc_xls.rubric import Rubric
 from cchc_xls.units import Period, Unit
 
 OUTPUT_LABELS = {
     "phu_luc_ii": "Bảng xếp hạng Phụ lục II (mở tệp này trước)",
+    "phu_luc_ii_docx": "Phụ lục II dạng Word (để đính kèm quyết định)",
     "tong_hop": "Bảng tổng hợp, danh sách vấn đề, tiến độ nộp",
     "harvest_json": "Dữ liệu đầy đủ (JSON)",
     "received": "Bản sao mọi tệp đã nhận",
@@ -67,7 +70,7 @@ class _Progress:
             sys.stderr.flush()
 
 
-OUTPUT_FILES = ("harvest.json", "tong-hop.xlsx", "phu-luc-ii.xlsx", RUBRIC_COPY, FEEDBACK_CSV)
+OUTPUT_FILES = ("harvest.json", "tong-hop.xlsx", "phu-luc-ii.xlsx", "phu-luc-ii.docx", RUBRIC_COPY, FEEDBACK_CSV)
 # folders a harvest writes whole (phan-hoi/ is built as .part and the previous one kept as .old
 # until the new one is in place)
 OUTPUT_FOLDERS = (FEEDBACK_DIR, FEEDBACK_DIR + ".part", FEEDBACK_DIR + ".old")
@@ -80,9 +83,10 @@ def run_harvest(rubric: Rubric, inputs: list[Path], units: list[Unit], out_dir: 
                 period: Period | None = None, workers: int | None = None,
                 progress_label: str | None = None, progress=None,
                 limits: Limits = DEFAULT_LIMITS, previous: Path | None = None,
-                previous_map: Path | None = None, deadline: date | None = None, office: str = "") -> HarvestOutputs:
-    """Harvest the inputs and write harvest.json, tong-hop.xlsx, received/ and the feedback
-    messages (phan-hoi/, phan-hoi.csv, with `deadline` for re-sending) into out_dir.
+                previous_map: Path | None = None, deadline: date | None = None,
+                profile: OfficeProfile | None = None) -> HarvestOutputs:
+    """Harvest the inputs and write harvest.json, tong-hop.xlsx, phu-luc-ii.xlsx/.docx, received/ and
+    the feedback messages (phan-hoi/, phan-hoi.csv, with `deadline` for re-sending) into out_dir.
 
     `progress`, if given, replaces the counter on stderr: an object with `start(total)` called
     once and called with the number of files done after each one (the web page's progress bar).
@@ -90,7 +94,9 @@ def run_harvest(rubric: Rubric, inputs: list[Path], units: list[Unit], out_dir: 
     inputs, and an input file is never overwritten by an output.
     `previous` (an earlier harvest's folder, with `previous_map` for renamed or merged units):
     this harvest compared with it (compare.py).
+    `profile` (the office) is kept in harvest.json and heads Phụ lục II (xlsx and docx).
     """
+    profile = profile or OfficeProfile()
     earlier = load_previous(previous, previous_map) if previous else None  # before anything is written
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -112,19 +118,22 @@ def run_harvest(rubric: Rubric, inputs: list[Path], units: list[Unit], out_dir: 
                 copy_rubric(rubric, writing)
                 write_tong_hop(result, writing / "tong-hop.xlsx")
                 comparison = previous_json(earlier, result) if earlier else None
-                write_harvest_json(result, writing / "harvest.json", comparison)
+                write_harvest_json(result, writing / "harvest.json", comparison, profile_json(profile))
                 # the same figures `cchc rank` reads back from harvest.json, without the texts
-                results = results_from_data(harvest_json(result, detail=False, previous=comparison), rubric,
+                results = results_from_data(harvest_json(result, detail=False, previous=comparison,
+                                                         profile=profile_json(profile)), rubric,
                                             out_dir / "harvest.json")
-                write_phu_luc_ii(results, writing / "phu-luc-ii.xlsx")
-                write_feedback(result, writing, deadline=deadline, office=office)
+                write_phu_luc_ii(results, writing / "phu-luc-ii.xlsx", profile)
+                write_phu_luc_ii_docx(results, writing / "phu-luc-ii.docx", profile)
+                write_feedback(result, writing, deadline=deadline, office=profile.office_name)
                 written = [name for name in OUTPUT_FILES if (writing / name).is_file()]
                 for name in written:
                     os.replace(writing / name, out_dir / name)
                 replace_folder(writing / FEEDBACK_DIR, out_dir / FEEDBACK_DIR)
             finally:
                 shutil.rmtree(writing, ignore_errors=True)
-            paths = {"phu_luc_ii": out_dir / "phu-luc-ii.xlsx", "tong_hop": out_dir / "tong-hop.xlsx",
+            paths = {"phu_luc_ii": out_dir / "phu-luc-ii.xlsx", "phu_luc_ii_docx": out_dir / "phu-luc-ii.docx",
+                     "tong_hop": out_dir / "tong-hop.xlsx",
                      "harvest_json": out_dir / "harvest.json", "received": received,
                      "feedback": out_dir / FEEDBACK_DIR, "feedback_csv": out_dir / FEEDBACK_CSV}
             record_outputs(out_dir, [out_dir / name for name in written])
@@ -192,18 +201,26 @@ class RankOutputs:
     out_dir: Path
     results: object
     path: Path
+    docx: Path | None = None  # phu-luc-ii.docx, the same table as a Word document
 
 
-def run_rank(harvest_dir: Path, out_dir: Path | None = None, office: str = "") -> RankOutputs:
-    """Rebuild phu-luc-ii.xlsx from DIR/harvest.json (refused while a harvest writes that folder)."""
+def run_rank(harvest_dir: Path, out_dir: Path | None = None, office: str = "",
+             profile: OfficeProfile | None = None) -> RankOutputs:
+    """Rebuild phu-luc-ii.xlsx and phu-luc-ii.docx from DIR/harvest.json (refused while a harvest
+    writes that folder).
+
+    The office profile is the one the harvest kept, with `profile`'s keys over it; `office` is the
+    option as it was before profiles (an issuing UBND, see profile.legacy_office)."""
     results = load_results(harvest_dir)
+    profile = results.profile.merged(legacy_office(office)).merged(profile or OfficeProfile())
     out_dir = out_dir or harvest_dir
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         with FolderLock(out_dir):  # not while a harvest writes the same folder
-            path = write_phu_luc_ii(results, out_dir / "phu-luc-ii.xlsx", office=office)
+            path = write_phu_luc_ii(results, out_dir / "phu-luc-ii.xlsx", profile)
+            docx = write_phu_luc_ii_docx(results, out_dir / "phu-luc-ii.docx", profile)
             if (out_dir / MANIFEST).is_file():
-                record_outputs(out_dir, [path])
+                record_outputs(out_dir, [path, docx])
     except OSError as exc:
         raise output_error(exc, out_dir, "bảng xếp hạng") from exc
-    return RankOutputs(out_dir, results, path)
+    return RankOutputs(out_dir, results, path, docx)

@@ -15,11 +15,13 @@ from cchc_xls.layout import (
     CLUSTER_COLUMNS, DISTRIBUTION_COLUMNS, H_APPRAISAL, H_SELF_TOTAL, RANKING_LAYOUT, RANKING_SHEET,
 )
 from cchc_xls.numbers import format_vn
+from cchc_xls.profile import OfficeProfile
 from cchc_xls.results import Results, UnitRow, ordered_for_ranking, ranking_sections
 from cchc_xls.outputs import write_atomic
 from cchc_xls.score import cut_percent, ranks_within, survey_max
 from cchc_xls.style import (
-    FILL_HEADER, FILL_PARENT, Formats, fit_row, new_workbook, setup_print, write_number_or_blank, write_signature,
+    FILL_HEADER, FILL_PARENT, Formats, fit_row, new_workbook, office_signature, setup_print, write_number_or_blank,
+    write_signature,
 )
 
 TEXTS = RANKING_LAYOUT.texts
@@ -38,16 +40,28 @@ def index_percent(total: Decimal | None, maximum: Decimal) -> Decimal | None:
     return cut_percent(total, maximum)
 
 
+def ranking_note(results: Results, unit: UnitRow) -> str:
+    """Phụ lục II's Ghi chú for a unit (the same in the workbook and the Word document)."""
+    if unit.note:
+        return unit.note
+    if unit.group_note:
+        return unit.group_note
+    if unit.status == "submitted" and not unit.appraisal_complete \
+            and any(u.appraisal_complete or u.appraisal for u in results.units):
+        return RANKING_LAYOUT.texts["no_appraisal"]
+    return ""
+
+
 def group_colour(results: Results, name: str | None) -> str:
     names = [b.name for b in results.rubric.bands]
     return GROUP_COLOURS[names.index(name) % len(GROUP_COLOURS)] if name in names else "#BFBFBF"
 
 
 class _Writer:
-    def __init__(self, workbook, results: Results, office: str):
+    def __init__(self, workbook, results: Results, profile: OfficeProfile):
         self.wb = workbook
         self.results = results
-        self.office = office
+        self.profile = profile
         self.fmt = Formats(workbook)
 
     def write(self) -> None:
@@ -64,9 +78,7 @@ class _Writer:
         period = self.results.period
         sheet.merge_range(0, 0, 0, last_col, RANKING_LAYOUT.texts["heading"], self.fmt(bold=True, align="center"))
         sheet.merge_range(1, 0, 1, last_col, title, self.fmt(bold=True, align="center", font_size=14))
-        year = period.year if period else "……"
-        issuer = self.office or TEXTS["default_issuer"]
-        sheet.merge_range(2, 0, 2, last_col, TEXTS["issued_with"].format(year=year, issuer=issuer),
+        sheet.merge_range(2, 0, 2, last_col, self.profile.issuing_line(self.profile.issue_year(period)),
                           self.fmt(italic=True, align="center", text_wrap=True))
         sheet.set_row(2, 34)
         line = TEXTS["period"].format(period=period.label) if period else ""
@@ -162,19 +174,14 @@ class _Writer:
                 codes=", ".join(leaf.code for leaf in survey), max=format_vn(survey_max(self.results.rubric))),
                 self.fmt(italic=True, font_size=11, text_wrap=True))
             s.set_row(row, 30)
-        end = write_signature(s, self.fmt, row + 2, layout.signature, left=(0, 2), right=(rank_col, last))
+        end = write_signature(s, self.fmt, row + 2, office_signature(self.profile, layout.signature),
+                              left=(0, 2), right=(rank_col, last),
+                              date_line=self.profile.date_line(self.profile.issue_year(self.results.period)))
         setup_print(s, repeat=(top, top + 1), left_margin=0.5, print_area=(end + 4, last))
         s.freeze_panes(top + 2, 0)
 
     def note(self, unit: UnitRow) -> str:
-        if unit.note:
-            return unit.note
-        if unit.group_note:
-            return unit.group_note
-        if unit.status == "submitted" and not unit.appraisal_complete \
-                and any(u.appraisal_complete or u.appraisal for u in self.results.units):
-            return RANKING_LAYOUT.texts["no_appraisal"]
-        return ""
+        return ranking_note(self.results, unit)
 
     def add_chart(self) -> None:
         """A chart sheet (prints as its own page): every ranked unit's total, coloured by group;
@@ -300,11 +307,14 @@ class _Writer:
         setup_print(s, landscape=False)
 
 
-def write_phu_luc_ii(results: Results, path: Path, office: str = "") -> Path:
-    """Write DIR/phu-luc-ii.xlsx whole or not at all."""
+def write_phu_luc_ii(results: Results, path: Path, profile: OfficeProfile | None = None) -> Path:
+    """Write DIR/phu-luc-ii.xlsx whole or not at all, headed and signed for the office `profile`
+    (the one the harvest kept when None)."""
+    profile = profile if profile is not None else results.profile
+
     def build(partial: Path) -> None:
         workbook = new_workbook(partial)
-        _Writer(workbook, results, office).write()
+        _Writer(workbook, results, profile).write()
         workbook.close()
 
     return write_atomic(path, build)

@@ -1,35 +1,39 @@
-"""Narrative reports (.docx): each commune's report in the form of seeds 000/001, and the office's
-summary of the district. The words live in Jinja2 templates in templates/; this module computes
-the figures and lays the rendered lines out as an editable Word document (python-docx).
+"""Word documents: each commune's report in the form of seeds 000/001, the office's summary
+report and Phụ lục II as a Word table.
+
+The documents are Word templates in templates/ (`bao-cao-xa.docx`, `bao-cao-tong-hop.docx`,
+`phu-luc-ii.docx`) with Jinja2 tags, rendered by docxtpl: an office changes the wording, fonts and
+layout in Word itself. This module computes the figures (from results, as they rank) and hands
+the templates strings only; every value is printed as escaped plain text on one line, so nothing
+a commune typed can become a paragraph, a heading or a table.
 """
 
 from __future__ import annotations
 
-import re
-from contextvars import ContextVar
-from dataclasses import dataclass
-from functools import lru_cache
+import io
+import unicodedata
+import zipfile
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from docx import Document
-from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml.ns import qn
-from docx.shared import Cm, Pt
+import jinja2
+from docx.shared import Mm
+from docxtpl import DocxTemplate, InlineImage
 
 from cchc_xls.compare import Comparison, compare, unit_criteria_changes
 from cchc_xls.errors import CchcError, output_error
 from cchc_xls.outputs import safe_text, write_atomic
-from cchc_xls.numbers import ZERO, format_vn, normalize, round_half_up
-from cchc_xls.score import cut_percent
-from cchc_xls.resources import jinja_env
-from cchc_xls.results import Results, UnitRow, load_results
+from cchc_xls.layout import RANKING_LAYOUT
+from cchc_xls.numbers import ZERO, format_vn, normalize
+from cchc_xls.profile import OfficeProfile, legacy_office, upper_vn
+from cchc_xls.score import cut, cut_percent
+from cchc_xls.resources import data_dir
+from cchc_xls.rank import ranking_note
+from cchc_xls.results import Results, UnitRow, load_results, ranking_sections
 from cchc_xls.units import Unit, ascii_slug
 
-BODY_SIZE = Pt(14)
-_BOLD = re.compile(r"\*\*(.+?)\*\*")
-_DIRECTIVE = re.compile(r"^\[\[(quoc-hieu|ky-ten):(.*)\]\]$")
+RANKING_GROUP_HEADING = RANKING_LAYOUT.texts["ranking_group_heading"]
 
 
 def percent_vn(part: Decimal, whole: Decimal) -> str:
@@ -37,10 +41,6 @@ def percent_vn(part: Decimal, whole: Decimal) -> str:
     if not whole:
         return "0"
     return format_vn(normalize(cut_percent(part, whole)))
-
-
-def _vn(value) -> str:
-    return format_vn(value)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -60,6 +60,7 @@ class Line:
     appraised: Decimal | None = None
     difference: str = ""
     not_applicable: bool = False
+    na_codes: str = ""  # the criteria under this line that do not apply to the unit
 
 
 def _self_scored_max(node, na: set[str]) -> Decimal:
@@ -106,10 +107,14 @@ def commune_lines(results: Results, unit: UnitRow) -> list[Line]:
             child_max = _self_scored_max(child, na) or child.max
             lines.append(Line("criterion", child.code, child.label, _earned(child, unit), child_max,
                               percent_vn(_earned(child, unit), child_max), appraised=_appraised(child, unit),
-                              not_applicable=child.is_leaf and child.code in na))
+                              not_applicable=child.is_leaf and child.code in na,
+                              na_codes=", ".join(leaf.code for leaf in child.leaves()
+                                                 if leaf.code in na and not child.is_leaf)))
 
     for root in rubric.roots:
-        expanded = root.children and all(not c.is_leaf for c in root.children)
+        # a part made of areas numbered on their own (Hải Dương's part I: areas 1-7, "Phần 3." in
+        # seed 000); an area with sub-areas (Thái Nguyên's III: 3.1, 3.2) stays one area
+        expanded = root.children and all(not c.is_leaf and "." not in c.code for c in root.children)
         if expanded:
             all_self = all(leaf.self_scored for leaf in root.leaves())
             possible = _self_scored_max(root, na)
@@ -145,26 +150,43 @@ def lost_points(results: Results, unit: UnitRow) -> list[dict]:
     return items
 
 
-def commune_context(results: Results, unit: UnitRow, comparison: Comparison | None = None) -> dict:
-    """`comparison`: compare(results), computed once for many reports; computed here if not given."""
+def commune_context(results: Results, unit: UnitRow, profile: OfficeProfile | None = None,
+                    comparison: Comparison | None = None) -> dict:
+    """The commune report's fields (README "Customising the reports" lists them). `comparison`:
+    compare(results), computed once for many reports; computed here if not given."""
+    profile = profile if profile is not None else results.profile
     comparison = comparison if comparison is not None else compare(results)
     period = results.period
-    has_survey = any(not leaf.self_scored for leaf in results.rubric.leaves())
+    rubric = results.rubric
+    has_survey = any(not leaf.self_scored for leaf in rubric.leaves())
+    named = Unit(unit.code, unit.name, unit.kind, unit.cluster)
+    applicable_na = [code for code in unit.not_applicable if code in {leaf.code for leaf in rubric.leaves()}]
+    appraised = unit.appraisal_total is not None
     return {
-        "unit": Unit(unit.code, unit.name, unit.kind, unit.cluster),
+        "unit": named,
+        "unit_upper": upper_vn(named.full_name),
+        "unit_name": named.full_name,
+        "committee": unit.committee,
         "period": period,
-        "rubric": results.rubric,
-        "report_year": _report_year(results),
+        "period_label": period.label if period else "",
+        "rubric": rubric,
+        "legal_basis": rubric.legal_basis.describe(),
+        "office_name": profile.office_name,
+        "report_year": profile.issue_year(period),
+        "date_line": profile.date_line(profile.issue_year(period), place=named.bare_name),
         "lines": commune_lines(results, unit),
         "self_total": unit.self_total,
+        "rescaled": bool(applicable_na) and rubric.na_policy == "rescale",
+        "total_max": rubric.total,
         "survey_note": "chưa gồm điểm điều tra xã hội học, SIPAS do tỉnh chấm" if has_survey else "",
         "appraisal_total": unit.appraisal_total,
         "appraisal_note": "" if unit.appraisal_complete else "chưa thẩm định đủ các tiêu chí",
         "group": unit.group,
+        "group_basis": "theo điểm thẩm định" if appraised and results.appraised else "tạm tính theo điểm tự chấm",
         "lost": lost_points(results, unit),
         "extras": extras_lines(results, unit),
-        "index_percent": percent_vn(unit.ranking_total, results.rubric.total)
-        if results.rubric.index_as_percent and unit.ranking_total is not None else "",
+        "index_percent": percent_vn(unit.ranking_total, rubric.total)
+        if rubric.index_as_percent and unit.ranking_total is not None else "",
         "rank": unit.rank,
         "ranking_group": unit.ranking_group,
         "group_note": unit.group_note,
@@ -182,26 +204,38 @@ def extras_lines(results: Results, unit: UnitRow) -> list[dict]:
     if not rubric.extras():
         return []
     lines = [{"label": "Tổng điểm các lĩnh vực", "score": unit.self_base_total, "appraised": unit.appraisal_base_total,
-              "max": None, "details": []}]
+              "max": None, "details": "", "items": []}]
     for extra in rubric.extras():
         bonus = extra.part == "bonus"
         items = [{"code": i.code, "label": i.label, "score": unit.scores.get(i.code, ZERO),
                   "appraised": unit.appraisal.get(i.code) if unit.appraisal_complete else None}
                  for i in extra.items if unit.scores.get(i.code, ZERO) or (unit.appraisal_complete and unit.appraisal.get(i.code))]
+        details = "; ".join(f"{i['code']}. {i['label']}: {format_vn(i['score'])} điểm"
+                            + (f" (thẩm định: {format_vn(i['appraised'])})" if i["appraised"] is not None else "")
+                            for i in items)
         lines.append({"label": "Điểm thưởng được tính" if bonus else "Điểm trừ được tính", "max": extra.max,
                       "score": unit.self_bonus if bonus else unit.self_penalty,
-                      "appraised": unit.appraisal_bonus if bonus else unit.appraisal_penalty, "details": items})
+                      "appraised": unit.appraisal_bonus if bonus else unit.appraisal_penalty, "details": details,
+                      "items": items})
     return lines
 
 
-def _report_year(results: Results) -> str:
-    period = results.period
-    if period is None:
-        return "……"
-    return str(period.year if period.half == 1 else period.year + 1)
+def report_areas(rubric) -> list:
+    """The areas as the reports name them: the top level, or the areas of a part made of areas
+    numbered on their own (Hải Dương's part I); never sub-areas such as Thái Nguyên's 3.1."""
+    result = []
+    for root in rubric.roots:
+        if root.children and all(not c.is_leaf and "." not in c.code for c in root.children):
+            result.extend(root.children)
+        else:
+            result.append(root)
+    return result
 
 
-def summary_context(results: Results, office: str = "", comparison: Comparison | None = None) -> dict:
+def summary_context(results: Results, profile: OfficeProfile | None = None,
+                    comparison: Comparison | None = None) -> dict:
+    """The summary report's fields (README "Customising the reports" lists them)."""
+    profile = profile if profile is not None else results.profile
     comparison = comparison if comparison is not None else compare(results)
     rubric = results.rubric
     submitted = [u for u in results.units if u.status == "submitted"]
@@ -222,13 +256,13 @@ def summary_context(results: Results, office: str = "", comparison: Comparison |
         low = min(t for t, _ in totals)
         best = {"total": high, "names": ", ".join(u.committee for t, u in totals if t == high), "percent": ""}
         worst = {"total": low, "names": ", ".join(u.committee for t, u in totals if t == low), "percent": ""}
-        average = round_half_up(sum((t for t, _ in totals), ZERO) / len(totals), 2)
+        average = cut(sum((t for t, _ in totals), ZERO) / len(totals))
     def score_of(unit: UnitRow, code: str) -> Decimal:
         """The appraised score once the ranking is final, else the self score."""
         return (unit.appraisal if final else unit.scores).get(code, ZERO)
 
     areas = []
-    for area in rubric.areas():
+    for area in report_areas(rubric):
         leaves = [leaf for leaf in area.leaves() if leaf.self_scored]
         if not leaves or not submitted:
             continue
@@ -246,191 +280,180 @@ def summary_context(results: Results, office: str = "", comparison: Comparison |
         scores = [score_of(u, leaf.code) for u in submitted]
         mean = sum(scores, ZERO) / len(scores)
         weakest.append({"code": leaf.code, "label": leaf.label, "max": leaf.max,
-                        "average": round_half_up(mean, 2), "percent": percent_vn(mean, leaf.max),
+                        "average": cut(mean), "percent": percent_vn(mean, leaf.max),
                         "below": sum(1 for s in scores if s < leaf.max), "ratio": mean / leaf.max})
     weakest = [w for w in sorted(weakest, key=lambda w: (w["ratio"], w["code"])) if w["ratio"] < 1][:10]
-    sections = []  # with ranking groups: each group's own distribution
-    if rubric.ranking_groups:
-        for name in rubric.ranking_group_names():
-            members = [u for u in submitted if u.ranking_group == name]
-            sections.append({"name": name, "count": len(members), "bands": [
-                {"name": band.name, "count": sum(1 for u in members if u.group == band.name),
-                 "percent": percent_vn(Decimal(sum(1 for u in members if u.group == band.name)), Decimal(len(members)))
-                 if members else "0"} for band in rubric.bands]})
+    sections = []  # each ranking group's own distribution; one section without a name otherwise
+    for name in (rubric.ranking_group_names() if rubric.ranking_groups else [None]):
+        members = [u for u in submitted if name is None or u.ranking_group == name]
+        sections.append({"name": name, "count": len(members), "bands": [
+            {"name": band.name, "count": sum(1 for u in members if u.group == band.name),
+             "percent": percent_vn(Decimal(sum(1 for u in members if u.group == band.name)), Decimal(len(members)))
+             if members else "0"} for band in rubric.bands]})
     if rubric.index_as_percent and best:
         best["percent"] = percent_vn(best["total"], rubric.total)
         worst["percent"] = percent_vn(worst["total"], rubric.total)
+    period = results.period
     return {
-        "office": office, "period": results.period, "rubric": rubric, "final": final, "sections": sections,
-        "report_year": _report_year(results), "count": count, "bands": bands, "best": best, "worst": worst,
-        "average": average, "areas": areas, "weakest": weakest,
-        "missing": [u.committee for u in results.units if u.status == "missing"],
-        "rejected": [f"{u.committee} ({u.note.rstrip('.')})" for u in results.units if u.status == "rejected"],
+        **office_fields(profile, period),
+        "period": period, "period_label": period.label if period else "", "rubric": rubric,
+        "legal_basis": rubric.legal_basis.describe(), "final": final, "sections": sections,
+        "report_year": profile.issue_year(period), "count": count, "bands": bands, "best": best, "worst": worst,
+        "average": average, "areas": [{k: v for k, v in a.items() if k != "ratio"} for a in areas],
+        "threshold": format_vn(WEAK_AREA_PERCENT),
+        "weak_areas": [{k: v for k, v in a.items() if k != "ratio"} for a in areas
+                       if a["ratio"] * 100 < WEAK_AREA_PERCENT],
+        "weakest": [{k: v for k, v in w.items() if k != "ratio"} for w in weakest],
+        "ranking": ranking_rows(results),
         "comparison": comparison,
+        "missing": ", ".join(u.committee for u in results.units if u.status == "missing"),
+        "rejected": "; ".join(f"{u.committee} ({u.note.rstrip('.')})" for u in results.units if u.status == "rejected"),
     }
 
 
-# ---------------------------------------------------------------------------------------------
-# Text lines -> Word
+# Word documents from the templates in templates/ (docxtpl: Jinja2 tags inside .docx files)
+
+WEAK_AREA_PERCENT = Decimal(80)  # an area is weak below this average share of its maximum
+TEMPLATE_COMMUNE = "bao-cao-xa.docx"
+TEMPLATE_SUMMARY = "bao-cao-tong-hop.docx"
+TEMPLATE_RANKING = "phu-luc-ii.docx"
 
 
-# Every value a template prints (a commune's name, its explanations, the figures) is carried out of
-# band: the rendered text holds only a placeholder, so a value can never add a line, a heading, a
-# bold span or a signature table: the markup is the template's alone, each value one plain run.
-_OPEN, _CLOSE = "\ue000", "\ue001"
-_VALUE = re.compile(f"{_OPEN}(\\d+){_CLOSE}")
+def plain_text(value) -> str:
+    """What a template prints: one line of text, whatever a commune typed. Line breaks, tabs and
+    form feeds become a space and other controls U+FFFD (outputs.safe_text), so docxtpl never
+    turns them into a line break, a paragraph (\\a) or a page break; autoescape then makes
+    `<w:p>` mere characters, so a value can never add a paragraph, a table or a heading."""
+    if value is None:
+        return ""
+    return safe_text(unicodedata.normalize("NFC", str(value)), one_line=True)
 
 
-@dataclass(frozen=True)
-class Rendered:
-    """A rendered template: its lines of markup with placeholders, and the values they stand for."""
-
-    lines: list[str]
-    values: tuple[str, ...]
+def _finalize(value):
+    if hasattr(value, "__html__"):  # an InlineImage or markup the tool itself made
+        return value
+    return plain_text(value)
 
 
-_VALUES: ContextVar[list[str]] = ContextVar("report_values")
-
-
-def _placeholder(value) -> str:
-    """Jinja's finalize: keep the printed value aside, print its placeholder."""
-    values = _VALUES.get()
-    text = safe_text("" if value is None else value, one_line=True)
-    values.append(text.replace(_OPEN, "").replace(_CLOSE, ""))
-    return f"{_OPEN}{len(values) - 1}{_CLOSE}"
-
-
-@lru_cache(maxsize=1)
-def _report_env():
-    # an overlay of the shared environment: the other templates (messages) print values as they are
-    env = jinja_env().overlay(finalize=_placeholder)
-    env.filters["vn"] = _vn
+def _word_env() -> jinja2.Environment:
+    env = jinja2.Environment(autoescape=True, finalize=_finalize)
+    env.filters["vn"] = lambda value: format_vn(value) if isinstance(value, (Decimal, int)) else value
     return env
 
 
-def render_lines(template: str, context: dict) -> Rendered:
-    """Render a report template; each printed value becomes a placeholder for one plain run."""
-    values: list[str] = []
-    token = _VALUES.set(values)
+def for_word(value):
+    """Figures as Vietnamese documents write them (decimal comma); lists, dicts and the report's
+    dataclasses walked through, so a template prints strings only."""
+    if isinstance(value, Decimal):
+        return format_vn(value)
+    if isinstance(value, dict):
+        return {k: for_word(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [for_word(v) for v in value]
+    if isinstance(value, Line):
+        return for_word(asdict(value))
+    return value
+
+
+def template_path(name: str, templates_dir: Path | None = None) -> Path:
+    """An office's own copy of a template (in `templates_dir`) when it has one, else the bundled one."""
+    if templates_dir is not None and (Path(templates_dir) / name).is_file():
+        return Path(templates_dir) / name
+    return data_dir("templates") / name
+
+
+def render_docx(template: Path, context: dict, path: Path, images: dict | None = None) -> Path:
+    """Render a .docx template with `context` (figures formatted, every value escaped plain
+    text) into `path`, whole or not at all. `images`: field -> PNG bytes, inserted as pictures."""
     try:
-        text = _report_env().get_template(template).render(**context)
-    finally:
-        _VALUES.reset(token)
-    return Rendered([line.rstrip() for line in text.splitlines() if line.strip()], tuple(values))
-
-
-def _set_font(run, size=BODY_SIZE, bold=None, italic=None) -> None:
-    run.font.name = "Times New Roman"
-    run._element.rPr.rFonts.set(qn("w:eastAsia"), "Times New Roman")
-    run.font.size = size
-    if bold is not None:
-        run.bold = bold
-    if italic is not None:
-        run.italic = italic
-
-
-def _add_runs(paragraph, text: str, values, size=BODY_SIZE, bold=False, italic=False) -> None:
-    """Text with **bold** spans as runs (the only inline markup); placeholders become their values.
-
-    Markup is looked for in the template's text only: a value is put back after, as plain text."""
-    pieces: list[tuple[str, bool]] = []
-    position = 0
-    for match in _BOLD.finditer(text):
-        if match.start() > position:
-            pieces.append((text[position:match.start()], bold))
-        pieces.append((match.group(1), True))
-        position = match.end()
-    if position < len(text):
-        pieces.append((text[position:], bold))
-    runs: list[list] = []
-    for piece, weight in pieces:
-        plain = _VALUE.sub(lambda m: values[int(m.group(1))], piece)
-        if runs and runs[-1][1] == weight:
-            runs[-1][0] += plain
-        elif plain:
-            runs.append([plain, weight])
-    for plain, weight in runs:
-        _set_font(paragraph.add_run(plain), size, weight, italic)
-
-
-def _paragraph(container, text: str, values=(), *, align=None, bold=False, italic=False, size=BODY_SIZE, indent=None,
-               first_line=None, space_after=Pt(4)):
-    paragraph = container.add_paragraph()
-    fmt = paragraph.paragraph_format
-    fmt.space_after = space_after
-    fmt.space_before = Pt(0)
-    fmt.line_spacing = 1.15
-    if align is not None:
-        paragraph.alignment = align
-    if indent is not None:
-        fmt.left_indent = indent
-    if first_line is not None:
-        fmt.first_line_indent = first_line
-    _add_runs(paragraph, text, values, size, bold, italic)
-    return paragraph
-
-
-def _two_columns(document, left: list[str], right: list[str], kind: str, values) -> None:
-    table = document.add_table(rows=1, cols=2)
-    table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    table.autofit = False
-    widths = (Cm(6), Cm(10.5)) if kind == "quoc-hieu" else (Cm(8), Cm(8.5))
-    for column, cell, width in zip(table.columns, table.rows[0].cells, widths):
-        column.width = width  # LibreOffice reads the grid, Word the cells: set both
-        cell.width = width
-    for side, (cell, lines) in enumerate(zip(table.rows[0].cells, (left, right))):
-        cell.paragraphs[0]._element.getparent().remove(cell.paragraphs[0]._element)
-        for index, line in enumerate(lines):
-            if kind == "quoc-hieu":
-                last = index == len(lines) - 1
-                bold = not (last and index >= 2)
-                italic = last and index >= 2
-                size = Pt(12) if side == 0 or index == 0 else Pt(13)
-                align = WD_ALIGN_PARAGRAPH.CENTER
-                if side == 0 and last:  # "Số: …/BC-UBND"
-                    bold, italic = False, False
-            else:
-                bold = side == 1
-                italic = False
-                size = Pt(12) if side == 0 else Pt(14)
-                align = WD_ALIGN_PARAGRAPH.LEFT if side == 0 else WD_ALIGN_PARAGRAPH.CENTER
-            _paragraph(cell, line or " ", values, align=align, bold=bold, italic=italic, size=size, space_after=Pt(0))
-    document.add_paragraph()
-
-
-def lines_to_docx(rendered: Rendered, path: Path, title: str) -> Path:
-    """Lay out rendered lines as an A4 Word document in the style of administrative documents."""
-    document = Document()
-    section = document.sections[0]
-    section.page_height, section.page_width = Cm(29.7), Cm(21.0)
-    section.top_margin, section.bottom_margin = Cm(2), Cm(2)
-    section.left_margin, section.right_margin = Cm(3), Cm(1.5)
-    normal = document.styles["Normal"]
-    normal.font.name = "Times New Roman"
-    normal.font.size = BODY_SIZE
-    normal.element.rPr.rFonts.set(qn("w:eastAsia"), "Times New Roman")
-    document.core_properties.title = safe_text(title, one_line=True)
-    document.core_properties.author = "cchc-xls"
-    values = rendered.values
-    for line in rendered.lines:
-        directive = _DIRECTIVE.match(line.strip())
-        if directive:
-            left, _, right = directive.group(2).partition("|")
-            _two_columns(document, [s.strip() for s in left.split(";")], [s.strip() for s in right.split(";")],
-                         directive.group(1), values)
-        elif line.startswith("# "):
-            _paragraph(document, line[2:], values, align=WD_ALIGN_PARAGRAPH.CENTER, bold=True, size=Pt(15), space_after=Pt(2))
-        elif line.startswith("## "):
-            _paragraph(document, line[3:], values, align=WD_ALIGN_PARAGRAPH.CENTER, bold=True, space_after=Pt(2))
-        elif line.startswith("### "):
-            _paragraph(document, line[4:], values, align=WD_ALIGN_PARAGRAPH.JUSTIFY, bold=True, first_line=Cm(1))
-        elif line.startswith("- "):
-            _paragraph(document, line, values, align=WD_ALIGN_PARAGRAPH.JUSTIFY, first_line=Cm(1))
-        elif line.startswith("> "):
-            _paragraph(document, line[2:], values, align=WD_ALIGN_PARAGRAPH.JUSTIFY, italic=True, first_line=Cm(1))
-        else:
-            _paragraph(document, line, values, align=WD_ALIGN_PARAGRAPH.JUSTIFY, first_line=Cm(1))
+        document = DocxTemplate(str(template))
+        values = for_word(context)
+        for key, data in (images or {}).items():
+            values[key] = InlineImage(document, io.BytesIO(data), width=Mm(150)) if data else ""
+        document.render(values, _word_env(), autoescape=True)
+    except (jinja2.TemplateError, ValueError, KeyError, zipfile.BadZipFile, OSError) as exc:
+        raise CchcError.of("report.template_failed", path=str(template), reason=str(exc)) from exc
     return write_atomic(path, lambda partial: document.save(str(partial)))
+
+
+def band_chart(results: Results) -> bytes | None:
+    """A PNG of how many ranked units are in each band (one bar group per ranking group)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+    from matplotlib.figure import Figure
+
+    sections = [(name, [u for u in units if u.rank is not None]) for name, units in ranking_sections(results)]
+    sections = [(name, units) for name, units in sections if units]
+    if not sections:
+        return None
+    bands = [b.name for b in results.rubric.bands]
+    figure = Figure(figsize=(7.5, 3.6), dpi=150)
+    axes = figure.add_subplot()
+    width = 0.8 / len(sections)
+    colours = ["#2E75B6", "#ED7D31", "#70AD47", "#7F7F7F"]
+    for index, (name, units) in enumerate(sections):
+        counts = [sum(1 for u in units if u.group == band) for band in bands]
+        xs = [i - 0.4 + width * (index + 0.5) for i in range(len(bands))]
+        bars = axes.bar(xs, counts, width * 0.9, label=name or "Số đơn vị", color=colours[index % len(colours)])
+        axes.bar_label(bars, padding=2, fontsize=9)
+    axes.set_xticks(range(len(bands)), bands)
+    axes.set_ylabel("Số đơn vị")
+    axes.yaxis.get_major_locator().set_params(integer=True)
+    axes.spines[["top", "right"]].set_visible(False)
+    axes.set_ylim(0, max(1, max(sum(1 for u in units if u.group == b) for _, units in sections for b in bands)) * 1.2)
+    if len(sections) > 1:
+        axes.legend(frameon=False, fontsize=9)
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    pyplot.close("all")
+    return buffer.getvalue()
+
+
+def ranking_rows(results: Results) -> list[dict]:
+    """Phụ lục II's rows as the Word documents show them: the final totals that rank (bonus and
+    penalty included), a heading row before each ranking group when the rubric has them."""
+    rows = []
+    for name, units in ranking_sections(results):
+        if name is not None:
+            rows.append({"number": "", "unit": f"{RANKING_GROUP_HEADING} {name.upper()}", "self_total": "",
+                         "appraisal_total": "", "rank": "", "group": "", "note": ""})
+        for number, unit in enumerate(units, start=1):
+            rows.append({"number": number, "unit": unit.committee, "self_total": unit.self_total,
+                         "appraisal_total": unit.appraisal_total, "rank": unit.rank or "", "group": unit.group or "",
+                         "note": ranking_note(results, unit)})
+    return rows
+
+
+def office_fields(profile: OfficeProfile, period) -> dict:
+    """The office's header, number, date and signature fields, the same in every document."""
+    issuer, office = profile.header_lines()
+    return {"issuer_upper": issuer, "office_upper": office, "issuer_name": profile.issuer_name,
+            "office_name": profile.office_name, "number_line": profile.number_line("BC"),
+            "abbreviation": profile.abbreviation, "signer_upper": upper_vn(profile.title),
+            "signer_name": profile.name_line, "date_line": profile.date_line(profile.issue_year(period)),
+            "issuing_line": profile.issuing_line(profile.issue_year(period))}
+
+
+def write_phu_luc_ii_docx(results: Results, path: Path, profile: OfficeProfile | None = None,
+                          templates_dir: Path | None = None) -> Path:
+    """Phụ lục II as a Word document (beside phu-luc-ii.xlsx), with the same figures."""
+    profile = profile if profile is not None else results.profile
+    period = results.period
+    survey = [leaf for leaf in results.rubric.leaves() if not leaf.self_scored]
+    footnote = ""
+    if survey:
+        share = format_vn(sum((leaf.max for leaf in survey), ZERO))
+        footnote = (f"Ghi chú: điểm tự chấm không gồm các tiêu chí do tỉnh chấm ({', '.join(l.code for l in survey)}; "
+                    f"tối đa {share} điểm); điểm thẩm định đã gồm.")
+    context = {**office_fields(profile, period), "rows": ranking_rows(results),
+               "period_upper": upper_vn(period.label) if period else "",
+               "provisional": "" if results.appraised else RANKING_LAYOUT.texts["provisional"], "footnote": footnote}
+    return render_docx(template_path(TEMPLATE_RANKING, templates_dir), context, path)
+
+
 
 
 # ---------------------------------------------------------------------------------------------
@@ -448,10 +471,15 @@ def commune_report_name(unit: UnitRow, results: Results) -> str:
     return f"bao-cao_{unit.code}_{ascii_slug(Unit(unit.code, unit.name, unit.kind).full_name)}_{period}.docx"
 
 
-def write_reports(harvest_dir: Path, out_dir: Path, unit_code: str | None = None, office: str = "") -> Reports:
-    """The commune reports (one, with unit_code) and, for all, the office's summary report."""
+def write_reports(harvest_dir: Path, out_dir: Path, unit_code: str | None = None, office: str = "",
+                  profile: OfficeProfile | None = None, templates_dir: Path | None = None) -> Reports:
+    """The commune reports (one, with unit_code) and, for all, the office's summary report.
+
+    The office profile is the one the harvest kept, with `profile`'s keys over it; `office` is the
+    option as it was before profiles (an issuing UBND or an office name, see legacy_office)."""
     results = load_results(harvest_dir)
     comparison = compare(results)
+    profile = results.profile.merged(legacy_office(office)).merged(profile or OfficeProfile())
     units = [u for u in results.units if u.status == "submitted"]
     if unit_code is not None:
         units = [u for u in results.units if u.code == unit_code]
@@ -461,17 +489,14 @@ def write_reports(harvest_dir: Path, out_dir: Path, unit_code: str | None = None
             raise CchcError(f"Đơn vị mã {unit_code} chưa có phiếu được tính ({units[0].note}): chưa lập được báo cáo.")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
-        written = []
-        for unit in units:
-            lines = render_lines("bao-cao-xa.txt.j2", commune_context(results, unit, comparison))
-            written.append(lines_to_docx(lines, out_dir / commune_report_name(unit, results),
-                                         f"Báo cáo tự đánh giá Chỉ số CCHC - {unit.committee}"))
+        template = template_path(TEMPLATE_COMMUNE, templates_dir)
+        written = [render_docx(template, commune_context(results, unit, profile, comparison), out_dir / commune_report_name(unit, results))
+                   for unit in units]
         summary = None
         if unit_code is None:
-            lines = render_lines("bao-cao-tong-hop.txt.j2", summary_context(results, office, comparison))
             period = results.period.key if results.period else "ky"
-            summary = lines_to_docx(lines, out_dir / f"bao-cao-tong-hop_{period}.docx",
-                                    "Báo cáo tổng hợp kết quả Chỉ số CCHC cấp xã")
+            summary = render_docx(template_path(TEMPLATE_SUMMARY, templates_dir), summary_context(results, profile, comparison),
+                                  out_dir / f"bao-cao-tong-hop_{period}.docx", images={"chart": band_chart(results)})
     except OSError as exc:
         raise output_error(exc, out_dir, "báo cáo") from exc
     return Reports(out_dir, tuple(written), summary)

@@ -17,6 +17,7 @@ from cchc_xls.findings import Finding, make
 from cchc_xls.outputs import safe_text
 from cchc_xls.numbers import to_decimal
 from cchc_xls.rubric import Rubric, load_rubric
+from cchc_xls.profile import OfficeProfile, profile_from_json
 from cchc_xls.score import final_ranking, rank_units
 from cchc_xls.units import Period, parse_period
 
@@ -80,6 +81,7 @@ class Results:
     source: Path | None = None
     batch: str = ""  # the template set the returns came from (appraisal workbooks carry it)
     previous: dict = field(default_factory=dict)  # the earlier harvest compared with (compare.py)
+    profile: OfficeProfile = field(default_factory=OfficeProfile)  # the office, as the harvest kept it
 
     @property
     def appraised(self) -> bool:
@@ -352,7 +354,7 @@ def results_from_data(data: dict, rubric: Rubric, source: Path | None = None) ->
                            count=len(schema.problems), problems=lines)
     batch = schema.text(data.get("batch"), "batch")
     results = Results(rubric, period, tuple(units), tuple(f for f in files if isinstance(f, dict)), source, batch,
-                      previous=previous)
+                      previous=previous, profile=profile_from_json(data.get("profile")))
     return rank_results(results)
 
 

@@ -222,13 +222,19 @@ def rank_with_ties(totals: list[Decimal]) -> list[int]:
 # Percentages and shares: every writer (tong-hop, Phụ lục II, reports) takes them from here
 
 
+def cut(value: Decimal, places: int = 2) -> Decimal:
+    """The one rounding of the documents: `places` decimals cut, not rounded, as the seeds write
+    their figures (95,666… -> 95,66). Percentages, shares and averages all go through it."""
+    return Decimal(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_DOWN)
+
+
 def cut_percent(part: Decimal, whole: Decimal) -> Decimal:
     """part as a percentage of whole, two decimals cut, not rounded, as seed 004 writes them
     (14,35/15 -> 95,66); 0 when whole is 0. Reports and the Phụ lục II distribution both use it,
     so the two documents always agree."""
     if not whole:
         return ZERO
-    return (Decimal(part) * HUNDRED / Decimal(whole)).quantize(Decimal("0.01"), rounding=ROUND_DOWN)
+    return cut(Decimal(part) * HUNDRED / Decimal(whole))
 
 
 def self_percent(rubric: Rubric, totals: Totals | None) -> Decimal | None:

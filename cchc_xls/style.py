@@ -98,12 +98,25 @@ def setup_print(sheet, repeat: tuple[int, int] | None = None, landscape: bool = 
         sheet.print_area(0, 0, *print_area)
 
 
+def office_signature(profile, signature):
+    """`signature` (a layout.Signature) signed for the office `profile`: its right-hand block
+    becomes the office's signer ("GIÁM ĐỐC", the note, room to sign, the name)."""
+    from dataclasses import replace
+
+    from cchc_xls.profile import upper_vn
+
+    note = signature.right[-1] if signature.right and not signature.right[-1][1] else ("", False)
+    return replace(signature, right=((upper_vn(profile.title), True), note, ("", False), ("", False),
+                                     (profile.name_line, True)))
+
+
 def write_signature(sheet, fmt: Formats, row: int, signature, left: tuple[int, int], right: tuple[int, int],
-                    place: str = "") -> int:
+                    place: str = "", date_line: str | None = None) -> int:
     """A layout.Signature under a table: the date line at `row` over the right-hand block, then
     each side's lines one per row; `left`/`right` are (first, last) zero-based columns. Returns
-    the last row written."""
-    sheet.merge_range(row, right[0], row, right[1], signature.date_line.format(place=place),
+    the last row written. `date_line` (an office profile's) replaces the signature's own."""
+    sheet.merge_range(row, right[0], row, right[1],
+                      date_line if date_line is not None else signature.date_line.format(place=place),
                       fmt(italic=True, align="center"))
     for lines, (first, last) in ((signature.left, left), (signature.right, right)):
         for offset, (text, bold) in enumerate(lines, start=1):

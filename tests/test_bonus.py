@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from docx import Document
 from openpyxl import load_workbook
 
 from cchc_xls.cli import main
@@ -360,6 +361,12 @@ def test_phu_luc_ii_shows_parts_and_notes_and_cchc_rank_agrees(round_trip):
     two = rows["UBND xã Hai"]
     assert two[-3:-1] == [3, "Tốt"] and "Xuất sắc" in two[-1] and "25%" in two[-1]
     assert "TR.1" in rows["UBND xã Bốn"][-1]
+    # phu-luc-ii.docx: the final totals that rank, the same ranks, bands and notes
+    table = Document(str(out / "phu-luc-ii.docx")).tables[0]
+    words = {row.cells[1].text: [c.text for c in row.cells] for row in table.rows[1:]}
+    for name, cells in rows.items():
+        assert words[name][2] == format(D(str(cells[5])).normalize(), "f").replace(".", ",")
+        assert words[name][4:6] == [str(cells[-3]), cells[-2]] and words[name][6] == (cells[-1] or "")
     # cchc rank rebuilds the same ranking from harvest.json
     result = CliRunner().invoke(main, ["rank", str(out), "--json"])
     assert result.exit_code == 0, result.output
@@ -430,6 +437,21 @@ def test_ranking_groups_rank_separately(tmp_path):
     assert sections["XẾP HẠNG RIÊNG: XÃ, ĐẶC KHU"] == [
         (1, "UBND đặc khu Cô Tô", 1, 100), (2, "UBND xã Tiên Yên", 2, 93.75), (3, "UBND xã Quảng Hà", 3, 87.5)]
 
+    # phu-luc-ii.docx: the same sections, ranks and totals in its Word table
+    table = Document(str(tmp_path / "out" / "phu-luc-ii.docx")).tables[0]
+    words, current = {}, None
+    for row in table.rows[1:]:
+        cells = [c.text for c in row.cells]
+        if cells[1].startswith("XẾP HẠNG RIÊNG"):
+            current = cells[1]
+            words[current] = []
+        else:
+            words[current].append((int(cells[0]), cells[1], int(cells[4]), cells[2]))
+    assert words == {"XẾP HẠNG RIÊNG: PHƯỜNG": [(1, "UBND phường Cao Xanh", 1, "95"), (2, "UBND phường Hồng Hải", 2, "90")],
+                     "XẾP HẠNG RIÊNG: XÃ, ĐẶC KHU": [(1, "UBND đặc khu Cô Tô", 1, "100"),
+                                                      (2, "UBND xã Tiên Yên", 2, "93,75"),
+                                                      (3, "UBND xã Quảng Hà", 3, "87,5")]}
+
     book = load_workbook(tmp_path / "out" / "phu-luc-ii.xlsx")
     assert [sheet.title for sheet in book.chartsheets] == ["Biểu đồ 1", "Biểu đồ 2"]  # a chart per group
     dist = book["Phân loại"]
@@ -464,7 +486,6 @@ def test_ranking_groups_rank_separately(tmp_path):
     # the summary report gives each group's own distribution; a commune's report its rank in its group
     result = CliRunner().invoke(main, ["report", str(tmp_path / "out"), "--out", str(tmp_path / "rep")])
     assert result.exit_code == 0, result.output
-    from docx import Document
 
     def paragraphs(path):
         return [p.text for p in Document(str(path)).paragraphs]
@@ -555,7 +576,6 @@ def test_reports_give_the_parts_and_the_band_note(appraised):
     tmp_path, _ = appraised
     result = CliRunner().invoke(main, ["report", str(tmp_path / "out"), "--unit", "U2", "--out", str(tmp_path / "rep")])
     assert result.exit_code == 0, result.output
-    from docx import Document
 
     path = next(p for p in (tmp_path / "rep").glob("*.docx") if "U2" in p.name)
     text = "\n".join(p.text for p in Document(str(path)).paragraphs)

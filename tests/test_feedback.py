@@ -24,6 +24,7 @@ import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 
+from cchc_xls.profile import OfficeProfile
 from cchc_xls.cli import main
 from cchc_xls.errors import DeadlineError
 from cchc_xls.feedback import build_feedback, for_commune, parse_deadline
@@ -157,7 +158,7 @@ def conversation(tmp_path_factory) -> Conversation:
     (inbox / "Xa Hong Phong - ban ky.pdf").write_bytes(pdf_bytes("Hong Phong"))
     before = {p: sha256(p) for p in inbox.rglob("*") if p.is_file()}
     out = root / "ket-qua"
-    outputs = run_harvest(RUBRIC, [inbox], units, out, workers=1, deadline=DEADLINE, office=OFFICE)
+    outputs = run_harvest(RUBRIC, [inbox], units, out, workers=1, deadline=DEADLINE, profile=OfficeProfile(office=OFFICE))
     data = json.loads((out / "harvest.json").read_text(encoding="utf-8"), parse_float=Decimal)
     return Conversation(inbox, out, outputs, data, before, templates)
 

@@ -260,7 +260,8 @@ def test_form_of_seed_002_title_issuing_line_and_merged_two_row_header(ties):
     assert lines[0] == "PHỤ LỤC II"
     assert TITLE in lines
     issuing = next(line for line in lines if line.startswith("(Ban hành kèm theo Quyết định số"))
-    assert "/QĐ-UBND" in issuing and "2024" in issuing and "UBND huyện Tứ Kỳ" in issuing  # --office
+    # a ranking of 2024 is issued in 2025; --office "UBND huyện Tứ Kỳ", as before profiles, is the issuer
+    assert "/QĐ-UBND" in issuing and "/2025 " in issuing and issuing.endswith("của Chủ tịch UBND huyện Tứ Kỳ)")
 
     top = header_row(ws)
     merged = {str(r) for r in ws.merged_cells.ranges}
@@ -290,7 +291,7 @@ def test_signature_block_and_print_setup(ties):
     below = [str(ws.cell(r, c).value) for r in range(rows[-1]["row"] + 1, ws.max_row + 1) for c in range(1, 8)
              if ws.cell(r, c).value]
     assert "NGƯỜI LẬP BIỂU" in below
-    assert "THỦ TRƯỞNG CƠ QUAN" in below
+    assert "TRƯỞNG PHÒNG" in below  # the title follows the office: a district's Phòng Nội vụ
     assert any("ngày" in t and "tháng" in t and "năm" in t for t in below)
     assert any("Ký, ghi rõ họ tên" in t for t in below)
     assert any("đóng dấu" in t for t in below)

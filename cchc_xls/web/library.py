@@ -95,6 +95,13 @@ def check_rubric_upload(path: Path, folder: Path) -> Check:
     return Check(True, (), f"{rubric.title} ({rubric.id}), {len(rubric.leaves())} tiêu chí")
 
 
+def round_profile(settings: RoundSettings):
+    """The office profile dot.yaml holds (issuer, office, signer_title, signer_name, place)."""
+    from cchc_xls.profile import OfficeProfile
+
+    return OfficeProfile(**{key: getattr(settings, key) for key in rounds.PROFILE_KEYS})
+
+
 def generate(folder: Path, settings: RoundSettings):
     """`cchc generate` into 1-mau-gui-xa."""
     from cchc_xls.generate import generate_templates
@@ -103,7 +110,7 @@ def generate(folder: Path, settings: RoundSettings):
     if not settings.period:
         raise CchcError("Đợt này chưa ghi kỳ đánh giá (ví dụ 2024): vào “Thiết lập”.")
     return generate_templates(rubric, units, parse_period(settings.period), Path(folder) / rounds.TEMPLATES,
-                              office=settings.office, deadline=settings.deadline)
+                              profile=round_profile(settings), deadline=settings.deadline)
 
 
 def harvest(folder: Path, settings: RoundSettings, *, with_appraisal: bool, progress=None):
@@ -123,7 +130,7 @@ def harvest(folder: Path, settings: RoundSettings, *, with_appraisal: bool, prog
     period = parse_period(settings.period) if settings.period else None
     # one worker: the page runs it in a thread of a threaded server, where forking is unsafe
     return run_harvest(rubric, inputs, units, out, period=period, workers=1, progress=progress,
-                       deadline=parse_deadline(settings.deadline), office=settings.office)
+                       deadline=parse_deadline(settings.deadline), profile=round_profile(settings))
 
 
 def harvest_round(folder: Path, settings: RoundSettings, *, with_appraisal: bool, progress=None):
@@ -151,14 +158,14 @@ def appraise(folder: Path, by: str):
 
 
 def rank(results_dir: Path, settings: RoundSettings):
-    """`cchc rank`: rebuild phu-luc-ii.xlsx with the office profile's issuer."""
+    """`cchc rank`: rebuild phu-luc-ii.xlsx and phu-luc-ii.docx for the round's office profile."""
     from cchc_xls.pipeline import run_rank
 
-    return run_rank(Path(results_dir), office=settings.issuer or settings.office)
+    return run_rank(Path(results_dir), profile=round_profile(settings))
 
 
 def reports(folder: Path, results_dir: Path, settings: RoundSettings):
     """`cchc report` into 6-bao-cao."""
     from cchc_xls.report import write_reports
 
-    return write_reports(Path(results_dir), Path(folder) / rounds.REPORTS, office=settings.issuer or settings.office)
+    return write_reports(Path(results_dir), Path(folder) / rounds.REPORTS, profile=round_profile(settings))
