@@ -25,8 +25,9 @@ from cchc_xls.findings import Finding, make
 from cchc_xls.limits import ARCHIVE_RATIO_FROM_BYTES, DEFAULT_LIMITS, RATIO_FROM_BYTES, Limits, megabytes
 from cchc_xls.mail import MAIL_SUFFIXES, MAX_MAILBOX_BYTES, Attachment, Message, expand_mail
 from cchc_xls.outputs import display_path, safe_text
+from cchc_xls.workbook import SPREADSHEET_SUFFIXES as WORKBOOK_SUFFIXES
 
-SPREADSHEET_SUFFIXES = {".xlsx", ".xlsm", ".xlsb", ".xls", ".ods"}
+SPREADSHEET_SUFFIXES = WORKBOOK_SUFFIXES  # one list: workbook.py reads exactly these formats
 # Files that come with a return (a signed scan, a photo, a covering letter): attachments of the
 # commune they came with (assign.py), never a rejected return.
 ATTACHMENT_SUFFIXES = {
