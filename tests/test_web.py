@@ -171,6 +171,7 @@ def test_a_whole_year_through_the_routes(page, tmp_path):
     assert "UBND xã Hà Bắc: 99,5 điểm" in results and "UBND thị trấn Hà Trung: 99,5 điểm" in results
     response = page.post("/dot/cchc-2024/ket-qua/xep-hang", follow_redirects=True)
     assert "Đã lập lại bảng xếp hạng phu-luc-ii.xlsx." in text(response)
+    assert 'href="/tai/cchc-2024/5-ket-qua-tham-dinh/phu-luc-ii.docx"' in text(response)
     response = page.post("/dot/cchc-2024/ket-qua/bao-cao", follow_redirects=True)
     assert "Đã viết 2 báo cáo của đơn vị và báo cáo tổng hợp." in text(response)
     ranking = page.get("/tai/cchc-2024/5-ket-qua-tham-dinh/phu-luc-ii.xlsx")

@@ -147,14 +147,16 @@ def harvest_round(folder: Path, settings: RoundSettings, *, with_appraisal: bool
     return outputs
 
 
-def appraise(folder: Path, by: str):
-    """`cchc appraise` of the self-score results into 4-tham-dinh/mau-trong."""
+def appraise(folder: Path, by: str, settings: RoundSettings | None = None):
+    """`cchc appraise` of the self-score results into 4-tham-dinh/mau-trong, headed for the
+    round's office profile as it is now (it may have been completed after the harvest)."""
     from cchc_xls.appraise import write_appraisal_workbooks
 
     source = Path(folder) / rounds.SELF_RESULTS
     if not (source / "harvest.json").is_file():
         raise CchcError("Chưa thu và kiểm tra phiếu tự chấm: vào bước “Nhận phiếu” trước.")
-    return write_appraisal_workbooks(source, Path(folder) / rounds.APPRAISAL / rounds.APPRAISAL_BLANK, by=by)
+    return write_appraisal_workbooks(source, Path(folder) / rounds.APPRAISAL / rounds.APPRAISAL_BLANK, by=by,
+                                     profile=round_profile(settings) if settings else None)
 
 
 def rank(results_dir: Path, settings: RoundSettings):

@@ -348,7 +348,7 @@ def write_appraisal(name):
     folder = round_dir(name)
     by = "area" if request.form.get("by") == "area" else "unit"
     try:
-        outputs = library.appraise(folder, by)
+        outputs = library.appraise(folder, by, settings_of(folder))
         flash(f"Đã lập {len(outputs.workbooks)} bảng thẩm định"
               + (" và bảng điểm điều tra." if outputs.survey else "."), "ok")
     except library.CchcError as exc:
@@ -453,7 +453,8 @@ def _results_view(results_dir: Path | None, round_name: str | None = None, folde
         appraised = results_dir.name == rounds.FINAL_RESULTS or any(u.appraisal_total is not None for u in results.units)
         context.update(ranking=library.ordered_for_ranking(results), chart=views.ranking_chart(results),
                        heat=views.heat_map(results, appraised), appraised=appraised,
-                       downloads=[p for p in (results_dir / "phu-luc-ii.xlsx", results_dir / "tong-hop.xlsx",
+                       downloads=[p for p in (results_dir / "phu-luc-ii.xlsx", results_dir / "phu-luc-ii.docx",
+                                              results_dir / "tong-hop.xlsx",
                                               results_dir / "harvest.json") if p.is_file()])
     if folder is not None:
         reports_dir = folder / rounds.REPORTS
