@@ -9,6 +9,7 @@ import threading
 import time
 import zipfile
 from decimal import Decimal
+from html import escape as html_escape
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -630,3 +631,23 @@ def test_the_zip_of_a_round_holds_nothing_reached_through_a_symlink(page, tmp_pa
     names = zipfile.ZipFile(io.BytesIO(page.get("/dot/cchc-2024/tat-ca.zip").data)).namelist()
     assert "dot.yaml" in names and "don-vi.csv" in names
     assert not any("lien-ket" in n or "thu-muc-ngoai" in n or "ngoai.txt" in n for n in names)
+
+
+def test_commune_page_and_reminders_show_the_harvests_own_feedback_messages(page, tmp_path):
+    """The text in phan-hoi/ is what the page offers to copy: one message, whoever sends it."""
+    folder = set_up_round(page)
+    templates = generate(page)
+    t01 = fill_return(template_of(templates, "T01"), tmp_path / "T01.xlsx", evidence="Kế hoạch số 5/KH-UBND", lost=D(1))
+    page.post("/dot/cchc-2024/nhan/tai-len", {"files": [(t01.open("rb"), "T01.xlsx")]},
+              content_type="multipart/form-data")
+    harvest(page)
+    feedback = folder / "3-ket-qua-tu-cham" / "phan-hoi"
+    written = {p.name.split("_")[0]: p.read_text(encoding="utf-8") for p in feedback.glob("*.txt")}
+    assert "T01" in written and len(written) >= 2, written.keys()
+    commune = text(page.get("/dot/cchc-2024/don-vi/T01"))
+    assert "Thư phản hồi gửi đơn vị" in commune
+    first_line = next(line for line in written["T01"].splitlines() if line.strip())
+    assert html_escape(first_line) in commune
+    missing = next(code for code in written if code != "T01")
+    reminder_line = next(line for line in written[missing].splitlines() if line.strip())
+    assert html_escape(reminder_line) in text(page.get("/dot/cchc-2024/nhan"))

@@ -171,3 +171,15 @@ def reports(folder: Path, results_dir: Path, settings: RoundSettings):
     from cchc_xls.report import write_reports
 
     return write_reports(Path(results_dir), Path(folder) / rounds.REPORTS, profile=round_profile(settings))
+
+
+def feedback_message(results_dir: Path, unit: UnitRow) -> str | None:
+    """The message the harvest wrote for this commune (phan-hoi/<code>_<slug>.txt), or None when
+    that harvest wrote none (an earlier version, or a folder edited by hand)."""
+    from cchc_xls.feedback import FEEDBACK_DIR, feedback_file_name
+
+    path = Path(results_dir) / FEEDBACK_DIR / feedback_file_name(Unit(unit.code, unit.name, unit.kind))
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None

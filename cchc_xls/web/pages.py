@@ -268,7 +268,8 @@ def receive(name):
     rows = views.commune_rows(results, wanted, order) if results else []
     settings = settings_of(folder)
     missing = [u for u in results.units if u.status == "missing"] if results else []
-    reminders = [(u, views.reminder_text(u, settings.office, settings.deadline, settings.period)) for u in missing]
+    reminders = [(u, library.feedback_message(folder / rounds.SELF_RESULTS, u)
+                  or views.reminder_text(u, settings.office, settings.deadline, settings.period)) for u in missing]
     inbox_files = sorted(p for p in inbox.rglob("*") if p.is_file()) if inbox.is_dir() else []
     return render_round("receive.html", name, folder, results=results, rows=rows, wanted=wanted, order=order,
                         filters=views.FILTERS, sorts=views.SORTS, reminders=reminders, inbox_files=inbox_files,
@@ -314,6 +315,7 @@ def commune(name, code):
                   findings=views.sorted_findings(f.get("findings") or []),
                   received_rel=_received(results_dir, f)) for f in files]
     return render_round("commune.html", name, folder, unit=unit, files=shown,
+                        message=library.feedback_message(results_dir, unit),
                         lines=views.score_lines(results, unit), results=results,
                         row=next(r for r in views.commune_rows(results) if r.unit.code == code))
 
