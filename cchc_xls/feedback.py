@@ -21,7 +21,7 @@ from pathlib import Path
 
 from cchc_xls.assign import local_time
 from cchc_xls.errors import DeadlineError
-from cchc_xls.findings import Finding
+from cchc_xls.findings import Finding, make
 from cchc_xls.inputs import ATTACHMENT_SUFFIXES
 from cchc_xls.layout import KIND_SELF
 from cchc_xls.numbers import format_vn
@@ -35,6 +35,9 @@ CSV_COLUMNS = ("code", "name", "email", "phone", "status", "problems", "message_
 FEEDBACK_TEMPLATE = "phan-hoi.txt.j2"
 REMINDER_TEMPLATE = "nhac-nop.txt.j2"
 NO_ACTION_CODES = {"unit.superseded_other", "file.attachment"}
+# More findings of one kind than this in a message are said once, with every cell: a return with
+# no evidence at all is one line to act on, not 79.
+GROUP_OVER = 5
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,25 @@ def problem_line(finding: Finding) -> str:
     if finding.sheet:
         return f"Trang “{finding.sheet}”: {finding.message}"
     return finding.message
+
+
+def problem_lines(findings: list[Finding]) -> list[str]:
+    """One line per finding, except that a kind of problem found in more than GROUP_OVER cells is
+    one line naming all its cells, with the first finding as the example."""
+    by_code: dict[str, list[Finding]] = {}
+    for finding in findings:
+        by_code.setdefault(finding.code, []).append(finding)
+    lines, said = [], set()
+    for finding in findings:
+        group = by_code[finding.code]
+        if len(group) <= GROUP_OVER:
+            lines.append(problem_line(finding))
+        elif finding.code not in said:
+            said.add(finding.code)
+            cells = ", ".join(f.cell or f.node or "?" for f in group)
+            lines.append(make("feedback.grouped", count=len(group), sheet_name=finding.sheet or "Phụ lục I", cells=cells,
+                              example=problem_line(finding)).message)
+    return lines
 
 
 def received_text(file) -> str:
@@ -148,13 +170,15 @@ def build_feedback(harvest, *, deadline: date | None = None, office: str = "") -
         }
         if counted is not None:
             kept = [f for f in counted.findings if for_commune(f)]
-            errors = [problem_line(f) for f in kept if f.severity == "error"]
-            warnings = [problem_line(f) for f in kept if f.severity == "warning"]
+            errors = problem_lines([f for f in kept if f.severity == "error"])
+            warnings = problem_lines([f for f in kept if f.severity == "warning"])
             infos = [f for f in kept if f.severity == "info" and f.code not in NO_ACTION_CODES]
             context.update(counted=counted.name, errors=errors, warnings=warnings, infos=len(infos),
+                           error_count=sum(1 for f in kept if f.severity == "error"),
+                           warning_count=sum(1 for f in kept if f.severity == "warning"),
                            total=format_vn(outcome.self_total))
             text = render_text(FEEDBACK_TEMPLATE, **context)
-            problems = len(errors) + len(warnings)
+            problems = sum(1 for f in kept if f.severity in ("error", "warning"))  # findings, not lines
         else:
             text = render_text(REMINDER_TEMPLATE, rejected=outcome.status == "rejected", **context)
             problems = sum(len(f["problems"]) for f in files)

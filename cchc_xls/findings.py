@@ -164,6 +164,7 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "na.not_allowed": (E, "Tiêu chí {code} không được đánh dấu “Không áp dụng”; dấu này bị bỏ qua."),
     "na.with_score": (W, "Tiêu chí {code} vừa có điểm vừa đánh dấu “Không áp dụng”: tính là không áp dụng."),
     "na.no_explanation": (W, "Tiêu chí {code} được đánh dấu “Không áp dụng” nhưng chưa có giải trình."),
+    "feedback.grouped": (I, "{count} ô trên trang “{sheet_name}” có cùng một vấn đề ({cells}). Ví dụ: {example}"),
     "evidence.missing": (W, "Tiêu chí {code} có điểm {value} nhưng chưa ghi tài liệu kiểm chứng."),
     "explanation.missing": (W, "Tiêu chí {code} đạt {value}/{max} điểm nhưng chưa có nội dung giải trình."),
     "text.legacy_encoding": (I, "Văn bản ở ô này được gõ bằng bảng mã {encoding} cũ; đã chuyển sang Unicode: “{preview}”."),

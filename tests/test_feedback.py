@@ -175,7 +175,20 @@ def test_every_commune_gets_one_message_named_by_code_and_slug(conversation):
 
 
 def _cells(text: str) -> list[str]:
-    return re.findall(r"Ô ([A-Z]+[0-9]+), trang “Phụ lục I”", text)
+    """Every cell a message names: one per problem line, or all of a grouped line's cells."""
+    cells = []
+    for line in text.splitlines():
+        grouped = re.search(r"có cùng một vấn đề \(([^)]*)\)", line)
+        if grouped:
+            cells.extend(grouped.group(1).split(", "))
+        else:
+            cells.extend(re.findall(r"Ô ([A-Z]+[0-9]+), trang “Phụ lục I”", line))
+    return cells
+
+
+def _grouped_cells(text: str) -> set[str]:
+    return {c for line in text.splitlines() for m in [re.search(r"có cùng một vấn đề \(([^)]*)\)", line)] if m
+            for c in m.group(1).split(", ")}
 
 
 def _expected_cells(conversation, code: str) -> list[str]:
@@ -193,7 +206,7 @@ def test_the_feedback_names_its_own_cells_errors_first(conversation, code):
     [file] = [f for f in conversation.data["files"] if f["path"] == conversation.unit(code)["file"]]
     for finding in file["findings"]:
         if finding["severity"] in ("error", "warning") and finding["code"] not in COUNCIL_ONLY:
-            assert finding["message"] in text
+            assert finding["message"] in text or finding["cell"] in _grouped_cells(text)
     if "LỖI (phải sửa)" in text and "CẦN XEM LẠI" in text:
         assert text.index("LỖI (phải sửa)") < text.index("CẦN XEM LẠI")
         errors = [f["cell"] for f in file["findings"] if f["severity"] == "error" and f["cell"]]
@@ -440,3 +453,21 @@ def test_a_folder_named_phan_hoi_in_an_input_folder_used_as_output_is_never_repl
     assert (inbox / "phan-hoi" / "30512_xa-chi-minh.txt").is_file()
     assert [f.path for f in second.harvest.files] == [f.path for f in first.harvest.files]  # never read back
     assert not any("phan-hoi" in f.path for f in second.harvest.files)
+
+
+def test_a_problem_found_in_many_cells_is_one_line_naming_every_cell():
+    """A return with no evidence at all is one thing to fix, said once with its cells."""
+    from cchc_xls.feedback import GROUP_OVER, problem_lines
+    from cchc_xls.findings import make
+
+    many = [make("evidence.missing", file="f.xlsx", sheet="Phụ lục I", cell=f"F{20 + i}", node=f"1.{i}",
+                 code=f"1.{i}", value="1") for i in range(GROUP_OVER + 3)]
+    few = [make("explanation.missing", file="f.xlsx", sheet="Phụ lục I", cell="G9", node="2.1", code="2.1",
+                value="1", max="2")]
+    lines = problem_lines(many[:2] + few + many[2:])
+    assert len(lines) == 2
+    assert lines[0].startswith(f"{GROUP_OVER + 3} ô trên trang “Phụ lục I” có cùng một vấn đề")
+    assert all(f"F{20 + i}" in lines[0] for i in range(GROUP_OVER + 3))
+    assert "chưa ghi tài liệu kiểm chứng" in lines[0]
+    assert lines[1].startswith("Ô G9, trang “Phụ lục I”")
+    assert len(problem_lines(many[:GROUP_OVER])) == GROUP_OVER  # up to the limit, one line each
