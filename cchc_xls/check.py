@@ -94,7 +94,8 @@ def parse_score(cell, node: Node, ctx: _Ctx, findings: list) -> Decimal | None:
     if cell is None or cell.value is None:
         return None
     value = cell.value
-    where = ctx.at(node.code, "score")
+    where = {**ctx.at(node.code, "score"), "allowed": node.allowed_text(),
+             "example": format_vn(node.example_score())}
     maximum = format_vn(node.max)
     if isinstance(value, bool):
         findings.append(make("score.not_number", code=node.code, value=str(value), max=maximum, **where))

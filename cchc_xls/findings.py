@@ -150,7 +150,7 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "row.label_changed": (W, "Tên tiêu chí {code} đã bị sửa: “{found}” (đúng là “{expected}”). Điểm vẫn được đọc theo mã tiêu chí."),
     "row.max_changed": (E, "Điểm tối đa của tiêu chí {code} bị sửa thành {found} (đúng là {expected}); điểm được kiểm tra theo bộ tiêu chí."),
     "row.moved": (I, "Các dòng tiêu chí không còn đúng thứ tự của mẫu (có dòng bị chèn, xóa hoặc sắp xếp lại); điểm vẫn được đọc theo mã tiêu chí."),
-    "score.not_number": (E, "Điểm tiêu chí {code} “{value}” không phải là số. Sửa thành số từ 0 đến {max} (ví dụ 2,5)."),
+    "score.not_number": (E, "Điểm tiêu chí {code} “{value}” không phải là số. Sửa lại: {allowed} (ví dụ {example})."),
     "score.date": (E, "Ô điểm tiêu chí {code} chứa ngày tháng ({value}) thay vì số điểm. Sửa thành số từ 0 đến {max}."),
     "score.negative": (E, "Điểm tiêu chí {code} là {value}, số âm; điểm phải từ 0 đến {max}. Tính là 0."),
     "score.above_max": (E, "Điểm tự đánh giá {value} vượt điểm tối đa {max} của tiêu chí {code}: chỉ tính {max}. Sửa lại điểm."),
@@ -182,7 +182,7 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "file.too_many_cells": (E, "Tệp bị từ chối: trang “{name}” có {count} ô dữ liệu, vượt giới hạn {limit} ô của một phiếu (có dấu hiệu tệp độc hại hoặc dán nhầm dữ liệu). Đề nghị đơn vị xóa các trang, vùng dữ liệu thừa và gửi lại."),
     "file.sheet_too_large": (E, "Tệp bị từ chối: trang “{name}” có dữ liệu ở ô {where}, xa ngoài bảng của một phiếu (tối đa {max_row} dòng, {max_col} cột). Đề nghị đơn vị xóa dữ liệu thừa ngoài bảng và gửi lại."),
     "sheet.cells_ignored": (W, "Trang “{name}” có dữ liệu ngoài phạm vi của phiếu (sau dòng {max_row} hoặc sau cột {max_col}, đầu tiên ở ô {where}): phần đó không được đọc. Nếu có điểm nhập ở đó, đề nghị đơn vị chuyển vào đúng ô của bảng."),
-    "score.out_of_range": (E, "Điểm tiêu chí {code} “{value}” là một số quá lớn hoặc không xác định, không phải điểm. Sửa thành số từ 0 đến {max} (ví dụ 2,5)."),
+    "score.out_of_range": (E, "Điểm tiêu chí {code} “{value}” là một số quá lớn hoặc không xác định, không phải điểm. Sửa lại: {allowed} (ví dụ {example})."),
 }
 
 # Messages outside the returned files: the units file, the period, rubric import from Excel,
@@ -206,6 +206,7 @@ CATALOGUE.update({
     # --- the period (--period) ----------------------------------------------------------
     "period.invalid": (E, "Kỳ đánh giá “{text}” không hợp lệ: ghi năm (2024) hoặc nửa năm (2024-H1, 2024-H2)."),
     "period.bad_year": (E, "Năm {year} không hợp lệ."),
+    "deadline.invalid": (E, "Hạn gửi “{text}” không phải một ngày có thật: ghi theo dạng ngày/tháng/năm, ví dụ 15/12/2024."),
     # --- rubric import from Excel (cchc rubric import): row and column of the officer's table
     "rubric_xlsx.unreadable": (E, "Không mở được tệp “{name}”: {reason}"),
     "rubric_xlsx.sheet_missing": (E, "Không có trang “{name}”: lấy thông tin mặc định; nên điền trang này."),

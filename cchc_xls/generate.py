@@ -37,7 +37,7 @@ from cchc_xls.style import (
     FILL_ATTENTION, FILL_HEADER, FILL_LOCKED_OUT, FILL_MISSING, FILL_PARENT, FILL_TEXT_SCORE, Formats, fit_row, new_workbook, row_height,
     setup_print, wrapped_lines, write_signature,
 )
-from cchc_xls.units import Period, Unit
+from cchc_xls.units import Period, Unit, deadline_text
 
 HEADER_ROW = 8  # zero-based row of the table header
 LEVELS_FIRST_ROW = 40  # zero-based row in the meta sheet where drop-down lists start
@@ -494,7 +494,9 @@ class _TemplateWriter:
         text = render_text(
             "huong-dan.txt.j2", unit=self.unit, period=self.period, rubric=self.rubric,
             deadline=self.options.deadline, office=self.options.office,
-            has_na=any(n.may_be_na for n in self.rubric.leaves()),
+            # only the rows that really carry the drop-down: a "(nếu có)" in a label is no promise
+            na_codes=", ".join(n.code for n in self.rubric.leaves()
+                               if n.may_be_na and n.self_scored and n.applies(self.unit.kind)),
             has_survey=any(not n.self_scored for n in self.rubric.leaves()),
             bonus_max=format_vn(self.rubric.bonus.max) if self.rubric.bonus else "",
             penalty_max=format_vn(self.rubric.penalty.max) if self.rubric.penalty else "",
@@ -615,6 +617,7 @@ def generate_templates(rubric: Rubric, units: list[Unit], period: Period, out_di
     profile = (profile or OfficeProfile()).merged(OfficeProfile(office=office)) if office else profile or OfficeProfile()
     office = profile.office_name
     out_dir = Path(out_dir)
+    deadline = deadline_text(deadline)  # checked, and written one way, before anything is written
     if password and not password.isascii():
         raise OutputError.of("password.not_ascii")
     try:

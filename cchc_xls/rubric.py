@@ -160,6 +160,16 @@ class Node:
             return f"số từ 0 đến {format_vn(self.max)}, theo bước {format_vn(self.step)}"
         return f"số từ 0 đến {format_vn(self.max)}"
 
+    def example_score(self) -> Decimal:
+        """A score a message may show as an example: always one this criterion allows, with a
+        decimal part where one is allowed (so that the example shows the decimal comma)."""
+        if self.levels:
+            points = [lv.points for lv in self.levels]
+            return next((p for p in points if p != p.to_integral_value()), points[len(points) // 2])
+        if self.step:
+            return self.max - self.step if self.max > self.step else self.max
+        return Decimal("2.5") if self.max >= Decimal("2.5") else self.max / 2
+
 
 @dataclass(frozen=True)
 class Rubric:

@@ -14,6 +14,7 @@ import io
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from cchc_xls.errors import PeriodError, UnitsError
@@ -100,6 +101,36 @@ def parse_period(text: str) -> Period:
     if not 2000 <= year <= 2100:
         raise PeriodError.of("period.bad_year", year=year)
     return Period(year, int(match.group(2)) if match.group(2) else None)
+
+
+_DAY_FIRST = re.compile(r"\s*(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})\s*")
+_ISO_DATE = re.compile(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*")
+
+
+def parse_deadline(text: str) -> date:
+    """A deadline as an office types it (15/12/2024, 15-12-2024, 15.12.2024, 2024-12-15): a real
+    date, day first as Vietnamese documents write it; anything else is refused with an example."""
+    match = _DAY_FIRST.fullmatch(str(text))
+    if match:
+        day, month, year = (int(g) for g in match.groups())
+    elif match := _ISO_DATE.fullmatch(str(text)):
+        year, month, day = (int(g) for g in match.groups())
+    else:
+        raise PeriodError.of("deadline.invalid", text=text)
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise PeriodError.of("deadline.invalid", text=text) from None
+
+
+def format_date_vn(day: date) -> str:
+    """A date in the one form every output writes: dd/mm/yyyy."""
+    return day.strftime("%d/%m/%Y")
+
+
+def deadline_text(text: str) -> str:
+    """A typed deadline checked and written in the one Vietnamese form ("" stays "")."""
+    return format_date_vn(parse_deadline(text)) if str(text or "").strip() else ""
 
 
 def ascii_slug(text: str) -> str:

@@ -107,3 +107,69 @@ def test_the_template_shows_a_score_typed_as_text_in_red_and_says_why(tmp_path):
     assert "ô này là chữ, không phải số; gõ lại" in validation.prompt
     guide = load_workbook(text)["Hướng dẫn"]
     assert any("tô đỏ: ô này là chữ, không phải số" in str(c.value) for row in guide.iter_rows() for c in row)
+
+
+# ---------------------------------------------------------------------------------------------
+# 9. The examples in messages are right
+
+
+def test_an_example_in_a_message_is_a_score_the_criterion_allows(tmp_path):
+    # 1.1.2 has a maximum of 1: "ví dụ 2,5" would be a score it refuses
+    node = next(n for n in RUBRIC.leaves() if n.code == "1.1.2")
+    assert node.max == 1
+    scores = {**CHI_MINH_SCORES, "1.1.2": "Đạt", "1.7": "Đạt"}
+    filled = fill_workbook(make_template(tmp_path), scores, out=tmp_path / "30512.xlsx")
+    data = harvest_json(tmp_path / "out", filled)
+    messages = {f["node"]: f["message"] for f in findings_of(data, "score.not_number")}
+    assert "Sửa lại: số từ 0 đến 1 (ví dụ 0,5)" in messages["1.1.2"]
+    assert "Sửa lại: số từ 0 đến 3 (ví dụ 2,5)" in messages["1.7"]
+    for leaf in load_rubric("thai-nguyen-2021").leaves():
+        example = leaf.example_score()
+        assert 0 <= example <= leaf.max, leaf.code
+        if leaf.levels:
+            assert example in {lv.points for lv in leaf.levels}, leaf.code
+        if leaf.step:
+            assert example % leaf.step == 0, leaf.code
+
+
+def _guide_lines(path: Path) -> list[str]:
+    return [str(row[0].value) for row in load_workbook(path)["Hướng dẫn"].iter_rows() if row[0].value]
+
+
+def test_the_instructions_promise_a_not_applicable_drop_down_only_where_there_is_one(tmp_path):
+    rubric = load_rubric("thai-nguyen-2021")
+    template = make_template(tmp_path, rubric_id="thai-nguyen-2021")
+    sheet = load_workbook(template)[MAIN_SHEET]
+    rows = rows_by_code(sheet)
+    lists = {cell for dv in sheet.data_validations.dataValidation if dv.type == "list"
+             for cell in str(dv.sqref).split()}
+    [line] = [line for line in _guide_lines(template) if "Không áp dụng" in line]
+    promised = [n.code for n in rubric.leaves() if f"Tiêu chí {n.code}" in line or f", {n.code}" in line]
+    assert promised, line
+    for code in promised:  # every criterion the sentence names carries the drop-down
+        assert f"E{rows[code]}" in lists, code
+    # a criterion whose label says "(nếu có)" without a drop-down is not promised one
+    labelled_only = [n.code for n in rubric.leaves() if "nếu có" in n.label.lower() and not n.may_be_na]
+    assert labelled_only and not set(labelled_only) & set(promised)
+    assert "(nếu có)" not in line
+
+
+def test_the_deadline_is_a_real_date_written_one_way_everywhere(tmp_path):
+    from click.testing import CliRunner
+
+    from cchc_xls.cli import main
+
+    units = tmp_path / "don-vi.csv"
+    units.write_text("code,name\n30512,Xã Chí Minh\n", encoding="utf-8")
+    out = tmp_path / "mau"
+    result = CliRunner().invoke(main, ["generate", HD, "--units", str(units), "--period", "2024", "--out", str(out),
+                                       "--deadline", "5-1-2025"])
+    assert result.exit_code == 0, result.output
+    assert "trước ngày 05/01/2025" in (out / "messages.txt").read_text(encoding="utf-8")
+    [template] = out.glob("30512_*.xlsx")
+    assert "- Hạn gửi: 05/01/2025." in _guide_lines(template)
+    bad = CliRunner().invoke(main, ["generate", HD, "--units", str(units), "--period", "2024",
+                                    "--out", str(tmp_path / "sai"), "--deadline", "31/02/2025"])
+    assert bad.exit_code == 1
+    assert "Hạn gửi “31/02/2025” không phải một ngày có thật" in bad.output and "15/12/2024" in bad.output
+    assert not (tmp_path / "sai").exists()
