@@ -246,6 +246,22 @@ def _read_texts(ctx: _Ctx, node: Node, row: Row, out: Checked):
             yield make("text.legacy_encoding", **ctx.at(node.code, key), encoding=encoding, preview=text[:60])
 
 
+def allowed_floor(node: Node, value: Decimal) -> Decimal:
+    """The one rule for a score off the rubric (README, "How an invalid score counts"): it counts
+    as the highest score the criterion allows that is not above what was typed; so above the
+    maximum counts the maximum, below 0 counts 0, off the levels the level below, off the step
+    the step below. (A cell that is not a number counts 0, like a blank.)"""
+    if value <= 0:
+        return ZERO
+    if value >= node.max:
+        return node.max
+    if node.levels:
+        return max((lv.points for lv in node.levels if lv.points <= value), default=ZERO)
+    if node.step:
+        return (value // node.step) * node.step
+    return value
+
+
 def _judge_value(ctx: _Ctx, node: Node, value: Decimal, out: Checked):
     where = ctx.at(node.code, "score")
     shown = format_vn(value)
@@ -258,9 +274,12 @@ def _judge_value(ctx: _Ctx, node: Node, value: Decimal, out: Checked):
         counted = node.max
     elif node.levels and value not in {lv.points for lv in node.levels}:
         allowed = "; ".join(format_vn(lv.points) for lv in node.levels)
-        yield make("score.off_level", **where, value=shown, code=node.code, allowed=allowed)
+        counted = allowed_floor(node, value)
+        yield make("score.off_level", **where, value=shown, code=node.code, allowed=allowed, counted=format_vn(counted))
     elif node.step and value % node.step != 0:
-        yield make("score.off_step", **where, value=shown, step=format_vn(node.step), code=node.code)
+        counted = allowed_floor(node, value)
+        yield make("score.off_step", **where, value=shown, step=format_vn(node.step), code=node.code,
+                   counted=format_vn(counted))
     out.scores[node.code] = counted
     if node.evidence_required and counted > 0 and not out.evidence.get(node.code):
         yield make("evidence.missing", **ctx.at(node.code, "evidence"), code=node.code, value=shown)
@@ -365,7 +384,7 @@ def _check_formulas_and_totals(ctx: _Ctx, out: Checked):
 
 
 _TEXT_SCORE_CODES = ("score.text_number", "score.thousands_separator")
-_RECOUNTED_CODES = ("score.above_max", "score.negative")
+_RECOUNTED_CODES = ("score.above_max", "score.negative", "score.off_level", "score.off_step")
 
 
 def _ranking_cells(ctx: _Ctx):
@@ -395,7 +414,8 @@ def _why_counted_differs(out: Checked) -> str:
         reasons.append(f"{len(text_cells)} ô điểm là chữ, không phải số, nên bảng tính không cộng "
                        f"({_cell_list(text_cells)})")
     if recounted:
-        reasons.append(f"{len(recounted)} ô điểm ngoài khoảng cho phép được tính lại ({_cell_list(recounted)})")
+        reasons.append(f"{len(recounted)} ô điểm không đúng quy định được tính theo mức cho phép "
+                       f"liền dưới ({_cell_list(recounted)})")
     return "; ".join(reasons) or "công thức hoặc dấu “Không áp dụng” của phiếu khác với quy định"
 
 

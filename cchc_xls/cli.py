@@ -273,9 +273,12 @@ def harvest_command(rubric, inputs, units_path, out_dir, period, deadline, previ
                           previous_map=Path(previous_map) if previous_map else None, profile=profile,
                           deadline=parse_deadline(deadline))
     counts = outputs.harvest.counts()
+    notices = [f.message for f in outputs.harvest.notices]
     if as_json:
-        _echo_json({"out": str(outputs.out_dir), "summary": counts,
+        _echo_json({"out": str(outputs.out_dir), "summary": counts, "notices": notices,
                     "outputs": {k: str(v) for k, v in outputs.paths.items()}})
+        if not outputs.harvest.usable:
+            sys.exit(1)
         return
     click.echo(f"Đã ghi kết quả vào {outputs.out_dir}:")
     for label, path in outputs.labelled():
@@ -288,6 +291,10 @@ def harvest_command(rubric, inputs, units_path, out_dir, period, deadline, previ
     )
     if counts.get("suggestions"):
         click.echo(f"{counts['suggestions']} gợi ý về tài liệu kiểm chứng cho Hội đồng thẩm định (trang “Kiểm tra”).")
+    for notice in notices:  # the office's own mistake, said once, last, where it is seen
+        click.echo(notice, err=True)
+    if not outputs.harvest.usable:
+        sys.exit(1)
 
 
 @main.command("appraise")

@@ -47,6 +47,7 @@ def unit_json(outcome: UnitResult, rubric, detail: bool = True) -> dict:
         "ranking_group": outcome.ranking_group,
         "group_note": outcome.group_note,
         "note": unit_note(outcome),
+        "return_note": return_note(outcome),
         **_parts_json(outcome),
     }
     if not detail:
@@ -110,6 +111,7 @@ def harvest_head(result: Harvest, previous: dict | None = None, profile: dict | 
         "tool_version": __version__,
         "summary": result.counts(),
         "profile": dict(profile or {}),  # the office (profile.PROFILE_KEYS): rank, report, appraise reuse it
+        "notices": [{"code": f.code, "severity": f.severity, "message": f.message} for f in result.notices],
     }
     if previous:
         head["previous"] = previous["head"]
@@ -150,6 +152,23 @@ def _appraisal_json(outcome: UnitResult, rubric) -> dict:
         "appraisal_missing": list(outcome.appraisal_missing),
         "appraisal_conflicts": sorted(appraisal.conflicts) if appraisal else [],
     }
+
+
+def return_note(outcome: UnitResult) -> str:
+    """What a provisional ranking must say of a counted return that is not clean: how many
+    criteria are not entered (counted 0) and how many errors the file has (each invalid score
+    counted by the one rule of check.allowed_floor)."""
+    if outcome.status != "submitted" or outcome.file is None:
+        return ""
+    findings = outcome.file.findings
+    missing = sum(1 for f in findings if f.code == "score.missing")
+    errors = sum(1 for f in findings if f.is_error)
+    parts = []
+    if missing:
+        parts.append(f"còn {missing} tiêu chí chưa nhập điểm")
+    if errors:
+        parts.append(f"phiếu có {errors} lỗi")
+    return "; ".join(parts)
 
 
 def unit_note(outcome: UnitResult) -> str:

@@ -17,12 +17,12 @@ from pathlib import Path
 
 from cchc_xls.assign import UnitResult, assign_files
 from cchc_xls.evidence import add_evidence_findings
-from cchc_xls.findings import Finding
+from cchc_xls.findings import Finding, make
 from cchc_xls.inputs import Item, collect_inputs, safe_name
 from cchc_xls.limits import DEFAULT_LIMITS, Limits
 from cchc_xls.outputs import copy_verified
 from cchc_xls.process import FileResult, process_items
-from cchc_xls.rubric import Rubric
+from cchc_xls.rubric import Rubric, bundled_rubric_paths
 from cchc_xls.score import final_ranking
 from cchc_xls.units import Period, Unit
 
@@ -36,6 +36,12 @@ class Harvest:
     units: tuple[UnitResult, ...]
     files: tuple[FileResult, ...]
     batch: str = ""
+    notices: tuple[Finding, ...] = ()  # the office's own mistakes, said once for the whole run
+
+    @property
+    def usable(self) -> bool:
+        """Whether anything at all could be used: a return, an appraisal or a survey counted."""
+        return any(f.status == "accepted" for f in self.files)
 
     @property
     def appraised(self) -> bool:
@@ -83,7 +89,47 @@ def harvest(rubric: Rubric, inputs: list[Path], units: list[Unit], *, period: Pe
             copy_received(items, results, received_dir)
     period, batch, unit_results = assign_files(results, rubric, units, period)
     add_evidence_findings(unit_results, results, rubric)  # the council's cross-commune evidence rules
-    return Harvest(rubric, period, tuple(unit_results), tuple(results), batch)
+    return Harvest(rubric, period, tuple(unit_results), tuple(results), batch, tuple(office_notices(results, rubric)))
+
+
+def office_notices(results: list[FileResult], rubric: Rubric) -> list[Finding]:
+    """What the office itself should fix when nothing could be used, said once: an empty inbox,
+    the office's own blank templates, files of another bundled rubric or another period. Each
+    file's own "ask the commune" finding is then reworded for the office: re-sending would not help."""
+    if any(f.status == "accepted" for f in results):
+        return []
+    spreadsheets = [f for f in results if f.status != "skipped"
+                    and not any(x.code == "file.duplicate" for x in f.findings)]  # a zip of the same files
+    if not spreadsheets:
+        return [make("harvest.empty_inbox", skipped=len(results))]
+    rubrics = Counter(f.identity.get("rubric_id") for f in spreadsheets
+                      if any(x.code == "identity.other_rubric" for x in f.findings))
+    bundled = {path.stem for path in bundled_rubric_paths()}
+    if rubrics:
+        found, count = rubrics.most_common(1)[0]
+        if found in bundled or len(rubrics) == 1:
+            _reword(spreadsheets, "identity.other_rubric", "identity.chosen_rubric")
+            return [make("harvest.wrong_rubric", expected=rubric.id, found=found, count=count)]
+    periods = Counter(f.identity.get("period") for f in spreadsheets
+                      if any(x.code == "identity.other_period" for x in f.findings))
+    if periods:
+        found, count = periods.most_common(1)[0]
+        _reword(spreadsheets, "identity.other_period", "identity.chosen_period")
+        return [make("harvest.wrong_period", found=found, count=count)]
+    blank = [f for f in spreadsheets if any(x.code == "file.empty" for x in f.findings)]
+    if blank and len(blank) == len(spreadsheets):
+        _reword(spreadsheets, "file.empty", "file.blank_template")
+        return [make("harvest.blank_templates", count=len(blank))]
+    return [make("harvest.nothing_usable", count=len(spreadsheets))]
+
+
+def _reword(results: list[FileResult], code: str, office_code: str) -> None:
+    for result in results:
+        result.findings = [make(office_code, **_params(x)) if x.code == code else x for x in result.findings]
+
+
+def _params(finding: Finding) -> dict:
+    return {"file": finding.file, "sheet": finding.sheet, "cell": finding.cell}
 
 
 def copy_received(items: list[Item], results: list[FileResult], received_dir: Path) -> None:

@@ -41,15 +41,16 @@ def index_percent(total: Decimal | None, maximum: Decimal) -> Decimal | None:
 
 
 def ranking_note(results: Results, unit: UnitRow) -> str:
-    """Phụ lục II's Ghi chú for a unit (the same in the workbook and the Word document)."""
-    if unit.note:
-        return unit.note
-    if unit.group_note:
-        return unit.group_note
-    if unit.status == "submitted" and not unit.appraisal_complete \
+    """Phụ lục II's Ghi chú for a unit (the same in the workbook and the Word document): why it
+    is not ranked, why its band is not its total's, and, while the ranking is provisional, what is
+    wrong with the return that counts."""
+    parts = [unit.note, unit.group_note]
+    if not results.appraised and unit.return_note:
+        parts.append(unit.return_note[0].upper() + unit.return_note[1:])
+    if not unit.note and unit.status == "submitted" and not unit.appraisal_complete \
             and any(u.appraisal_complete or u.appraisal for u in results.units):
-        return RANKING_LAYOUT.texts["no_appraisal"]
-    return ""
+        parts.append(RANKING_LAYOUT.texts["no_appraisal"])
+    return "; ".join(p for p in parts if p)
 
 
 def group_colour(results: Results, name: str | None) -> str:

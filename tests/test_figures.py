@@ -173,3 +173,102 @@ def test_the_deadline_is_a_real_date_written_one_way_everywhere(tmp_path):
     assert bad.exit_code == 1
     assert "Hạn gửi “31/02/2025” không phải một ngày có thật" in bad.output and "15/12/2024" in bad.output
     assert not (tmp_path / "sai").exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# 6. The office's own mistakes named as such
+
+
+def _cli(*args):
+    from click.testing import CliRunner
+
+    from cchc_xls.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+@pytest.fixture
+def units_csv(tmp_path) -> Path:
+    path = tmp_path / "don-vi.csv"
+    path.write_text("code,name\n30512,Xã Chí Minh\n30513,Xã Thanh Xá\n", encoding="utf-8")
+    return path
+
+
+def test_files_of_another_bundled_rubric_are_the_office_choice_said_once(tmp_path, units_csv):
+    inbox = tmp_path / "hop-thu"
+    inbox.mkdir()
+    tn = load_rubric("thai-nguyen-2021")
+    full = {n.code: str(n.max) for n in tn.leaves() if n.self_scored}
+    for unit in UNITS:
+        fill_workbook(make_template(tmp_path, rubric_id="thai-nguyen-2021", unit=unit), full,
+                      out=inbox / f"{unit.code}.xlsx")
+    result = _cli("harvest", HD, inbox, "--units", units_csv, "--out", tmp_path / "out")
+    assert result.exit_code == 1, result.output
+    notice = "có thể đã chọn nhầm bộ tiêu chí: các tệp là của thai-nguyen-2021 (2 tệp)"
+    assert result.output.count(notice) == 1
+    data = json.loads((tmp_path / "out" / "harvest.json").read_text(encoding="utf-8"))
+    assert [n["code"] for n in data["notices"]] == ["harvest.wrong_rubric"]
+    for file in data["files"]:  # no commune is asked to redo its form
+        assert {f["code"] for f in file["findings"] if f["severity"] == "error"} == {"identity.chosen_rubric"}
+        assert all("Đề nghị đơn vị" not in f["message"] for f in file["findings"])
+
+
+def test_the_office_blank_templates_are_named_blank_templates(tmp_path, units_csv):
+    generated = tmp_path / "mau"
+    assert _cli("generate", HD, "--units", units_csv, "--period", "2024", "--out", generated).exit_code == 0
+    result = _cli("harvest", HD, generated, "--units", units_csv, "--out", tmp_path / "out")
+    assert result.exit_code == 1
+    assert result.output.count("là mẫu trống do Phòng tạo ra (2 tệp") == 1
+    data = json.loads((tmp_path / "out" / "harvest.json").read_text(encoding="utf-8"))
+    assert [n["code"] for n in data["notices"]] == ["harvest.blank_templates"]
+    assert not findings_of(data, "file.empty")
+
+
+def test_an_empty_inbox_says_it_is_empty_and_fails(tmp_path, units_csv):
+    inbox = tmp_path / "hop-thu"
+    inbox.mkdir()
+    (inbox / "ghi-chu.txt").write_text("chưa có gì", encoding="utf-8")
+    result = _cli("harvest", HD, inbox, "--units", units_csv, "--out", tmp_path / "out")
+    assert result.exit_code == 1
+    assert "Không có bảng tính nào trong các thư mục, tệp đã chọn để thu (1 tệp bị bỏ qua): hộp thư trống" in result.output
+    # one usable return: no notice, exit 0
+    fill_workbook(make_template(tmp_path), CHI_MINH_SCORES, out=inbox / "30512.xlsx")
+    again = _cli("harvest", HD, inbox, "--units", units_csv, "--out", tmp_path / "out2")
+    assert again.exit_code == 0 and "hộp thư trống" not in again.output
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. What the commune wrote is what the council sees; one rule for an invalid score
+
+
+def _ranking_rows(path: Path) -> dict[str, list]:
+    """Phụ lục II's rows by the unit's name (column B), as a person reads the sheet."""
+    sheet = load_workbook(path, data_only=True)["Phụ lục II"]
+    return {str(row[1]): list(row) for row in sheet.iter_rows(values_only=True) if str(row[1]).startswith("UBND xã")}
+
+
+def test_one_rule_counts_every_invalid_score_and_the_provisional_ranking_says_what_is_wrong(tmp_path):
+    # 1.7 (max 3, any decimal) typed 4; 1.2 (max 2) typed -1; 1.6.1 (levels 0; 0,25) typed 0,2;
+    # "Đạt" in 2.1; 6.2 not entered
+    levels = {lv.points for lv in next(n for n in RUBRIC.leaves() if n.code == "1.6.1").levels}
+    assert D("0.2") not in levels and D("0") in levels
+    scores = {**CHI_MINH_SCORES, "1.7": "4", "1.2": "-1", "1.6.1": "0.2", "2.1": "Đạt"}
+    del scores["6.2"]
+    filled = fill_workbook(make_template(tmp_path), scores, out=tmp_path / "30512.xlsx")
+    out = tmp_path / "out"
+    data = harvest_json(out, filled)
+    unit = next(u for u in data["units"] if u["code"] == CHI_MINH.code)
+    # the rule: the highest allowed score not above what was typed; a non-number counts 0
+    assert unit["scores"]["1.7"] == 3 and unit["scores"]["1.2"] == 0 and unit["scores"]["1.6.1"] == 0
+    assert "2.1" not in unit["scores"] and "6.2" not in unit["scores"]
+    expected = D(75) - D("2.9") + 3 - 2 - D("0.25") - 1 - 1
+    assert unit["self_total"] == expected
+    [off] = findings_of(data, "score.off_level")
+    assert "tạm tính 0 (mức liền dưới)" in off["message"]
+    errors = sum(1 for f in data["files"][0]["findings"] if f["severity"] == "error")
+    assert errors == 4
+    assert unit["return_note"] == "còn 1 tiêu chí chưa nhập điểm; phiếu có 4 lỗi"
+    rows = _ranking_rows(out / "phu-luc-ii.xlsx")
+    chi_minh = rows["UBND xã Chí Minh"]
+    assert "Còn 1 tiêu chí chưa nhập điểm; phiếu có 4 lỗi" in [c for c in chi_minh if isinstance(c, str)]
+    assert "Chưa nộp" in " ".join(str(c) for c in rows["UBND xã Thanh Xá"])
