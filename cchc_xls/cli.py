@@ -259,6 +259,7 @@ def harvest_command(rubric, inputs, units_path, out_dir, period, deadline, previ
     """Thu và kiểm tra các phiếu đơn vị gửi về (tệp, thư mục, tệp .zip); ghi harvest.json, tong-hop.xlsx, received/."""
     from cchc_xls.feedback import parse_deadline
     from cchc_xls.pipeline import run_harvest
+    from cchc_xls.score import counts_sentence
     from cchc_xls.units import parse_period
 
     loaded = load_rubric(rubric)
@@ -283,12 +284,7 @@ def harvest_command(rubric, inputs, units_path, out_dir, period, deadline, previ
     click.echo(f"Đã ghi kết quả vào {outputs.out_dir}:")
     for label, path in outputs.labelled():
         click.echo(f"  - {label}: {path}")
-    click.echo(
-        f"Đã nhận {counts['received']} tệp: {counts['accepted']} được tính, {counts['rejected']} bị từ chối, "
-        f"{counts['superseded']} bị thay bằng tệp mới hơn, {counts['skipped']} bỏ qua, "
-        f"{counts['attachments']} tài liệu kèm theo. "
-        f"Còn {counts['missing']} đơn vị chưa nộp. {counts['errors']} lỗi, {counts['warnings']} cảnh báo."
-    )
+    click.echo(f"{counts_sentence(counts)} {counts['errors']} lỗi, {counts['warnings']} cảnh báo.")
     if counts.get("suggestions"):
         click.echo(f"{counts['suggestions']} gợi ý về tài liệu kiểm chứng cho Hội đồng thẩm định (trang “Kiểm tra”).")
     for notice in notices:  # the office's own mistake, said once, last, where it is seen

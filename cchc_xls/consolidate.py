@@ -390,6 +390,8 @@ class _TongHop:
         s = self.wb.add_worksheet(PROGRESS_SHEET)
         columns = [(c.header, c.width) for c in PROGRESS_COLUMNS]
         self.title(s, TONG_HOP_LAYOUT.texts["progress_title"], len(columns) - 1)
+        # the same counts, in the same words, as the CLI summary and harvest.json's `summary`
+        s.merge_range(2, 0, 2, len(columns) - 1, score.counts_sentence(self.result.counts()), self.fmt(italic=True))
         header = self.fmt(bold=True, border=1, align="center", bg_color=FILL_HEADER, text_wrap=True)
         for col, (text, width) in enumerate(columns):
             s.write_string(3, col, text, header)

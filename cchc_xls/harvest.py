@@ -23,7 +23,7 @@ from cchc_xls.limits import DEFAULT_LIMITS, Limits
 from cchc_xls.outputs import copy_verified
 from cchc_xls.process import FileResult, process_items
 from cchc_xls.rubric import Rubric, bundled_rubric_paths
-from cchc_xls.score import final_ranking
+from cchc_xls.score import final_ranking, submission_counts
 from cchc_xls.units import Period, Unit
 
 __all__ = ["FileResult", "Harvest", "Item", "UnitResult", "harvest"]
@@ -52,16 +52,9 @@ class Harvest:
         return [f for file in self.files for f in file.findings]
 
     def counts(self) -> dict[str, int]:
-        statuses = Counter(f.status for f in self.files)
         findings = self.findings()
         return {
-            "received": len(self.files),
-            "accepted": statuses["accepted"],
-            "rejected": statuses["rejected"],
-            "superseded": statuses["superseded"],
-            "skipped": statuses["skipped"],
-            "attachments": statuses["attachment"],
-            "missing": sum(1 for u in self.units if u.status == "missing"),
+            **submission_counts((u.status for u in self.units), (f.status for f in self.files)),
             "errors": sum(1 for f in findings if f.severity == "error"),
             "warnings": sum(1 for f in findings if f.severity == "warning" and not f.for_council),
             "suggestions": sum(1 for f in findings if f.for_council),  # evidence read for the council

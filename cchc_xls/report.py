@@ -27,7 +27,7 @@ from cchc_xls.outputs import safe_text, write_atomic
 from cchc_xls.layout import RANKING_LAYOUT
 from cchc_xls.numbers import ZERO, format_vn, normalize
 from cchc_xls.profile import OfficeProfile, legacy_office, upper_vn
-from cchc_xls.score import cut, cut_percent
+from cchc_xls.score import cut, cut_percent, submission_counts
 from cchc_xls.resources import data_dir
 from cchc_xls.rank import ranking_note
 from cchc_xls.results import Results, UnitRow, load_results, ranking_sections
@@ -241,9 +241,8 @@ def summary_context(results: Results, profile: OfficeProfile | None = None,
     submitted = [u for u in results.units if u.status == "submitted"]
     final = results.appraised
     totals = [(u.ranking_total or ZERO, u) for u in submitted]
-    count = {"total": len(results.units), "submitted": len(submitted),
-             "missing": sum(1 for u in results.units if u.status == "missing"),
-             "rejected": sum(1 for u in results.units if u.status == "rejected")}
+    # the one count (score.submission_counts) the CLI, harvest.json and tong-hop.xlsx say too
+    count = submission_counts((u.status for u in results.units), (f.get("status") for f in results.files))
     bands = []
     for band in rubric.bands:
         number = sum(1 for u in submitted if u.group == band.name)

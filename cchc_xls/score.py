@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from collections import Counter
 from decimal import ROUND_DOWN, Decimal
 from itertools import groupby
 from typing import NamedTuple
@@ -270,3 +271,25 @@ def ranks_within(totals: dict[str, Decimal | None]) -> dict[str, int]:
 def survey_max(rubric: Rubric) -> Decimal:
     """The points the province scores (survey criteria): outside every self total."""
     return sum((leaf.max for leaf in rubric.leaves() if not leaf.self_scored), ZERO)
+
+
+def submission_counts(unit_statuses, file_statuses) -> dict[str, int]:
+    """The one count of a harvest that every output says (CLI summary, harvest.json, tong-hop.xlsx,
+    the district report): units (`total`, `submitted`, `missing`, `rejected_units`) and files
+    (`received`, `accepted`, `rejected`, `superseded`, `skipped`, `attachments`)."""
+    units = Counter(unit_statuses)
+    files = Counter(file_statuses)
+    return {
+        "total": sum(units.values()), "submitted": units["submitted"], "missing": units["missing"],
+        "rejected_units": units["rejected"],
+        "received": sum(files.values()), "accepted": files["accepted"], "rejected": files["rejected"],
+        "superseded": files["superseded"], "skipped": files["skipped"], "attachments": files["attachment"],
+    }
+
+
+def counts_sentence(counts: dict[str, int]) -> str:
+    """The counts as one Vietnamese sentence, the same wherever it is printed."""
+    return (f"Đã nhận {counts['received']} tệp: {counts['accepted']} được tính, {counts['rejected']} bị từ chối, "
+            f"{counts['superseded']} bị thay bằng tệp mới hơn, {counts['skipped']} bỏ qua, "
+            f"{counts['attachments']} tài liệu kèm theo. "
+            f"{counts['submitted']}/{counts['total']} đơn vị có phiếu được tính; còn {counts['missing']} đơn vị chưa nộp.")

@@ -272,3 +272,47 @@ def test_one_rule_counts_every_invalid_score_and_the_provisional_ranking_says_wh
     chi_minh = rows["UBND xã Chí Minh"]
     assert "Còn 1 tiêu chí chưa nhập điểm; phiếu có 4 lỗi" in [c for c in chi_minh if isinstance(c, str)]
     assert "Chưa nộp" in " ".join(str(c) for c in rows["UBND xã Thanh Xá"])
+
+
+# ---------------------------------------------------------------------------------------------
+# 5. The counts agree
+
+
+def test_the_cli_harvest_json_tong_hop_and_the_district_report_give_the_same_counts(tmp_path):
+    import re
+
+    from docx import Document
+
+    units = tmp_path / "don-vi.csv"
+    units.write_text("code,name\n30512,Xã Chí Minh\n30513,Xã Thanh Xá\n30514,Xã Tứ Kỳ\n", encoding="utf-8")
+    inbox = tmp_path / "hop-thu"
+    inbox.mkdir()
+    older = fill_workbook(make_template(tmp_path), {**CHI_MINH_SCORES, "1.2": "1"}, out=inbox / "30512-cu.xlsx")
+    newer = fill_workbook(make_template(tmp_path), CHI_MINH_SCORES, out=inbox / "30512-moi.xlsx")
+    import os
+    os.utime(older, (1_700_000_000, 1_700_000_000))
+    os.utime(newer, (1_700_100_000, 1_700_100_000))
+    (inbox / "anh-chup.pdf").write_bytes(b"%PDF-1.4 scanned")  # a rejected file
+    (inbox / "ghi-chu.txt").write_text("x", encoding="utf-8")  # skipped
+    tn = load_rubric("thai-nguyen-2021")  # Thanh Xá sends last year's form: its unit is rejected
+    fill_workbook(make_template(tmp_path, rubric_id="thai-nguyen-2021", unit=THANH_XA),
+                  {n.code: str(n.max) for n in tn.leaves() if n.self_scored}, out=inbox / "30513.xlsx")
+    out = tmp_path / "out"
+    result = _cli("harvest", HD, inbox, "--units", units, "--out", out)
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "harvest.json").read_text(encoding="utf-8"))["summary"]
+    expected = {"received": 5, "accepted": 1, "rejected": 2, "superseded": 1, "skipped": 1,
+                "total": 3, "submitted": 1, "missing": 1, "rejected_units": 1}
+    assert {k: summary[k] for k in expected} == expected
+    sentence = (f"Đã nhận 5 tệp: 1 được tính, 2 bị từ chối, 1 bị thay bằng tệp mới hơn, 1 bỏ qua. "
+                f"1/3 đơn vị có phiếu được tính; còn 1 đơn vị chưa nộp.")
+    assert sentence in result.output
+    progress = load_workbook(out / "tong-hop.xlsx")["Tiến độ"]
+    assert progress["A3"].value == sentence
+    report = _cli("report", out, "--out", tmp_path / "bao-cao")
+    assert report.exit_code == 0, report.output
+    [docx] = (tmp_path / "bao-cao").glob("bao-cao-tong-hop_*.docx")
+    text = "\n".join(p.text for p in Document(docx).paragraphs)
+    line = next(l for l in text.splitlines() if "Tổng số đơn vị" in l)
+    numbers = [int(n) for n in re.findall(r"\d+", line)]
+    assert numbers == [expected["total"], expected["submitted"], expected["missing"], expected["rejected"]], line
