@@ -222,12 +222,16 @@ def generate_command(rubric, units_path, period, out_dir, profile_file, issuer, 
                                 deadline=deadline, password=password)
     if as_json:
         _echo_json({"out": str(result.out_dir), "batch": result.batch, "files": [str(p) for p in result.files],
-                    "manifest": str(result.manifest), "archive": str(result.archive), "messages": str(result.messages)})
+                    "manifest": str(result.manifest), "archive": str(result.archive), "messages": str(result.messages),
+                    "stale": list(result.stale)})
         return
     click.echo(f"Đã tạo {len(result.files)} phiếu tự đánh giá trong {result.out_dir}")
     click.echo(f"  - Danh sách tệp: {result.manifest}")
     click.echo(f"  - Tất cả phiếu trong một tệp nén để gửi: {result.archive}")
     click.echo(f"  - Nội dung tin nhắn gửi từng đơn vị: {result.messages}")
+    if result.stale:
+        click.echo(f"{len(result.stale)} phiếu của lần tạo trước không còn trong danh sách đã chuyển vào "
+                   f"{result.out_dir / 'lich-su'}: {', '.join(result.stale[:5])}{'…' if len(result.stale) > 5 else ''}")
 
 
 def _load_units(path: str):

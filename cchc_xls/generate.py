@@ -32,7 +32,7 @@ from cchc_xls.resources import render_text
 from cchc_xls.profile import OfficeProfile
 from cchc_xls.rubric import Node, Rubric
 from cchc_xls.score import compute_totals, final_total, not_applicable_codes, rescale, unit_band
-from cchc_xls.outputs import write_atomic, write_text_atomic
+from cchc_xls.outputs import HISTORY, write_atomic, write_text_atomic
 from cchc_xls.style import (
     FILL_ATTENTION, FILL_HEADER, FILL_LOCKED_OUT, FILL_MISSING, FILL_PARENT, FILL_TEXT_SCORE, Formats, fit_row, new_workbook, row_height,
     setup_print, wrapped_lines, write_signature,
@@ -76,6 +76,7 @@ class Generated:
     archive: Path
     messages: Path
     batch: str
+    stale: tuple[str, ...] = ()  # an earlier batch's templates moved to lich-su/ (not in this batch)
 
 
 def template_file_name(unit: Unit, period: Period) -> str:
@@ -629,6 +630,7 @@ def generate_templates(rubric: Rubric, units: list[Unit], period: Period, out_di
         generated_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
     )
     names = [template_file_name(u, period) for u in units]
+    earlier = earlier_templates(out_dir)
     jobs = [(str(out_dir / n), rubric, u, period, options) for n, u in zip(names, units)]
     workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
     if workers > 1 and len(jobs) >= 16:
@@ -655,7 +657,35 @@ def generate_templates(rubric: Rubric, units: list[Unit], period: Period, out_di
         for u, n in zip(units, names)
     )
     messages_path = write_text_atomic(out_dir / "messages.txt", messages.lstrip("\n"))
-    return Generated(out_dir, tuple(out_dir / n for n in names), manifest, archive, messages_path, options.batch)
+    stale = retire_stale_templates(out_dir, earlier, set(names))
+    return Generated(out_dir, tuple(out_dir / n for n in names), manifest, archive, messages_path, options.batch,
+                     stale)
+
+
+def earlier_templates(out_dir: Path) -> list[str]:
+    """The template files an earlier batch listed in this folder's manifest.csv."""
+    try:
+        text = (out_dir / "manifest.csv").read_text(encoding="utf-8-sig")
+    except OSError:
+        return []
+    names = [row.get("file") or "" for row in csv.DictReader(io.StringIO(text))]
+    # only plain names in this folder: a manifest is not trusted to point elsewhere
+    return [n for n in names if n and Path(n).name == n and n.lower().endswith(".xlsx")]
+
+
+def retire_stale_templates(out_dir: Path, earlier: list[str], current: set[str]) -> tuple[str, ...]:
+    """Templates of an earlier batch that this one does not rewrite (a commune no longer in the
+    list, another period) move to lich-su/ so the folder, manifest.csv and templates.zip agree."""
+    stale = [n for n in earlier if n not in current and (out_dir / n).is_file()]
+    if not stale:
+        return ()
+    from datetime import datetime as _datetime
+
+    target = out_dir / HISTORY / _datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+    target.mkdir(parents=True, exist_ok=True)
+    for name in stale:
+        os.replace(out_dir / name, target / name)
+    return tuple(stale)
 
 
 def _csv_text(rows: list[dict]) -> str:

@@ -35,6 +35,39 @@ def write_text_atomic(path: Path, text: str, encoding: str = "utf-8") -> Path:
     return write_atomic(path, lambda partial: partial.write_text(text, encoding=encoding))
 
 
+HISTORY = "lich-su"  # earlier results of a reused output folder, one subfolder per earlier run
+
+
+def keep_earlier(out_dir: Path, names) -> Path | None:
+    """Before new results replace them, keep the earlier ones of `names` found in out_dir in
+    `lich-su/<their time>/` inside that folder (linked, else copied): a reused folder never loses
+    results silently, and out_dir itself always holds one whole set. Returns the folder, or None
+    when there was nothing earlier."""
+    from datetime import datetime
+
+    earlier = [out_dir / name for name in names if (out_dir / name).is_file()]
+    if not earlier:
+        return None
+    made = max(path.stat().st_mtime for path in earlier)
+    stamp = datetime.fromtimestamp(made).strftime("%Y-%m-%d_%H-%M-%S")
+    target = out_dir / HISTORY / stamp
+    number = 1
+    while target.exists() and not all((target / p.name).is_file() and file_sha256(target / p.name) == file_sha256(p)
+                                      for p in earlier):
+        number += 1
+        target = out_dir / HISTORY / f"{stamp}_{number}"
+    target.mkdir(parents=True, exist_ok=True)
+    for path in earlier:
+        kept = target / path.name
+        if kept.exists():
+            continue
+        try:
+            os.link(path, kept)  # the new file replaces the name, the link keeps the old bytes
+        except OSError:
+            copy_atomic(path, kept)
+    return target
+
+
 def copy_atomic(source: Path, target: Path) -> Path:
     return write_atomic(target, lambda partial: shutil.copyfile(source, partial))
 

@@ -16,7 +16,9 @@ from cchc_xls.errors import OutputError, folder_error, output_error
 from cchc_xls.feedback import FEEDBACK_CSV, FEEDBACK_DIR, replace_folder, write_feedback
 from cchc_xls.harvest import Harvest, harvest
 from cchc_xls.limits import DEFAULT_LIMITS, Limits
-from cchc_xls.outputs import LOCK_NAME, FolderLock, copy_atomic, display_path, file_sha256, write_text_atomic
+from cchc_xls.outputs import (
+    HISTORY, LOCK_NAME, FolderLock, copy_atomic, display_path, file_sha256, keep_earlier, write_text_atomic,
+)
 from cchc_xls.profile import OfficeProfile, legacy_office, profile_json
 from cchc_xls.rank import write_phu_luc_ii
 from cchc_xls.report import write_phu_luc_ii_docx
@@ -127,6 +129,7 @@ def run_harvest(rubric: Rubric, inputs: list[Path], units: list[Unit], out_dir: 
                 write_phu_luc_ii_docx(results, writing / "phu-luc-ii.docx", profile)
                 write_feedback(result, writing, deadline=deadline, office=profile.office_name)
                 written = [name for name in OUTPUT_FILES if (writing / name).is_file()]
+                keep_earlier(out_dir, OUTPUT_FILES)  # a reused folder keeps the earlier results
                 for name in written:
                     os.replace(writing / name, out_dir / name)
                 replace_folder(writing / FEEDBACK_DIR, out_dir / FEEDBACK_DIR)
@@ -151,7 +154,7 @@ def placement(inputs: list[Path], out_dir: Path) -> set[str]:
     there stops the run before anything is read or written."""
     out_real = os.path.realpath(out_dir)
     own = [os.path.join(out_real, name) for name in (*OUTPUT_FILES, RECEIVED, LOCK_NAME, MANIFEST, WRITING,
-                                                     *OUTPUT_FOLDERS)]
+                                                     *OUTPUT_FOLDERS, HISTORY)]
     exclude = set(own)
     ours = _manifest(out_dir)
     for path in inputs:
@@ -217,6 +220,7 @@ def run_rank(harvest_dir: Path, out_dir: Path | None = None, office: str = "",
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         with FolderLock(out_dir):  # not while a harvest writes the same folder
+            keep_earlier(out_dir, ["phu-luc-ii.xlsx", "phu-luc-ii.docx"])  # a reused folder keeps them
             path = write_phu_luc_ii(results, out_dir / "phu-luc-ii.xlsx", profile)
             docx = write_phu_luc_ii_docx(results, out_dir / "phu-luc-ii.docx", profile)
             if (out_dir / MANIFEST).is_file():

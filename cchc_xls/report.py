@@ -23,7 +23,7 @@ from docxtpl import DocxTemplate, InlineImage
 
 from cchc_xls.compare import Comparison, compare, unit_criteria_changes
 from cchc_xls.errors import CchcError, output_error
-from cchc_xls.outputs import safe_text, write_atomic
+from cchc_xls.outputs import keep_earlier, safe_text, write_atomic
 from cchc_xls.layout import RANKING_LAYOUT
 from cchc_xls.numbers import ZERO, format_vn, normalize
 from cchc_xls.profile import OfficeProfile, legacy_office, upper_vn
@@ -488,6 +488,7 @@ def write_reports(harvest_dir: Path, out_dir: Path, unit_code: str | None = None
             raise CchcError(f"Đơn vị mã {unit_code} chưa có phiếu được tính ({units[0].note}): chưa lập được báo cáo.")
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
+        keep_earlier(out_dir, sorted(p.name for p in out_dir.glob("bao-cao*.docx")))  # never lost silently
         template = template_path(TEMPLATE_COMMUNE, templates_dir)
         written = [render_docx(template, commune_context(results, unit, profile, comparison), out_dir / commune_report_name(unit, results))
                    for unit in units]

@@ -316,3 +316,64 @@ def test_the_cli_harvest_json_tong_hop_and_the_district_report_give_the_same_cou
     line = next(l for l in text.splitlines() if "Tổng số đơn vị" in l)
     numbers = [int(n) for n in re.findall(r"\d+", line)]
     assert numbers == [expected["total"], expected["submitted"], expected["missing"], expected["rejected"]], line
+
+
+# ---------------------------------------------------------------------------------------------
+# 7. Results are never overwritten silently
+
+
+def test_a_reused_folder_keeps_the_earlier_harvest_rank_and_report_in_lich_su(tmp_path, units_csv):
+    import os
+    import zipfile
+
+    inbox = tmp_path / "hop-thu"
+    inbox.mkdir()
+    first = fill_workbook(make_template(tmp_path), {**CHI_MINH_SCORES, "1.2": "1"}, out=inbox / "30512.xlsx")
+    out = tmp_path / "ket-qua"
+    assert _cli("harvest", HD, inbox, "--units", units_csv, "--out", out).exit_code == 0
+    before = json.loads((out / "harvest.json").read_text(encoding="utf-8"))
+    os.utime(out / "harvest.json", (1_700_000_000, 1_700_000_000))
+    first.unlink()
+    fill_workbook(make_template(tmp_path), CHI_MINH_SCORES, out=inbox / "30512-sua.xlsx")
+    assert _cli("harvest", HD, inbox, "--units", units_csv, "--out", out).exit_code == 0
+    after = json.loads((out / "harvest.json").read_text(encoding="utf-8"))
+    assert (before["units"][0]["self_total"], after["units"][0]["self_total"]) == (74, 75)
+    [kept] = (out / "lich-su").iterdir()
+    assert json.loads((kept / "harvest.json").read_text(encoding="utf-8")) == before
+    assert {p.name for p in kept.iterdir()} >= {"harvest.json", "tong-hop.xlsx", "phu-luc-ii.xlsx"}
+    # a third harvest does not read the kept results as inputs
+    assert _cli("harvest", HD, inbox, out, "--units", units_csv, "--out", out).exit_code == 0
+    assert json.loads((out / "harvest.json").read_text(encoding="utf-8"))["summary"]["received"] == 1
+    # rank and report keep theirs too
+    from cchc_xls.outputs import file_sha256
+
+    ranked = file_sha256(out / "phu-luc-ii.xlsx")
+    assert _cli("rank", out, "--office", "UBND huyện Thử").exit_code == 0
+    assert file_sha256(out / "phu-luc-ii.xlsx") != ranked
+    assert ranked in {file_sha256(p) for p in (out / "lich-su").rglob("phu-luc-ii.xlsx")}
+    reports = tmp_path / "bao-cao"
+    assert _cli("report", out, "--out", reports).exit_code == 0
+    assert _cli("report", out, "--out", reports).exit_code == 0
+    assert {p.name for p in (reports / "lich-su").iterdir() for p in p.iterdir()} == {p.name for p in reports.glob("*.docx")}
+
+
+def test_a_reused_generate_folder_agrees_with_its_manifest_and_zip(tmp_path):
+    import csv
+    import zipfile
+
+    three = tmp_path / "ba.csv"
+    three.write_text("code,name\n30512,Xã Chí Minh\n30513,Xã Thanh Xá\n30514,Xã Tứ Kỳ\n", encoding="utf-8")
+    two = tmp_path / "hai.csv"
+    two.write_text("code,name\n30512,Xã Chí Minh\n30513,Xã Thanh Xá\n", encoding="utf-8")
+    out = tmp_path / "mau"
+    assert _cli("generate", HD, "--units", three, "--period", "2024", "--out", out).exit_code == 0
+    result = _cli("generate", HD, "--units", two, "--period", "2024", "--out", out)
+    assert result.exit_code == 0
+    assert "1 phiếu của lần tạo trước không còn trong danh sách" in result.output
+    in_folder = {p.name for p in out.glob("*.xlsx")}
+    with open(out / "manifest.csv", encoding="utf-8-sig") as handle:
+        listed = {row["file"] for row in csv.DictReader(handle)}
+    with zipfile.ZipFile(out / "templates.zip") as archive:
+        zipped = set(archive.namelist())
+    assert in_folder == listed == zipped and len(in_folder) == 2
+    assert [p.name for p in (out / "lich-su").rglob("*.xlsx")] == ["30514_xa-tu-ky_CCHC_2024.xlsx"]

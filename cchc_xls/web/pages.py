@@ -15,6 +15,7 @@ from flask import abort, current_app, flash, jsonify, redirect, render_template,
 
 from cchc_xls import rounds
 from cchc_xls.names import windows_safe_name
+from cchc_xls.outputs import HISTORY  # earlier results a reused folder keeps: not results to list
 from cchc_xls.rounds import ROUND_NAME, RoundSettings, load_round, save_round
 from cchc_xls.web import library, views
 from cchc_xls.web.security import check_password, inside
@@ -154,7 +155,7 @@ def index():
     # three levels down is where people keep result folders; deeper (received/ copies) is not
     found_json = {p for pattern in ("*/harvest.json", "*/*/harvest.json", "*/*/*/harvest.json")
                   for p in _root().glob(pattern)
-                  if not any(part.startswith(".") for part in p.relative_to(_root()).parts)}
+                  if not any(part.startswith(".") or part == HISTORY for part in p.relative_to(_root()).parts)}
     for path in sorted(found_json):
         if not any(parent in round_paths for parent in path.parents) and not path.is_symlink():
             others.append(rel(path.parent))
