@@ -189,12 +189,16 @@ def _assign(results: list[FileResult], units: list[Unit]) -> list[UnitResult]:
 def _merge_appraisals(results: list[FileResult], unit_results: list[UnitResult], rubric: Rubric,
                       units: list[Unit]) -> None:
     """The council's and the survey's scores, merged per unit; totals only from complete sets."""
-    sources = [(r, r.appraisal_entries) for r in results if r.status == "accepted" and r.kind in APPRAISAL_KINDS]
+    accepted = [r for r in results if r.status == "accepted" and r.kind in APPRAISAL_KINDS]
+    _supersede_older_workbooks(accepted)
+    sources = [(r, r.appraisal_entries) for r in accepted if r.status == "accepted"]
     if not sources:
         return
     merged = merge_appraisals(sources, rubric, {u.code: u for u in units})
     for result, entries in sources:
-        count = sum(1 for e in entries if e.value is not None)
+        # what was really merged: not a value refused, of an unknown unit, or in conflict
+        count = sum(1 for e in entries if e.value is not None and e.unit in merged
+                    and e.code not in merged[e.unit].conflicts and merged[e.unit].scores.get(e.code) == e.value)
         result.findings.append(make("appraisal.merged", file=result.path, count=count))
     for outcome in unit_results:
         appraisal = merged.get(outcome.unit.code)
@@ -275,6 +279,28 @@ def _named_unit(name: str, unit_results: list[UnitResult]) -> str | None:
     best = max(found.values())
     winners = [code for code, length in found.items() if length == best]
     return winners[0] if len(winners) == 1 else None
+
+
+def _supersede_older_workbooks(accepted: list[FileResult]) -> None:
+    """A corrected council workbook replaces the old one as a commune's newer return does: of the
+    files of one generated workbook (its template id), the newest by saved time counts and the
+    older ones are superseded, naming the newer. Files saved at the same time both stay current:
+    where they disagree, that is a conflict (merge_appraisals)."""
+    by_workbook: dict[str, list[FileResult]] = {}
+    for result in accepted:
+        key = result.identity.get("template_id")
+        if key:
+            by_workbook.setdefault(key, []).append(result)
+    for files in by_workbook.values():
+        files.sort(key=_sort_key)
+        newest = files[-1]
+        when = local_time(newest.modified, newest.mtime)
+        for old in files[:-1]:
+            if (old.modified and newest.modified and old.modified == newest.modified) or \
+                    _sort_key(old)[:2] == _sort_key(newest)[:2]:
+                continue  # saved at the same time as the newest: both current
+            old.status = "superseded"
+            old.findings.insert(0, make("appraisal.superseded", file=old.path, newer=newest.path, time=when))
 
 
 def _rank(unit_results: list[UnitResult], rubric: Rubric) -> None:

@@ -144,7 +144,8 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "appraisal.out_of_range": (E, "Điểm thẩm định {value} của tiêu chí {code} (đơn vị {unit}) ngoài khoảng 0 đến {max}: chưa ghép. Sửa lại điểm."),
     "appraisal.off_level": (E, "Điểm thẩm định {value} của tiêu chí {code} (đơn vị {unit}) không thuộc các mức {allowed}: chưa ghép."),
     "appraisal.unknown_unit": (E, "Mã đơn vị {unit} không có trong danh sách đơn vị: điểm tiêu chí {code} chưa ghép. Kiểm tra lại mã."),
-    "appraisal.conflict": (E, "Hai bảng thẩm định cho điểm khác nhau ở tiêu chí {code} của đơn vị {unit}: {value} ở đây và {other} ở “{other_file}” ô {other_cell}. Chưa ghép điểm nào: Hội đồng thống nhất một điểm rồi sửa một trong hai bảng."),
+    "appraisal.conflict": (E, "Hai bảng thẩm định cho điểm khác nhau ở tiêu chí {code} của đơn vị {unit}: {value} ở đây và {other} ở “{other_file}” ô {other_cell}. Chưa ghép điểm nào của tiêu chí này: nếu một trong hai tệp là bản cũ, xóa tệp đó khỏi thư mục thu (tệp này hoặc “{other_file}”) rồi thu lại; nếu không, Hội đồng thống nhất một điểm rồi sửa một trong hai bảng."),
+    "appraisal.superseded": (W, "Đã có bản sửa mới hơn của bảng này (“{newer}”, lưu lúc {time}): bảng này không được ghép."),
     "appraisal.merged": (I, "Đã ghép {count} điểm thẩm định/điều tra từ bảng này."),
     # --- rows and values -----------------------------------------------------------------
     "row.missing": (E, "Thiếu dòng của tiêu chí {code} “{label}” (có thể đã bị xóa): tiêu chí này chưa được chấm."),

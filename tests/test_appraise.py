@@ -19,6 +19,7 @@ so the appraisal reverses the self-score order (Thanh Xá 76 > Chí Minh 75 > Th
 from __future__ import annotations
 
 import json
+from datetime import datetime
 import re
 from dataclasses import dataclass
 from decimal import Decimal
@@ -1002,3 +1003,56 @@ def test_cli_appraise_without_submitted_units_exits_1_in_vietnamese(setup, tmp_p
     assert not (tmp_path / "hoi-dong").exists() or not list((tmp_path / "hoi-dong").glob("*.xlsx"))
     with pytest.raises(CchcError):
         write_appraisal_workbooks(empty, tmp_path / "lib")
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 14.8: a corrected council workbook replaces the old one; merge counts are true
+
+
+def _saved_at(path: Path, when: datetime) -> Path:
+    """The workbook re-saved with its own saved time set to `when` (as Excel records it)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    parts["docProps/core.xml"] = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(<)", rb"\g<1>" + stamp + rb"\g<2>",
+                                        parts["docProps/core.xml"])
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+    return path
+
+
+def test_a_corrected_council_workbook_replaces_the_older_one(setup):
+    first = good_unit_books(setup, "sua-cu")
+    corrected = good_unit_books(setup, "sua-moi", changes={CM: {"1.7": D("2.75")}})
+    for path in first:
+        _saved_at(path, datetime(2024, 12, 1, 8, 0))
+    for path in corrected:
+        _saved_at(path, datetime(2024, 12, 2, 9, 30))
+    run = harvest_with(setup, "run-corrected", *first, *corrected, good_survey(setup, "sua-moi"))
+    cm = run.unit(CM)
+    assert cm["appraisal"]["1.7"] == D("2.75") and cm["appraisal_conflicts"] == []
+    old_cm = next(p for p in first if f"_{CM}_" in p.name)
+    new_cm = next(p for p in corrected if f"_{CM}_" in p.name)
+    assert run.file(old_cm)["status"] == "superseded"
+    superseded = run.one(old_cm, "appraisal.superseded")
+    assert str(new_cm) in superseded["message"] and "không được ghép" in superseded["message"]
+    assert not run.findings(old_cm, "appraisal.merged")
+    assert f"{len(SELF_LEAVES)} điểm" in run.one(new_cm, "appraisal.merged")["message"]
+
+
+def test_two_current_workbooks_that_disagree_say_which_file_to_remove_and_counts_are_true(setup):
+    same_time = datetime(2024, 12, 2, 9, 30)
+    one = [_saved_at(p, same_time) for p in good_unit_books(setup, "hai-a")]
+    other = [_saved_at(p, same_time) for p in good_unit_books(setup, "hai-b", changes={CM: {"1.7": D("2.75")}})]
+    run = harvest_with(setup, "run-two-current", *one, *other, good_survey(setup, "hai-b"))
+    cm_a = next(p for p in one if f"_{CM}_" in p.name)
+    cm_b = next(p for p in other if f"_{CM}_" in p.name)
+    assert run.file(cm_a)["status"] == run.file(cm_b)["status"] == "accepted"
+    conflict = run.one(cm_a, "appraisal.conflict")
+    assert f"xóa tệp đó khỏi thư mục thu (tệp này hoặc “{cm_b}”)" in conflict["message"]
+    # 1.7 was merged from neither: the count says one fewer than the workbook's entries
+    assert f"Đã ghép {len(SELF_LEAVES) - 1} điểm" in run.one(cm_a, "appraisal.merged")["message"]
+    assert f"Đã ghép {len(SELF_LEAVES) - 1} điểm" in run.one(cm_b, "appraisal.merged")["message"]
