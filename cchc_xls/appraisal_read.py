@@ -87,7 +87,7 @@ def _read_by_unit(sheet, identity: dict, rubric: Rubric, file: str):
         ref = cell_ref(row - 1, columns["appraisal"] - 1)
         comment = sheet.value(row, columns["comment"]) if "comment" in columns else None
         if text_of(comment) in (APPRAISAL_UNIT_LAYOUT.texts["survey_note"], APPRAISAL_UNIT_LAYOUT.texts["na"]):
-            comment = None
+            continue  # a locked row the council does not score: its figure is the survey's (or N/A)
         _entry_or_finding(unit, code, sheet.cells.get((row, columns["appraisal"])), comment, file, sheet.name, ref,
                           entries, findings)
     return entries, findings

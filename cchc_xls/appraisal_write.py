@@ -19,8 +19,8 @@ from cchc_xls.evidence import suggestions_by_unit
 from cchc_xls.generate import score_validation, set_identity_properties, write_identity_sheet
 from cchc_xls.layout import (
     APPRAISAL_AREA_FIXED, APPRAISAL_AREA_LAYOUT, APPRAISAL_AREA_UNIT_COLUMNS, APPRAISAL_SHEET, APPRAISAL_UNIT_LAYOUT,
-    FORMAT_VERSION, KIND_APPRAISAL_AREA, KIND_APPRAISAL_UNIT, KIND_LABELS, KIND_SURVEY, META_SHEET, SURVEY_FIXED,
-    SURVEY_LAYOUT, SURVEY_SHEET, UNIT_COLUMN_LABEL, Layout, cell_ref, column_letter, identity_line,
+    FINAL_LABEL, FORMAT_VERSION, KIND_APPRAISAL_AREA, KIND_APPRAISAL_UNIT, KIND_LABELS, KIND_SURVEY, META_SHEET, SURVEY_FIXED,
+    RESCALED_LABEL, SURVEY_LAYOUT, SURVEY_SHEET, UNIT_COLUMN_LABEL, Layout, cell_ref, column_letter, identity_line,
 )
 from cchc_xls.numbers import format_vn
 from cchc_xls.profile import OfficeProfile
@@ -52,6 +52,16 @@ def _identity(results: Results, kind: str, unit: UnitRow | None = None, area: No
         "generated_at": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
         "template_id": f"{batch}-{kind}-{unit.code if unit else area.code if area else 'all'}",
     }
+
+
+def _counted_without_council(rubric: Rubric, node: Node, unit: UnitRow, excluded: set[str]) -> Decimal | None:
+    """What the ranking counts for a criterion the council does not score: the survey score
+    once merged, the maximum of a not-applicable criterion under `full_marks`, else None."""
+    if not node.self_scored:
+        return unit.appraisal.get(node.code)
+    if node.code in excluded and rubric.na_policy == "full_marks":
+        return node.max
+    return None
 
 
 def _excluded(results: Results, unit: UnitRow) -> set[str]:
@@ -170,8 +180,12 @@ def _write_by_unit(path: Path, results: Results, unit: UnitRow, password: str) -
             s.write_string(row, col["suggestion"], suggested.get(node.code, ""), f(border=1, text_wrap=True, font_color="#9C5700"))
             if not node.self_scored or node.code in excluded:
                 grey = f(border=1, bg_color=FILL_LOCKED_OUT, italic=True)
+                grey_c = f(border=1, bg_color=FILL_LOCKED_OUT, italic=True, align="center")
                 note = texts["survey_note"] if not node.self_scored else texts["na"]
-                s.write_blank(row, col["appraisal"], None, grey)
+                # what Phụ lục II counts for it: the province's survey score once merged, the
+                # maximum for a not-applicable criterion under full_marks, else nothing
+                counted = _counted_without_council(rubric, node, unit, excluded)
+                write_number_or_blank(s, row, col["appraisal"], counted, grey_c)
                 s.write_string(row, col["comment"], note, grey)
             else:
                 s.write_blank(row, col["appraisal"], None, f(border=1, locked=False, align="center"))
@@ -193,17 +207,33 @@ def _write_by_unit(path: Path, results: Results, unit: UnitRow, password: str) -
             "multi_range": " ".join(f"{letter}{r + 1}" for r in inputs)})
     total_row = last_row + 1
     bold = f(bold=True, border=1, bg_color=FILL_HEADER)
+    bold_c = f(bold=True, border=1, bg_color=FILL_HEADER, align="center")
+    surveys_known = all(unit.appraisal.get(n.code) is not None for n in rubric.leaves() if not n.self_scored)
     s.merge_range(total_row, 0, total_row, col["max"],
-                  texts["total"] + (texts["total_without_survey"]
-                                    if any(not n.self_scored for n in rubric.leaves()) else ""), bold)
-    write_number_or_blank(s, total_row, col["score"], unit.self_total, f(bold=True, border=1, bg_color=FILL_HEADER, align="center"))
+                  texts["total"] + ("" if surveys_known else texts["total_without_survey"]), bold)
+    write_number_or_blank(s, total_row, col["score"], unit.self_base_total if rubric.extras() else unit.self_total,
+                          bold_c)
     roots = ",".join(cell_ref(row_of[r.code], col["appraisal"]) for r in rubric.roots)
-    total = f"SUM({roots})"
-    for extra in rubric.extras():  # the capped bonus added and the capped penalty subtracted, as in Phụ lục I
-        items = ",".join(cell_ref(row_of[i.code], col["appraisal"]) for i in extra.items) or "0"
-        total += ("+" if extra.part == "bonus" else "-") + f"MIN(SUM({items}),{format(extra.max, 'f')})"
-    formula = f"=MAX(0,{total})" if rubric.extras() else f"={total}"
-    s.write_formula(total_row, col["appraisal"], formula, f(bold=True, border=1, bg_color=FILL_HEADER, align="center"), 0)
+    s.write_formula(total_row, col["appraisal"], f"=SUM({roots})", bold_c, 0)
+    total_ref = cell_ref(total_row, col["appraisal"])
+    # the same rescaling as Phụ lục I and score.rescale: raw × total / applicable maximum, ROUND 3
+    applicable = rubric.total - sum((rubric.node(c).max for c in excluded), Decimal(0))
+    if rubric.na_policy == "rescale" and applicable < rubric.total and applicable > 0:
+        total_row += 1
+        s.merge_range(total_row, 0, total_row, col["max"], RESCALED_LABEL.format(total=format_vn(rubric.total)), bold)
+        s.write_blank(total_row, col["score"], None, bold_c)
+        t = format(rubric.total, "f")
+        s.write_formula(total_row, col["appraisal"], f"=ROUND({total_ref}*{t}/{format(applicable, 'f')},3)", bold_c, 0)
+        total_ref = cell_ref(total_row, col["appraisal"])
+    if rubric.extras():  # the capped bonus added and the capped penalty subtracted, as in Phụ lục I
+        total = total_ref
+        for extra in rubric.extras():
+            items = ",".join(cell_ref(row_of[i.code], col["appraisal"]) for i in extra.items) or "0"
+            total += ("+" if extra.part == "bonus" else "-") + f"MIN(SUM({items}),{format(extra.max, 'f')})"
+        total_row += 1
+        s.merge_range(total_row, 0, total_row, col["max"], FINAL_LABEL, bold)
+        write_number_or_blank(s, total_row, col["score"], unit.self_total, bold_c)
+        s.write_formula(total_row, col["appraisal"], f"=MAX(0,{total})", bold_c, 0)
     end = _signature(book, layout, s, total_row + 2, col["evidence"], last)
     s.freeze_panes(top + 1, 2)
     s.print_area(0, 0, end, last)

@@ -1056,3 +1056,20 @@ def test_two_current_workbooks_that_disagree_say_which_file_to_remove_and_counts
     # 1.7 was merged from neither: the count says one fewer than the workbook's entries
     assert f"Đã ghép {len(SELF_LEAVES) - 1} điểm" in run.one(cm_a, "appraisal.merged")["message"]
     assert f"Đã ghép {len(SELF_LEAVES) - 1} điểm" in run.one(cm_b, "appraisal.merged")["message"]
+
+
+def test_a_council_workbook_written_after_the_survey_shows_its_scores_in_the_total(setup, by_unit):
+    """Issue 14.2: once the survey is merged, the council's total counts it as Phụ lục II does."""
+    again = write_appraisal_workbooks(by_unit.out, setup.root / "after-survey", by="unit")
+    [book] = [p for p in again.workbooks if f"_{CM}_" in p.name]
+    ws = load_workbook(book)["Thẩm định"]
+    lay = unit_layout(ws)
+    for code in ("II.2", "II.3"):
+        assert D(str(ws.cell(lay.rows[code], lay.cols["Điểm thẩm định"]).value)) == by_unit.unit(CM)["survey"][code]
+    labels = [str(ws.cell(r, 1).value or "") for r in range(1, ws.max_row + 1)]
+    assert "TỔNG ĐIỂM THẨM ĐỊNH" in labels  # no longer "chưa gồm điểm điều tra"
+    # harvesting it back merges no council entry for the survey rows (the survey workbook owns them)
+    filled = fill_by_unit(book, setup.root / "after-survey-filled" / book.name, APPRAISED[CM], COMMENTS[CM])
+    run = harvest_with(setup, "run-after-survey", filled, good_survey(setup, "after-survey-filled"))
+    assert run.unit(CM)["appraisal_total"] == by_unit.unit(CM)["appraisal_total"]
+    assert run.unit(CM)["appraisal_conflicts"] == []

@@ -377,3 +377,48 @@ def test_a_reused_generate_folder_agrees_with_its_manifest_and_zip(tmp_path):
         zipped = set(archive.namelist())
     assert in_folder == listed == zipped and len(in_folder) == 2
     assert [p.name for p in (out / "lich-su").rglob("*.xlsx")] == ["30514_xa-tu-ky_CCHC_2024.xlsx"]
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. The council signs what ranks
+
+
+@pytest.mark.libreoffice
+def test_the_council_workbook_recalculated_by_libreoffice_shows_the_appraised_total_that_ranks(tmp_path):
+    from cchc_xls.appraise import write_appraisal_workbooks
+
+    tn = load_rubric("thai-nguyen-2021")
+    unit = Unit("20101", "Xã Phúc Xuân", "xã")
+    leaves = [n for n in tn.leaves() if n.self_scored]
+    scores = {n.code: str(n.max) for n in leaves if n.code != "8.5.2"}
+    template = make_template(tmp_path, rubric_id="thai-nguyen-2021", unit=unit)
+    returned = fill_workbook(template, scores, na={"8.5.2": "Không áp dụng"}, explanations={"8.5.2": "Không phát sinh"},
+                             out=tmp_path / "20101.xlsx")
+    first = tmp_path / "thu"
+    run_harvest(tn, [returned], [unit], first, workers=1)
+    books = write_appraisal_workbooks(first, tmp_path / "tham-dinh", by="unit")
+    [book] = books.workbooks
+    wb = load_workbook(book)
+    ws = wb["Thẩm định"]
+    header = next(r for r in range(1, 20) if ws.cell(r, 1).value == "STT" or ws.cell(r, 1).value == "Mã")
+    cols = {ws.cell(header, c).value: c for c in range(1, ws.max_column + 1)}
+    appraisal_col = cols["Điểm thẩm định"]
+    codes = {str(ws.cell(r, 1).value): r for r in range(header + 1, ws.max_row + 1) if ws.cell(r, 1).value}
+    appraised = {n.code: n.max - (D("0.5") if n.max >= 1 and i % 7 == 0 else 0) for i, n in enumerate(leaves)
+                 if n.code != "8.5.2"}
+    for code, value in appraised.items():
+        ws.cell(codes[code], appraisal_col).value = float(value)
+    filled = tmp_path / "da-tham-dinh" / book.name
+    filled.parent.mkdir()
+    wb.save(filled)
+    shown = load_workbook(libreoffice_convert(filled, "xlsx", tmp_path / "lo"), data_only=True)["Thẩm định"]
+    labels = {str(shown.cell(r, 1).value or ""): r for r in range(header + 1, shown.max_row + 1)}
+    rescaled_row = next(r for label, r in labels.items() if label.startswith("TỔNG ĐIỂM QUY ĐỔI"))
+    final = tmp_path / "ket-qua"
+    run_harvest(tn, [returned, filled], [unit], final, workers=1)
+    data = json.loads((final / "harvest.json").read_text(encoding="utf-8"), parse_float=Decimal)
+    outcome = data["units"][0]
+    assert outcome["appraisal_complete"] and outcome["appraisal_total"] is not None
+    raw = sum(appraised.values(), D(0))
+    assert outcome["appraisal_total"] != raw  # the rescaling matters here
+    assert D(str(shown.cell(rescaled_row, appraisal_col).value)) == outcome["appraisal_total"]
