@@ -1217,7 +1217,7 @@ def test_cli_harvest_prints_a_vietnamese_summary(tmp_path, others):
                                        "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     assert "Đã nhận 2 tệp: 2 được tính" in result.stdout
-    assert "Còn 2 đơn vị chưa nộp" in result.stdout
+    assert "còn 2 đơn vị chưa nộp" in result.stdout
 
 
 def test_cli_usage_errors_exit_2(tmp_path, others):
