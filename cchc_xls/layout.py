@@ -276,6 +276,7 @@ RANKING_LAYOUT = Layout(
            "distribution_title": "PHÂN LOẠI KẾT QUẢ CHỈ SỐ CCHC CẤP XÃ", "distribution_total": "Cộng",
            "distribution_unranked": "Chưa xếp loại (chưa nộp, bị từ chối)",
            "cluster_title": "XẾP HẠNG TRONG TỪNG CỤM", "no_cluster": "(không thuộc cụm)",
+           "cluster_missing": "Chưa nộp", "cluster_rejected": "Tệp bị từ chối",
            # rubrics with bonus or penalty points, separate rankings, the index as a percentage
            "part_base": "Điểm các lĩnh vực", "part_bonus": "Điểm thưởng", "part_penalty": "Điểm trừ",
            "part_total": "Tổng điểm", "index_percent": "Chỉ số CCHC (%)", "ranking_group_heading": "XẾP HẠNG RIÊNG:",

@@ -301,6 +301,11 @@ class _Writer:
                 center = self.fmt(border=1, align="center")
                 s.write_number(row, 0, number, center)
                 s.write_string(row, 1, unit.committee, self.fmt(border=1))
+                if unit.rank is None and unit.status != "submitted":
+                    # a commune that sent nothing (or only rejected files) is said so, not left blank
+                    status = TEXTS["cluster_missing"] if unit.status == "missing" else TEXTS["cluster_rejected"]
+                    s.merge_range(row, 2, row, 4, status, self.fmt(border=1, align="center", italic=True))
+                    continue
                 write_number_or_blank(s, row, 2, unit.ranking_total if unit.rank is not None else None, center)
                 write_number_or_blank(s, row, 3, local.get(unit.code), center)
                 write_number_or_blank(s, row, 4, unit.rank, center)

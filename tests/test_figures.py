@@ -422,3 +422,18 @@ def test_the_council_workbook_recalculated_by_libreoffice_shows_the_appraised_to
     raw = sum(appraised.values(), D(0))
     assert outcome["appraisal_total"] != raw  # the rescaling matters here
     assert D(str(shown.cell(rescaled_row, appraisal_col).value)) == outcome["appraisal_total"]
+
+
+# ---------------------------------------------------------------------------------------------
+# 10. Pages that print as people sign them
+
+
+def test_theo_cum_says_chua_nop_for_a_commune_that_sent_nothing(tmp_path):
+    units = [Unit("30512", "Xã Chí Minh", "xã", "Tứ Kỳ"), Unit("30513", "Xã Thanh Xá", "xã", "Tứ Kỳ")]
+    filled = fill_workbook(make_template(tmp_path), CHI_MINH_SCORES, out=tmp_path / "30512.xlsx")
+    out = tmp_path / "out"
+    run_harvest(RUBRIC, [filled], units, out, workers=1)
+    sheet = load_workbook(out / "phu-luc-ii.xlsx")["Theo cụm"]
+    rows = {row[1]: row for row in sheet.iter_rows(values_only=True) if row[1]}
+    assert rows["UBND xã Thanh Xá"][2] == "Chưa nộp"
+    assert rows["UBND xã Chí Minh"][2] == 75 and rows["UBND xã Chí Minh"][3] == 1
