@@ -46,8 +46,9 @@ def write_number_or_blank(sheet, row: int, col: int, value, fmt) -> None:
         sheet.write_number(row, col, float(value), fmt)
 
 
-def wrapped_lines(text: str, width: float, bold: bool = False) -> int:
-    """How many lines `text` takes in a column `width` characters wide (Times New Roman 13).
+def wrapped_lines(text: str, width: float, bold: bool = False, font_size: float = 13) -> int:
+    """How many lines `text` takes in a column `width` characters wide (Times New Roman
+    `font_size`, 13 unless said: a smaller font fits proportionally more on a line).
 
     Row heights are set from this estimate because LibreOffice and phone viewers do not grow
     rows to fit wrapped text on their own.
@@ -57,7 +58,7 @@ def wrapped_lines(text: str, width: float, bold: bool = False) -> int:
     letters = [c for c in str(text) if c.isalpha()]
     upper = sum(1 for c in letters if c.isupper()) / len(letters) if letters else 0
     # capitals are about a third wider than lower-case letters in Times New Roman
-    per_line = max(8, int(width * (1.0 if bold else 1.15) * (1 - 0.3 * upper)))
+    per_line = max(8, int(width * (1.0 if bold else 1.15) * (1 - 0.3 * upper) * 13 / font_size))
     lines = 0
     for paragraph in str(text).splitlines() or [""]:
         lines += max(1, len(textwrap.wrap(paragraph, per_line, break_long_words=True)) or 1)
@@ -69,9 +70,9 @@ def row_height(lines: int, line_height: float = LINE_HEIGHT) -> float:
 
 
 def fit_row(sheet, row: int, cells: list[tuple[str, float]], bold: bool = False, minimum: int = 1,
-            line_height: float = LINE_HEIGHT) -> None:
+            line_height: float = LINE_HEIGHT, font_size: float = 13) -> None:
     """Set a row's height from its longest wrapped text; `cells` are (text, column width) pairs."""
-    lines = max([minimum] + [wrapped_lines(text, width, bold) for text, width in cells if text])
+    lines = max([minimum] + [wrapped_lines(text, width, bold, font_size) for text, width in cells if text])
     sheet.set_row(row, row_height(lines, line_height))
 
 

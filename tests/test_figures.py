@@ -272,6 +272,15 @@ def test_one_rule_counts_every_invalid_score_and_the_provisional_ranking_says_wh
     chi_minh = rows["UBND xã Chí Minh"]
     assert "Còn 1 tiêu chí chưa nhập điểm; phiếu có 4 lỗi" in [c for c in chi_minh if isinstance(c, str)]
     assert "Chưa nộp" in " ".join(str(c) for c in rows["UBND xã Thanh Xá"])
+    # 14.10: Kiểm tra's rows are as tall as their text (it printed on 11 pages when 2-3 times taller)
+    checks = load_workbook(out / "tong-hop.xlsx")["Kiểm tra"]
+    for row in range(5, checks.max_row + 1):
+        message = str(checks.cell(row, 6).value or "")
+        height = checks.row_dimensions[row].height
+        path = str(checks.cell(row, 2).value or "")
+        # LibreOffice fits well over 100 of these characters per line of the message, 45 of the path
+        lines = max(-(-len(message) // 100), -(-len(path) // 45))
+        assert height <= 15 * max(lines, 1) + 5, (message, height)
 
 
 # ---------------------------------------------------------------------------------------------
