@@ -54,6 +54,10 @@ def _identity(results: Results, kind: str, unit: UnitRow | None = None, area: No
     }
 
 
+AREA_GROUPS_PER_PAGE = 2  # commune column groups that fit one printed page of an appraisal by area
+AREA_PRINT_SCALE = 53  # percent: the repeated columns and two groups across A4 landscape
+
+
 def _counted_without_council(rubric: Rubric, node: Node, unit: UnitRow, excluded: set[str]) -> Decimal | None:
     """What the ranking counts for a criterion the council does not score: the survey score
     once merged, the maximum of a not-applicable criterion under `full_marks`, else None."""
@@ -311,7 +315,10 @@ def _write_by_area(path: Path, results: Results, area: Node, units: list[UnitRow
     s.freeze_panes(header + 1, 3)
     s.repeat_columns(0, 2)
     s.print_area(0, 0, end, last)
-    s.set_print_scale(60)
+    s.set_print_scale(AREA_PRINT_SCALE)
+    # each commune's columns on one page: a break between groups, two groups per A4 landscape
+    # page beside the repeated code/label/maximum columns (checked by rendering with LibreOffice)
+    s.set_v_pagebreaks([fixed + group * n for n in range(AREA_GROUPS_PER_PAGE, len(units), AREA_GROUPS_PER_PAGE)])
     book.finish(s, layout, header, end, last)
     return book.close()
 

@@ -446,3 +446,27 @@ def test_theo_cum_says_chua_nop_for_a_commune_that_sent_nothing(tmp_path):
     rows = {row[1]: row for row in sheet.iter_rows(values_only=True) if row[1]}
     assert rows["UBND xã Thanh Xá"][2] == "Chưa nộp"
     assert rows["UBND xã Chí Minh"][2] == 75 and rows["UBND xã Chí Minh"][3] == 1
+
+
+@pytest.mark.libreoffice
+def test_appraise_by_area_prints_each_commune_column_group_whole_on_a_page(tmp_path):
+    import subprocess
+
+    from cchc_xls.appraise import write_appraisal_workbooks
+
+    units = [Unit(f"3051{i}", f"Xã Thử {name}", "xã") for i, name in enumerate(["An", "Bình", "Cường", "Dũng", "Em"])]
+    filled = [fill_workbook(make_template(tmp_path, unit=u), CHI_MINH_SCORES, out=tmp_path / f"tra-{u.code}.xlsx")
+              for u in units]
+    run_harvest(RUBRIC, filled, units, tmp_path / "thu", workers=1)
+    books = write_appraisal_workbooks(tmp_path / "thu", tmp_path / "tham-dinh", by="area")
+    book = next(p for p in books.workbooks if "linh-vuc-2_" in p.name)
+    sheet = load_workbook(book)["Thẩm định"]
+    breaks = [b.id for b in sheet.col_breaks.brk]
+    assert breaks == [3 + 4 * 2, 3 + 4 * 4]  # after every second commune's four columns
+    pdf = libreoffice_convert(book, "pdf", tmp_path / "pdf")
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    for page in text.split("\f"):
+        if "Mã đơn vị:" not in page:
+            continue
+        # every group that starts on a page also ends there: its heading and its last column
+        assert page.count("Mã đơn vị:") == page.count("Gợi ý thẩm định") <= 2, page[:400]
