@@ -29,7 +29,7 @@ from cchc_xls.rubric import Node, Rubric
 from cchc_xls.score import not_applicable_codes
 from cchc_xls.outputs import partial_path, write_atomic
 from cchc_xls.style import (
-    FILL_HEADER, FILL_LOCKED_OUT, FILL_MISSING, FILL_PARENT, Formats, fit_row, new_workbook, setup_print,
+    FILL_HEADER, FILL_LOCKED_OUT, FILL_MISSING, FILL_PARENT, FILL_TEXT_SCORE, Formats, fit_row, new_workbook, setup_print,
     write_number_or_blank, write_signature,
 )
 from cchc_xls.units import Unit, ascii_slug
@@ -56,6 +56,12 @@ def _identity(results: Results, kind: str, unit: UnitRow | None = None, area: No
 
 AREA_GROUPS_PER_PAGE = 2  # commune column groups that fit one printed page of an appraisal by area
 AREA_PRINT_SCALE = 53  # percent: the repeated columns and two groups across A4 landscape
+
+
+def typed_note(typed: str, counted: Decimal | None) -> str:
+    """The mark beside an invalid self score: what was written and what the ranking counts."""
+    figure = format_vn(counted) if counted is not None else "0 (không phải số)"
+    return f"Đơn vị ghi “{typed}”, không đúng quy định; điểm tự chấm được tính: {figure}."
 
 
 def _counted_without_council(rubric: Rubric, node: Node, unit: UnitRow, excluded: set[str]) -> Decimal | None:
@@ -178,10 +184,17 @@ def _write_by_unit(path: Path, results: Results, unit: UnitRow, password: str) -
             s.write_formula(row, col["appraisal"], f"=SUM({','.join(terms)})", center, 0)
         else:
             self_value = unit.scores.get(node.code)
-            write_number_or_blank(s, row, col["score"], self_value, center)
+            typed = unit.as_typed.get(node.code)
+            if typed is not None:  # what the commune wrote, marked, never a silently counted figure
+                s.write_string(row, col["score"], typed, f(border=1, align="center", bg_color=FILL_TEXT_SCORE))
+            else:
+                write_number_or_blank(s, row, col["score"], self_value, center)
             s.write_string(row, col["evidence"], unit.evidence.get(node.code, ""), text)
             s.write_string(row, col["explanation"], unit.explanations.get(node.code, ""), text)
-            s.write_string(row, col["suggestion"], suggested.get(node.code, ""), f(border=1, text_wrap=True, font_color="#9C5700"))
+            hint = suggested.get(node.code, "")
+            if typed is not None:
+                hint = (typed_note(typed, self_value) + ("\n" + hint if hint else ""))
+            s.write_string(row, col["suggestion"], hint, f(border=1, text_wrap=True, font_color="#9C5700"))
             if not node.self_scored or node.code in excluded:
                 grey = f(border=1, bg_color=FILL_LOCKED_OUT, italic=True)
                 grey_c = f(border=1, bg_color=FILL_LOCKED_OUT, italic=True, align="center")
@@ -292,14 +305,22 @@ def _write_by_area(path: Path, results: Results, area: Node, units: list[UnitRow
         for n, unit in enumerate(units):
             c0 = fixed + group * n
             excluded = _excluded(results, unit)
-            write_number_or_blank(s, row, c0, unit.subtotals.get(node.code) if parent else unit.scores.get(node.code), center)
+            typed = None if parent else unit.as_typed.get(node.code)
+            if typed is not None:  # what the commune wrote, marked (the hint says what counts)
+                s.write_string(row, c0, typed, f(border=1, align="center", bg_color=FILL_TEXT_SCORE))
+            else:
+                write_number_or_blank(s, row, c0, unit.subtotals.get(node.code) if parent else unit.scores.get(node.code),
+                                      center)
             if parent:
                 terms = [cell_ref(row_of[c.code], c0 + 1) for c in node.children]
                 s.write_formula(row, c0 + 1, f"=SUM({','.join(terms)})", center, 0)
                 s.write_blank(row, c0 + 2, None, text)
                 s.write_blank(row, c0 + 3, None, text)
                 continue
-            s.write_string(row, c0 + 3, suggested.get(unit.code, {}).get(node.code, ""), hint)
+            note = suggested.get(unit.code, {}).get(node.code, "")
+            if typed is not None:
+                note = typed_note(typed, unit.scores.get(node.code)) + ("\n" + note if note else "")
+            s.write_string(row, c0 + 3, note, hint)
             if not node.self_scored or node.code in excluded:
                 grey = f(border=1, bg_color=FILL_LOCKED_OUT, italic=True)
                 s.write_blank(row, c0 + 1, None, grey)

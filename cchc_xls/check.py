@@ -48,6 +48,7 @@ class Checked:
     sheet: str = ""  # the table's sheet
     citations: object = ()  # array("Q"): what evidence.cross_unit_suggestions compares across communes
     evidence_column: str = ""  # the evidence column's letter, for the cells of those findings
+    as_typed: dict[str, str] = field(default_factory=dict)  # an invalid score as the commune wrote it
 
     def pack_texts(self) -> None:
         """Keep the texts as one UTF-8 blob: a third of the memory of two dicts of str, and a
@@ -199,6 +200,8 @@ def _read_leaves(ctx: _Ctx, out: Checked):
             yield from _read_texts(ctx, node, row, out)
         findings: list[Finding] = []
         value = parse_score(row.score, node, ctx, findings)
+        if value is None and any(f.is_error for f in findings) and node.self_scored:
+            out.as_typed[node.code] = _shown_text(row.score.value)[:60]  # "Đạt", a date: shown as written
         if value is not None:
             out.entered += 1 if node.self_scored else 0
         marked_na = bool(text_of(row.na)) and "na" in ret.columns
@@ -262,10 +265,17 @@ def allowed_floor(node: Node, value: Decimal) -> Decimal:
     return value
 
 
+def counted_differs(node: Node, value: Decimal) -> bool:
+    """Whether a typed score is off the rubric, so that what counts is not what was written."""
+    return allowed_floor(node, value) != value or bool(node.levels and value not in {lv.points for lv in node.levels})
+
+
 def _judge_value(ctx: _Ctx, node: Node, value: Decimal, out: Checked):
     where = ctx.at(node.code, "score")
     shown = format_vn(value)
     counted = value
+    if counted_differs(node, value):
+        out.as_typed[node.code] = shown  # the council sees what was written, not the counted figure
     if value < 0:
         yield make("score.negative", **where, code=node.code, value=shown, max=format_vn(node.max))
         counted = ZERO

@@ -62,6 +62,7 @@ def unit_json(outcome: UnitResult, rubric, detail: bool = True) -> dict:
     item.update({
         "subtotals": {k: to_json_number(v) for k, v in totals.subtotals.items()} if totals else {},
         "scores": {k: to_json_number(v) for k, v in checked.scores.items()} if checked else {},
+        "as_typed": dict(checked.as_typed) if checked else {},
         "not_applicable": sorted(checked.na) if checked else [],
         "evidence": evidence,
         "explanations": explanations,

@@ -46,6 +46,7 @@ class UnitRow:
     appraisal_subtotals: dict[str, Decimal] = field(default_factory=dict)
     appraisal_missing: tuple[str, ...] = ()
     note: str = ""
+    as_typed: dict[str, str] = field(default_factory=dict)  # invalid scores as the commune wrote them
     return_note: str = ""  # a counted return not clean: criteria not entered, errors (provisional Ghi chú)
     rank: int | None = None  # within the unit's ranking group
     group: str | None = None  # the band (Xếp loại)
@@ -253,6 +254,7 @@ def _unit_row(item, index: int, schema: _Schema) -> UnitRow | None:
         appraisal_missing=schema.codes(item.get("appraisal_missing"), f"{where}.appraisal_missing"),
         note=schema.text(item.get("note"), f"{where}.note", one_line=False),
         return_note=schema.text(item.get("return_note"), f"{where}.return_note"),
+        as_typed=schema.texts(item.get("as_typed"), f"{where}.as_typed"),
         **{key: schema.number(item.get(key), f"{where}.{key}") for key in PART_KEYS},
         previous=_previous_unit(item.get("previous"), f"{where}.previous", schema),
     )

@@ -470,3 +470,25 @@ def test_appraise_by_area_prints_each_commune_column_group_whole_on_a_page(tmp_p
             continue
         # every group that starts on a page also ends there: its heading and its last column
         assert page.count("Mã đơn vị:") == page.count("Gợi ý thẩm định") <= 2, page[:400]
+
+
+def test_the_council_sees_what_the_commune_wrote_marked_with_what_counts(tmp_path):
+    from cchc_xls.appraise import write_appraisal_workbooks
+
+    scores = {**CHI_MINH_SCORES, "1.7": "4", "2.1": "Đạt", "1.6.1": "0.2"}
+    filled = fill_workbook(make_template(tmp_path), scores, out=tmp_path / "30512.xlsx")
+    run_harvest(RUBRIC, [filled], UNITS, tmp_path / "thu", workers=1)
+    for by in ("unit", "area"):
+        books = write_appraisal_workbooks(tmp_path / "thu", tmp_path / f"tham-dinh-{by}", by=by)
+        shown = {}
+        for book in books.workbooks:
+            sheet = load_workbook(book)["Thẩm định"]
+            for row in sheet.iter_rows():
+                code = str(row[0].value or "")
+                if code in ("1.7", "2.1", "1.6.1"):
+                    shown[code] = (row[3].value, row[3].fill.fgColor.rgb,
+                                   " ".join(str(c.value) for c in row if isinstance(c.value, str)))
+        assert shown["1.7"][0] == "4" and shown["2.1"][0] == "Đạt" and shown["1.6.1"][0] == "0,2", by
+        for code, counted in (("1.7", "3"), ("2.1", "0 (không phải số)"), ("1.6.1", "0")):
+            assert shown[code][1].endswith("FF9999"), (by, code)
+            assert f"điểm tự chấm được tính: {counted}." in shown[code][2], (by, code)
