@@ -29,7 +29,7 @@ from cchc_xls.rubric import Node, Rubric
 from cchc_xls.score import not_applicable_codes
 from cchc_xls.outputs import partial_path, write_atomic
 from cchc_xls.style import (
-    FILL_HEADER, FILL_LOCKED_OUT, FILL_MISSING, FILL_PARENT, FILL_TEXT_SCORE, Formats, fit_row, new_workbook, setup_print,
+    FILL_HEADER, FILL_LOCKED_OUT, FILL_MISSING, FILL_PARENT, FILL_TEXT_SCORE, PERCENT_FORMAT, Formats, fit_row, new_workbook, setup_print,
     write_number_or_blank, write_signature,
 )
 from cchc_xls.units import Unit, ascii_slug
@@ -209,8 +209,10 @@ def _write_by_unit(path: Path, results: Results, unit: UnitRow, password: str) -
                 s.write_string(row, col["comment"], "", f(border=1, locked=False))
                 s.data_validation(row, col["appraisal"], row, col["appraisal"],
                                   score_validation(node, row, col["appraisal"], book.level_ranges, "thẩm định"))
-        s.write_formula(row, col["percent"], f'=IF(OR({appraisal_ref}="",{max_ref}=0),"",{appraisal_ref}/{max_ref})',
-                        f(border=1, align="center", num_format="0.00%", bg_color=fill), "")
+        # cut to 2 places as score.cut_percent and the reports cut them (TRUNC, not the % format's rounding)
+        s.write_formula(row, col["percent"],
+                        f'=IF(OR({appraisal_ref}="",{max_ref}=0),"",TRUNC({appraisal_ref}*100/{max_ref},2))',
+                        f(border=1, align="center", num_format=PERCENT_FORMAT, bg_color=fill), "")
         fit_row(s, row, [(node.label, width["label"]), (unit.evidence.get(node.code, ""), width["evidence"]),
                          (unit.explanations.get(node.code, ""), width["explanation"]),
                          (suggested.get(node.code, ""), width["suggestion"])], bold=parent)

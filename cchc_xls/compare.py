@@ -345,7 +345,7 @@ def write_comparison_sheet(workbook, fmt, comparison: Comparison, period_label: 
 
     Totals are numbers (the office may sort or chart them); the rank change is text with ▲/▼.
     """
-    from cchc_xls.style import FILL_HEADER, write_number_or_blank
+    from cchc_xls.style import FILL_HEADER, SCORE_FORMAT, SIGNED_SCORE_FORMAT, write_number_or_blank
 
     s = workbook.add_worksheet(COMPARISON_SHEET)
     last = len(COMPARISON_HEADERS) - 1
@@ -364,8 +364,8 @@ def write_comparison_sheet(workbook, fmt, comparison: Comparison, period_label: 
     for col, text in enumerate(COMPARISON_HEADERS):
         s.write_string(3, col, text, head)
     s.set_row(3, 48)
-    number = fmt(border=1, align="center", num_format="0.###")
-    signed = fmt(border=1, align="center", num_format="+0.###;-0.###;0")
+    number = fmt(border=1, align="center", num_format=SCORE_FORMAT)
+    signed = fmt(border=1, align="center", num_format=SIGNED_SCORE_FORMAT)
     center = fmt(border=1, align="center")
     text = fmt(border=1, text_wrap=True)
     up, down = fmt(border=1, align="center", font_color="#00703C"), fmt(border=1, align="center", font_color="#C00000")

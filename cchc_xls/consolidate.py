@@ -21,7 +21,9 @@ from cchc_xls.layout import (
     TONG_HOP_LAYOUT,
 )
 from cchc_xls import score
-from cchc_xls.style import FILL_HEADER, FILL_PARENT, Formats, fit_row, new_workbook, setup_print
+from cchc_xls.style import (
+    FILL_HEADER, FILL_PARENT, PERCENT_FORMAT, SCORE_FORMAT, Formats, fit_row, new_workbook, setup_print,
+)
 STATUS_LABEL = {"submitted": "Đã nộp", "missing": "Chưa nộp", "rejected": "Bị từ chối"}
 
 
@@ -328,7 +330,7 @@ class _TongHop:
         self.title(s, TONG_HOP_LAYOUT.texts["heat_title"], last_col)
         header = self.fmt(bold=True, border=1, align="center", text_wrap=True, bg_color=FILL_HEADER)
         self.header_row(s, 3, HEAT_MAP_COLUMNS, header, units)
-        number = self.fmt(border=1, align="center", num_format="0.0")
+        number = self.fmt(border=1, align="center", num_format=PERCENT_FORMAT)  # cut, as the reports
         row = 3
         for area in areas:
             row += 1

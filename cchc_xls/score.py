@@ -251,7 +251,8 @@ def self_percent(rubric: Rubric, totals: Totals | None) -> Decimal | None:
 
 def area_percent(area: Node, scores: dict[str, Decimal], totals: Totals | None) -> Decimal | None:
     """An area's self score as % of the maximum the unit could score in it (survey and N/A
-    criteria excluded), to one place; None when nothing in it could be scored."""
+    criteria excluded), cut to two places as the reports cut them; None when nothing in it could
+    be scored."""
     if totals is None:
         return None
     leaves = [n for n in area.leaves() if n.self_scored and n.code not in totals.not_applicable]
@@ -259,7 +260,7 @@ def area_percent(area: Node, scores: dict[str, Decimal], totals: Totals | None) 
     if not possible:
         return None
     earned = sum((scores.get(n.code, ZERO) for n in leaves), ZERO)
-    return (earned * HUNDRED / possible).quantize(Decimal("0.1"))
+    return cut_percent(earned, possible)
 
 
 def ranks_within(totals: dict[str, Decimal | None]) -> dict[str, int]:

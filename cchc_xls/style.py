@@ -13,6 +13,12 @@ FILL_PARENT = "#F2F2F2"  # rows whose score is the sum of the rows below
 FILL_LOCKED_OUT = "#D9D9D9"  # criteria the commune does not score here
 FILL_MISSING = "#FFF2CC"  # a score still to enter (conditional formatting)
 FILL_ATTENTION = "#FCE4D6"  # evidence or explanation still to write (conditional formatting)
+# One number format for every score and total in every output workbook: the exact value (scores
+# have at most the rubric's decimals, rescaled totals 3), no trailing zeros, no trailing point
+# ("0.###" would print "75."); percentages are cut to 2 places (score.cut_percent) and shown so.
+SCORE_FORMAT = "General"
+SIGNED_SCORE_FORMAT = "+General;-General;0"
+PERCENT_FORMAT = "0.00"
 FILL_TEXT_SCORE = "#FF9999"  # a score typed as text, which the sheet's SUM does not add (conditional formatting)
 
 
@@ -28,7 +34,8 @@ class Formats:
 
     def __init__(self, workbook, **base):
         self.workbook = workbook
-        self.base = {"font_name": FONT_NAME, "font_size": 13, "valign": "vcenter", **base}
+        # every number any writer puts through these formats shows in the one SCORE_FORMAT
+        self.base = {"font_name": FONT_NAME, "font_size": 13, "valign": "vcenter", "num_format": SCORE_FORMAT, **base}
         self._cache = {}
 
     def __call__(self, **props):

@@ -492,3 +492,31 @@ def test_the_council_sees_what_the_commune_wrote_marked_with_what_counts(tmp_pat
         for code, counted in (("1.7", "3"), ("2.1", "0 (không phải số)"), ("1.6.1", "0")):
             assert shown[code][1].endswith("FF9999"), (by, code)
             assert f"điểm tự chấm được tính: {counted}." in shown[code][2], (by, code)
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. Numbers look the same everywhere
+
+
+def test_every_score_and_total_in_every_output_workbook_has_the_one_format(tmp_path):
+    from cchc_xls.appraise import write_appraisal_workbooks
+    from cchc_xls.score import cut_percent
+    from cchc_xls.style import PERCENT_FORMAT, SCORE_FORMAT
+
+    filled = fill_workbook(make_template(tmp_path), {**CHI_MINH_SCORES, "1.6.1": "0.25"}, out=tmp_path / "30512.xlsx")
+    out = tmp_path / "thu"
+    run_harvest(RUBRIC, [filled], UNITS, out, workers=1)
+    books = write_appraisal_workbooks(out, tmp_path / "tham-dinh", by="unit")
+    formats = set()
+    for path in [out / "tong-hop.xlsx", out / "phu-luc-ii.xlsx", *books.workbooks]:
+        for sheet in load_workbook(path).worksheets:
+            for row in sheet.iter_rows():
+                for cell in row:
+                    if isinstance(cell.value, float) or (isinstance(cell.value, str) and cell.value.startswith("=")):
+                        formats.add(cell.number_format)
+                    if isinstance(cell.value, float):
+                        assert D(str(cell.value)) == D(str(cell.value)).quantize(D("0.001")), (path.name, cell.coordinate)
+    assert formats <= {SCORE_FORMAT, PERCENT_FORMAT}, formats
+    heat = load_workbook(out / "tong-hop.xlsx")["Tỷ lệ theo lĩnh vực"]
+    area_1 = next(row for row in heat.iter_rows(values_only=True) if row[0] == "1")
+    assert D(str(area_1[3])) == cut_percent(D("14.9"), D("15"))  # 99,33: cut as the reports cut it
