@@ -343,6 +343,7 @@ class _TemplateWriter:
         s.merge_range(row, 0, row, c["label"], TOTAL_LABEL, bold)
         s.write_number(row, c["max"], float(self.rubric.total), bold_c)
         s.write_formula(row, c["score"], f"=SUM({raw_terms})", bold_c, _num(self.totals.raw_total))
+        self.fit_footer_row(row, TOTAL_LABEL, c["label"])
         self.total_row = row
         total_ref = self.ref("score", row, absolute=True)
         if self.rubric.na_policy == "rescale" and self.has_na:
@@ -352,6 +353,7 @@ class _TemplateWriter:
                         f'${max_col}${first_row + 1}:${max_col}${last_row + 1})')
             total = format(self.rubric.total, "f")
             s.merge_range(row, 0, row, c["label"], RESCALED_LABEL.format(total=format_vn(self.rubric.total)), bold)
+            self.fit_footer_row(row, RESCALED_LABEL, c["label"])
             s.write_number(row, c["max"], float(self.rubric.total), bold_c)
             formula = f"=IF({excluded}>0,ROUND({total_ref}*{total}/({total}-{excluded}),3),{total_ref})"
             s.write_formula(row, c["score"], formula, bold_c, _num(self.totals.base_total))
@@ -362,7 +364,8 @@ class _TemplateWriter:
         label = GROUP_LABEL
         if any(not n.self_scored for n in self.rubric.leaves()):
             label += ", chưa gồm điểm do tỉnh chấm"
-        s.merge_range(row, 0, row, c["max"], label, f(bold=True, border=1))
+        s.merge_range(row, 0, row, c["max"], label, f(bold=True, border=1, text_wrap=True))
+        self.fit_footer_row(row, label, c["max"])
         s.write_formula(row, c["score"], self.group_formula(total_ref), f(bold=True, border=1, align="center"),
                         self.group_cached())
         self.group_row = row
@@ -373,6 +376,13 @@ class _TemplateWriter:
         s.merge_range(row, 0, row, self.last_col, f"{IDENTITY_LABEL} {identity_line(identity)}",
                       f(font_size=8, font_color="#808080", text_wrap=False))
         return row
+
+    def fit_footer_row(self, row: int, label: str, last_merged: int) -> None:
+        """A total row tall enough for its label across the merged columns, never cramped
+        against its borders (at least 1.5 lines)."""
+        width = sum(column.width for column in self.columns[:last_merged + 1])
+        lines = wrapped_lines(label, width, bold=True)
+        self.sheet.set_row(row, max(row_height(lines), row_height(1) * 1.5))
 
     def write_extra_totals(self, row: int, base_ref: str) -> tuple[int, str]:
         """One row per part below the base total: the bonus that counts, the penalty that
@@ -386,6 +396,7 @@ class _TemplateWriter:
             items = ",".join(self.ref("score", self.row_of[item.code]) for item in extra.items) or "0"
             cap = format(extra.max, "f")
             s.merge_range(row, 0, row, c["label"], EXTRA_LABELS[extra.part].format(max=format_vn(extra.max)), bold)
+            self.fit_footer_row(row, EXTRA_LABELS[extra.part], c["label"])
             s.write_number(row, c["max"], float(extra.max), bold_c)
             cached = self.totals.bonus if extra.part == "bonus" else self.totals.penalty
             s.write_formula(row, c["score"], f"=MIN(SUM({items}),{cap})", bold_c, _num(cached))
@@ -393,6 +404,7 @@ class _TemplateWriter:
         row += 1
         terms = base_ref + (f"+{refs['bonus']}" if "bonus" in refs else "") + (f"-{refs['penalty']}" if "penalty" in refs else "")
         s.merge_range(row, 0, row, c["label"], FINAL_LABEL, bold)
+        self.fit_footer_row(row, FINAL_LABEL, c["label"])
         s.write_blank(row, c["max"], None, bold_c)
         s.write_formula(row, c["score"], f"=MAX(0,{terms})", bold_c, _num(self.totals.total))
         self.final_row = row

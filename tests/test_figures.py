@@ -520,3 +520,15 @@ def test_every_score_and_total_in_every_output_workbook_has_the_one_format(tmp_p
     heat = load_workbook(out / "tong-hop.xlsx")["Tỷ lệ theo lĩnh vực"]
     area_1 = next(row for row in heat.iter_rows(values_only=True) if row[0] == "1")
     assert D(str(area_1[3])) == cut_percent(D("14.9"), D("15"))  # 99,33: cut as the reports cut it
+
+
+def test_the_total_rows_of_phu_luc_i_are_not_cramped(tmp_path):
+    from cchc_xls.style import LINE_HEIGHT
+
+    sheet = load_workbook(make_template(tmp_path))[MAIN_SHEET]
+    rows = rows_by_code(sheet)
+    footer = [r for r in range(rows["II.3"] + 1, rows["II.3"] + 4)
+              if str(sheet.cell(r, 1).value or "").startswith(("TỔNG ĐIỂM", "Xếp loại"))]
+    assert len(footer) == 2
+    for row in footer:
+        assert sheet.row_dimensions[row].height >= 1.5 * LINE_HEIGHT, row
