@@ -20,14 +20,13 @@ from datetime import date
 from pathlib import Path
 
 from cchc_xls.assign import local_time
-from cchc_xls.errors import DeadlineError
 from cchc_xls.findings import Finding, make
 from cchc_xls.inputs import ATTACHMENT_SUFFIXES
 from cchc_xls.layout import KIND_SELF
 from cchc_xls.numbers import format_vn
 from cchc_xls.outputs import write_text_atomic
 from cchc_xls.resources import render_text
-from cchc_xls.units import Unit
+from cchc_xls.units import Unit, format_date_vn, parse_deadline  # noqa: F401 - parse_deadline: callers import it here too
 
 FEEDBACK_DIR = "phan-hoi"
 FEEDBACK_CSV = "phan-hoi.csv"
@@ -52,26 +51,9 @@ class Feedback:
     problems: int  # errors and warnings the commune is asked to fix
 
 
-def parse_deadline(text: str | None) -> date | None:
-    """A deadline as offices write it (15/12/2024, 15-12-2024, 2024-12-15) -> date; None for ""."""
-    if text is None or not str(text).strip():
-        return None
-    value = str(text).strip()
-    for pattern, order in ((r"(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", "dmy"), (r"(\d{4})-(\d{1,2})-(\d{1,2})", "ymd")):
-        match = re.fullmatch(pattern, value)
-        if match:
-            a, b, c = (int(g) for g in match.groups())
-            day, month, year = (a, b, c) if order == "dmy" else (c, b, a)
-            try:
-                return date(year, month, day)
-            except ValueError:
-                break
-    raise DeadlineError.of("deadline.invalid", value=value)
-
-
 def format_deadline(deadline: date | None) -> str:
-    """dd/mm/yyyy, as the messages write it."""
-    return deadline.strftime("%d/%m/%Y") if deadline else ""
+    """dd/mm/yyyy, as the messages write it (units.format_date_vn: one form everywhere)."""
+    return format_date_vn(deadline)
 
 
 def feedback_file_name(unit: Unit) -> str:

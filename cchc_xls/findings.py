@@ -216,7 +216,6 @@ CATALOGUE.update({
     # --- the period (--period) ----------------------------------------------------------
     "period.invalid": (E, "Kỳ đánh giá “{text}” không hợp lệ: ghi năm (2024) hoặc nửa năm (2024-H1, 2024-H2)."),
     "period.bad_year": (E, "Năm {year} không hợp lệ."),
-    "deadline.invalid": (E, "Hạn gửi “{text}” không phải một ngày có thật: ghi theo dạng ngày/tháng/năm, ví dụ 15/12/2024."),
     # --- rubric import from Excel (cchc rubric import): row and column of the officer's table
     "rubric_xlsx.unreadable": (E, "Không mở được tệp “{name}”: {reason}"),
     "rubric_xlsx.sheet_missing": (E, "Không có trang “{name}”: lấy thông tin mặc định; nên điền trang này."),

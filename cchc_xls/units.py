@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from cchc_xls.errors import PeriodError, UnitsError
+from cchc_xls.errors import DeadlineError, PeriodError, UnitsError
 from cchc_xls.findings import Finding, make
 from cchc_xls.layout import cell_ref
 from cchc_xls.rubric import UNIT_KINDS
@@ -107,30 +107,34 @@ _DAY_FIRST = re.compile(r"\s*(\d{1,2})\s*[/.\-]\s*(\d{1,2})\s*[/.\-]\s*(\d{4})\s
 _ISO_DATE = re.compile(r"\s*(\d{4})-(\d{1,2})-(\d{1,2})\s*")
 
 
-def parse_deadline(text: str) -> date:
-    """A deadline as an office types it (15/12/2024, 15-12-2024, 15.12.2024, 2024-12-15): a real
-    date, day first as Vietnamese documents write it; anything else is refused with an example."""
-    match = _DAY_FIRST.fullmatch(str(text))
+def parse_deadline(text: str | None) -> date | None:
+    """The one parser of a deadline as offices type it (15/12/2024, 15-12-2024, 15.12.2024,
+    2024-12-15): a real date, day first as Vietnamese documents write it; None for "". Anything
+    else is refused with an example (DeadlineError). `generate` and `harvest` both use it."""
+    if text is None or not str(text).strip():
+        return None
+    value = str(text).strip()
+    match = _DAY_FIRST.fullmatch(value)
     if match:
         day, month, year = (int(g) for g in match.groups())
-    elif match := _ISO_DATE.fullmatch(str(text)):
+    elif match := _ISO_DATE.fullmatch(value):
         year, month, day = (int(g) for g in match.groups())
     else:
-        raise PeriodError.of("deadline.invalid", text=text)
+        raise DeadlineError.of("deadline.invalid", value=value)
     try:
         return date(year, month, day)
     except ValueError:
-        raise PeriodError.of("deadline.invalid", text=text) from None
+        raise DeadlineError.of("deadline.invalid", value=value) from None
 
 
-def format_date_vn(day: date) -> str:
-    """A date in the one form every output writes: dd/mm/yyyy."""
-    return day.strftime("%d/%m/%Y")
+def format_date_vn(day: date | None) -> str:
+    """A date in the one form every output writes: dd/mm/yyyy ("" for None)."""
+    return day.strftime("%d/%m/%Y") if day else ""
 
 
 def deadline_text(text: str) -> str:
     """A typed deadline checked and written in the one Vietnamese form ("" stays "")."""
-    return format_date_vn(parse_deadline(text)) if str(text or "").strip() else ""
+    return format_date_vn(parse_deadline(text))
 
 
 def ascii_slug(text: str) -> str:

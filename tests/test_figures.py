@@ -171,7 +171,7 @@ def test_the_deadline_is_a_real_date_written_one_way_everywhere(tmp_path):
     bad = CliRunner().invoke(main, ["generate", HD, "--units", str(units), "--period", "2024",
                                     "--out", str(tmp_path / "sai"), "--deadline", "31/02/2025"])
     assert bad.exit_code == 1
-    assert "Hạn gửi “31/02/2025” không phải một ngày có thật" in bad.output and "15/12/2024" in bad.output
+    assert "Hạn gửi lại “31/02/2025” không phải một ngày hợp lệ" in bad.output and "15/12/2024" in bad.output
     assert not (tmp_path / "sai").exists()
 
 
@@ -301,7 +301,8 @@ def test_the_cli_harvest_json_tong_hop_and_the_district_report_give_the_same_cou
     import os
     os.utime(older, (1_700_000_000, 1_700_000_000))
     os.utime(newer, (1_700_100_000, 1_700_100_000))
-    (inbox / "anh-chup.pdf").write_bytes(b"%PDF-1.4 scanned")  # a rejected file
+    (inbox / "30512-scan.pdf").write_bytes(b"%PDF-1.4 scanned")  # an attachment of Chí Minh's return
+    (inbox / "hong.xlsx").write_bytes(b"not a workbook")  # a damaged file: rejected
     (inbox / "ghi-chu.txt").write_text("x", encoding="utf-8")  # skipped
     tn = load_rubric("thai-nguyen-2021")  # Thanh Xá sends last year's form: its unit is rejected
     fill_workbook(make_template(tmp_path, rubric_id="thai-nguyen-2021", unit=THANH_XA),
@@ -310,10 +311,11 @@ def test_the_cli_harvest_json_tong_hop_and_the_district_report_give_the_same_cou
     result = _cli("harvest", HD, inbox, "--units", units, "--out", out)
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "harvest.json").read_text(encoding="utf-8"))["summary"]
-    expected = {"received": 5, "accepted": 1, "rejected": 2, "superseded": 1, "skipped": 1,
+    expected = {"received": 6, "accepted": 1, "rejected": 2, "superseded": 1, "skipped": 1, "attachments": 1,
                 "total": 3, "submitted": 1, "missing": 1, "rejected_units": 1}
     assert {k: summary[k] for k in expected} == expected
-    sentence = (f"Đã nhận 5 tệp: 1 được tính, 2 bị từ chối, 1 bị thay bằng tệp mới hơn, 1 bỏ qua. "
+    sentence = (f"Đã nhận 6 tệp: 1 được tính, 2 bị từ chối, 1 bị thay bằng tệp mới hơn, 1 bỏ qua, "
+                f"1 tài liệu kèm theo. "
                 f"1/3 đơn vị có phiếu được tính; còn 1 đơn vị chưa nộp.")
     assert sentence in result.output
     progress = load_workbook(out / "tong-hop.xlsx")["Tiến độ"]
