@@ -85,6 +85,9 @@ def harvest(rubric: Rubric, inputs: list[Path], units: list[Unit], *, period: Pe
     return Harvest(rubric, period, tuple(unit_results), tuple(results), batch, tuple(office_notices(results, rubric)))
 
 
+GENERATE_FILES = {"manifest.csv", "messages.txt", "templates.zip"}  # what `cchc generate` writes beside the templates
+
+
 def office_notices(results: list[FileResult], rubric: Rubric) -> list[Finding]:
     """What the office itself should fix when nothing could be used, said once: an empty inbox,
     the office's own blank templates, files of another bundled rubric or another period. Each
@@ -110,7 +113,10 @@ def office_notices(results: list[FileResult], rubric: Rubric) -> list[Finding]:
         _reword(spreadsheets, "identity.other_period", "identity.chosen_period")
         return [make("harvest.wrong_period", found=found, count=count)]
     blank = [f for f in spreadsheets if any(x.code == "file.empty" for x in f.findings)]
-    if blank and len(blank) == len(spreadsheets):
+    # the office's own generate folder (its manifest, messages, zip beside the templates), or
+    # several communes' blank forms at once; one commune's unfilled form is that commune's
+    generated = any(Path(f.name).name in GENERATE_FILES for f in results)
+    if blank and len(blank) == len(spreadsheets) and (generated or len(blank) >= 2):
         _reword(spreadsheets, "file.empty", "file.blank_template")
         return [make("harvest.blank_templates", count=len(blank))]
     return [make("harvest.nothing_usable", count=len(spreadsheets))]

@@ -480,7 +480,7 @@ def test_by_unit_percent_is_a_formula_and_parents_sum_their_children(setup):
     for node in RUBRIC.nodes():
         row = lay.rows[node.code]
         percent = ws.cell(row, lay.cols["Kết quả đạt được (%)"])
-        assert percent.value == f'=IF(OR({appraisal}{row}="",{maximum}{row}=0),"",{appraisal}{row}/{maximum}{row})'
+        assert percent.value == f'=IF(OR({appraisal}{row}="",{maximum}{row}=0),"",TRUNC({appraisal}{row}*100/{maximum}{row},2))'  # cut as the reports cut
         assert percent.protection.locked is True
         if not node.is_leaf:
             children = ",".join(f"{appraisal}{lay.rows[c.code]}" for c in node.children)

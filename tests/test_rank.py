@@ -335,7 +335,7 @@ def test_cluster_sheet_ranks_within_each_cluster(ties):
     assert set(sections) == {"Cụm A", "Cụm B"}
     a = sections["Cụm A"]
     assert [r["name"] for r in a] == ["UBND xã An", "UBND xã Bình", "UBND xã Cường", "UBND xã Em"]
-    assert [r["total"] for r in a] == [80, 75, 75, None]
+    assert [r["total"] for r in a] == [80, 75, 75, "Chưa nộp"]  # issue 14.10: said, not left blank
     assert [r["local"] for r in a] == [1, 2, 2, None]
     assert [r["overall"] for r in a] == [1, 2, 2, None]
     b = sections["Cụm B"]
