@@ -95,6 +95,8 @@ def parse_score(cell, node: Node, ctx: _Ctx, findings: list) -> Decimal | None:
     if cell is None or cell.value is None:
         return None
     value = cell.value
+    if type(value) is float and not cell.is_date and is_sane(value):  # the usual cell: no finding to place
+        return to_decimal(value)
     where = {**ctx.at(node.code, "score"), "allowed": node.allowed_text(),
              "example": format_vn(node.example_score())}
     maximum = format_vn(node.max)
@@ -169,7 +171,8 @@ def _check_structure(ctx: _Ctx):
         if row is None:
             yield make("row.missing", file=ret.file, sheet=ret.sheet_name, node=node.code, code=node.code, label=node.label)
             continue
-        if "label" in ret.columns and row.label is not None and not _same_label(clean_text(row.label)[0], node.label):
+        if "label" in ret.columns and row.label is not None and not _same_label(row.label, node.label) \
+                and not _same_label(clean_text(row.label)[0], node.label):  # legacy-typed text only when it differs
             yield make("row.label_changed", **ctx.at(node.code, "label"), code=node.code,
                        found=text_of(row.label)[:120], expected=node.label)
         if "max" in ret.columns:
@@ -271,25 +274,25 @@ def counted_differs(node: Node, value: Decimal) -> bool:
 
 
 def _judge_value(ctx: _Ctx, node: Node, value: Decimal, out: Checked):
-    where = ctx.at(node.code, "score")
     shown = format_vn(value)
     counted = value
     if counted_differs(node, value):
         out.as_typed[node.code] = shown  # the council sees what was written, not the counted figure
     if value < 0:
-        yield make("score.negative", **where, code=node.code, value=shown, max=format_vn(node.max))
+        yield make("score.negative", **ctx.at(node.code, "score"), code=node.code, value=shown, max=format_vn(node.max))
         counted = ZERO
     elif value > node.max:
-        yield make("score.above_max", **where, value=shown, max=format_vn(node.max), code=node.code)
+        yield make("score.above_max", **ctx.at(node.code, "score"), value=shown, max=format_vn(node.max), code=node.code)
         counted = node.max
     elif node.levels and value not in {lv.points for lv in node.levels}:
         allowed = "; ".join(format_vn(lv.points) for lv in node.levels)
         counted = allowed_floor(node, value)
-        yield make("score.off_level", **where, value=shown, code=node.code, allowed=allowed, counted=format_vn(counted))
+        yield make("score.off_level", **ctx.at(node.code, "score"), value=shown, code=node.code, allowed=allowed,
+                   counted=format_vn(counted))
     elif node.step and value % node.step != 0:
         counted = allowed_floor(node, value)
-        yield make("score.off_step", **where, value=shown, step=format_vn(node.step), code=node.code,
-                   counted=format_vn(counted))
+        yield make("score.off_step", **ctx.at(node.code, "score"), value=shown, step=format_vn(node.step),
+                   code=node.code, counted=format_vn(counted))
     out.scores[node.code] = counted
     if node.evidence_required and counted > 0 and not out.evidence.get(node.code):
         yield make("evidence.missing", **ctx.at(node.code, "evidence"), code=node.code, value=shown)

@@ -338,12 +338,20 @@ def cross_unit_suggestions(entries: list[Cited], rubric: Rubric) -> None:
             if value >> 32 in repeated:
                 wanted.setdefault(index, []).append((codes[(value >> 16) & 0xFFFF], value >> 32, value & 0xFFFF))
     groups: dict[tuple, list[tuple[int, int, Reference | None]]] = {}
+    # a repeated citation is, by definition, in several communes' texts, often the very same
+    # text: each (criterion, text) is parsed and hashed once
+    confirmed: dict[tuple[str, str], list[tuple[int, tuple, Reference | None]]] = {}
     for index, items in wanted.items():  # confirm each candidate from its text: hashes may collide
         texts = entries[index].texts()
         for code, digest, row in items:
             text = texts.get(code, "")
-            for kind, key, ref in _compared(code, text, parse_references(text)):
-                if _hash32(code, kind, key) == digest:
+            compared = confirmed.get((code, text))
+            if compared is None:
+                compared = confirmed[(code, text)] = [
+                    (_hash32(code, kind, key), (kind, key), ref)
+                    for kind, key, ref in _compared(code, text, parse_references(text))]
+            for hashed, (kind, key), ref in compared:
+                if hashed == digest:
                     groups.setdefault((code, kind, key), []).append((index, row, ref))
     common = max(2, len(entries) // 2)
     for (code, kind, _), found in groups.items():

@@ -13,6 +13,7 @@ HUNDRED = Decimal(100)
 # 30-digit text) is not a score, and Decimal arithmetic on it would overflow the context's 28
 # digits later (quantize raises InvalidOperation). Numbers read from files are checked here.
 MAX_SANE = Decimal(1_000_000)
+_MAX_SANE_FLOAT = 1_000_000.0
 MAX_NUMBER_TEXT = 40  # characters of a typed number; longer text is not one
 
 _TEXT_NUMBER = re.compile(r"^[+]?[0-9]+(?:[.,][0-9]+)?$")  # ASCII digits only
@@ -42,6 +43,9 @@ def to_decimal(value) -> Decimal:
 def is_sane(value) -> bool:
     """True for a finite number within ±MAX_SANE (an int, float or Decimal), the only numbers
     a cell of a return may turn into a Decimal."""
+    kind = type(value)
+    if kind is float:  # the usual cell value: compared with floats, exactly (10^6 is one)
+        return -_MAX_SANE_FLOAT <= value <= _MAX_SANE_FLOAT  # False for NaN and the infinities
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
         return False
     if isinstance(value, float) and not math.isfinite(value):

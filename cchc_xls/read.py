@@ -226,6 +226,7 @@ def _read_rows(sheet: Sheet, result: Return) -> None:
     columns = result.columns
     code_col = columns["code"]
     last_row = sheet.max_row
+    cells = sheet.cells  # parsed by max_row above: one dict for every lookup below
     for row in range(result.header_row + 1, last_row + 1):
         raw = sheet.value(row, code_col)
         code = text_of(raw).rstrip(".") if raw is not None else ""
@@ -242,9 +243,9 @@ def _read_rows(sheet: Sheet, result: Return) -> None:
         for key in ("label", "max", "na", "evidence", "explanation"):
             if key in columns:
                 setattr(found, key, sheet.value(row, columns[key]))
-        found.score = sheet.cells.get((row, columns["score"]))
+        found.score = cells.get((row, columns["score"]))
         if "appraisal" in columns:
-            found.appraisal = sheet.cells.get((row, columns["appraisal"]))
+            found.appraisal = cells.get((row, columns["appraisal"]))
         if "comment" in columns:
             found.comment = sheet.value(row, columns["comment"])
         result.rows[code] = found
@@ -252,7 +253,7 @@ def _read_rows(sheet: Sheet, result: Return) -> None:
     # Cells in the score column below the last criterion: the file's own totals.
     last_code_row = max((r.row for r in result.rows.values()), default=result.header_row)
     for row in range(last_code_row + 1, last_row + 1):
-        cell = sheet.cells.get((row, columns["score"]))
+        cell = cells.get((row, columns["score"]))
         if cell is not None:
             label = " ".join(text_of(sheet.value(row, col)) for col in range(1, columns["score"]))
             result.total_cells.append((row, cell, label))

@@ -123,7 +123,9 @@ class Sheet:
         self._protected = value
 
     def value(self, row: int, col: int):
-        cell = self.cells.get((row, col))
+        if self._loader is not None:  # the readers call this for every cell they look at
+            self._load()
+        cell = self._cells.get((row, col))
         return None if cell is None else cell.value
 
     @property
