@@ -77,7 +77,11 @@ def harvest(rubric: Rubric, inputs: list[Path], units: list[Unit], *, period: Pe
             progress.start(len(items))
         kinds = {u.code: u.kind for u in units}
         workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
-        results = process_items(items, rubric, kinds, workers=workers, limits=limits, progress=progress)
+        try:
+            results = process_items(items, rubric, kinds, workers=workers, limits=limits, progress=progress)
+        finally:
+            if progress is not None and hasattr(progress, "finish"):
+                progress.finish()  # the command line's bar ends its line before anything else prints
         if received_dir is not None:
             copy_received(items, results, received_dir)
     period, batch, unit_results = assign_files(results, rubric, units, period)

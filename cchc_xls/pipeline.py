@@ -6,9 +6,12 @@ import json
 import os
 import shutil
 import sys
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+
+import click
 
 from cchc_xls.compare import load_previous, previous_json
 from cchc_xls.consolidate import harvest_json, write_harvest_json, write_tong_hop
@@ -47,29 +50,43 @@ class HarvestOutputs:
         return [(OUTPUT_LABELS.get(key, key), path) for key, path in self.paths.items()]
 
 
-class _Progress:
-    """A progress counter on stderr for long runs (nothing for short ones)."""
+PROGRESS_FROM = 20  # files: a smaller batch is read before a bar would be worth reading
 
-    def __init__(self, label: str | None):
+
+class _Progress:
+    """The command line's progress bar (click's): files read, rate and time left, on stderr.
+
+    Shown only when stderr is a terminal and the batch is not tiny; a log or a pipe gets nothing.
+    The harvest calls `start(total)`, then the object with the number of files done after each,
+    then `finish()`: the interface the web page's progress object implements too."""
+
+    def __init__(self, label: str | None, stream=None):
         self.label = label
+        self.stream = stream if stream is not None else sys.stderr
+        self.bar = None
         self.done = 0
-        self.total = 0
+        self.began = 0.0
 
     def start(self, total: int) -> None:
-        self.total = total
+        if not self.label or total < PROGRESS_FROM or not self.stream.isatty():
+            return
+        self.began = time.monotonic()
+        self.bar = click.progressbar(length=total, label=self.label, file=self.stream, show_pos=True,
+                                     show_eta=True, item_show_func=lambda rate: rate)
+        self.bar.__enter__()
 
     def __call__(self, step: int) -> None:
         self.done += step
-        if not self.label or self.total < 20:
+        if self.bar is None:
             return
-        tty = sys.stderr.isatty()
-        if tty or self.done == self.total or self.done % max(1, self.total // 10) == 0:
-            line = f"{self.label}: {self.done}/{self.total}"
-            if tty:
-                sys.stderr.write("\r" + line + ("\n" if self.done == self.total else ""))
-            else:
-                sys.stderr.write(line + "\n")
-            sys.stderr.flush()
+        elapsed = time.monotonic() - self.began
+        rate = f"{self.done / elapsed:.1f}".replace(".", ",") + " tệp/giây" if elapsed > 0 else None
+        self.bar.update(step, rate)
+
+    def finish(self) -> None:
+        if self.bar is not None:
+            bar, self.bar = self.bar, None
+            bar.__exit__(None, None, None)
 
 
 OUTPUT_FILES = ("harvest.json", "tong-hop.xlsx", "phu-luc-ii.xlsx", "phu-luc-ii.docx", RUBRIC_COPY, FEEDBACK_CSV)
@@ -90,8 +107,9 @@ def run_harvest(rubric: Rubric, inputs: list[Path], units: list[Unit], out_dir: 
     """Harvest the inputs and write harvest.json, tong-hop.xlsx, phu-luc-ii.xlsx/.docx, received/ and
     the feedback messages (phan-hoi/, phan-hoi.csv, with `deadline` for re-sending) into out_dir.
 
-    `progress`, if given, replaces the counter on stderr: an object with `start(total)` called
-    once and called with the number of files done after each one (the web page's progress bar).
+    `progress`, if given, replaces the progress bar on stderr: an object with `start(total)` called
+    once and called with the number of files done after each one (the web page's progress bar),
+    and `finish()`, if it has one, when the files are read.
     Only one harvest writes into a folder at a time (a lock file); the outputs are never read as
     inputs, and an input file is never overwritten by an output.
     `previous` (an earlier harvest's folder, with `previous_map` for renamed or merged units):
