@@ -16,10 +16,10 @@ date) cited by two communes; the same evidence text for the same criterion.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from array import array
 import unicodedata
+import zlib
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -259,7 +259,9 @@ def _compared(code: str, text: str, references) -> list[tuple[str, tuple | str, 
 
 
 def _hash32(code: str, kind: str, key) -> int:
-    return int.from_bytes(hashlib.blake2b(repr((code, kind, key)).encode("utf-8"), digest_size=4).digest(), "big")
+    # CRC-32: the same in every worker process (str hashes are not), and cheap; a collision only
+    # costs a look at the texts, which confirm every match
+    return zlib.crc32(repr((code, kind, key)).encode("utf-8"))
 
 
 def _row(cell: str | None) -> int:

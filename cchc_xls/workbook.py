@@ -85,7 +85,7 @@ class WorkbookError(Exception):
         self.params = params
 
 
-@dataclass
+@dataclass(slots=True)
 class Cell:
     value: object  # None, str, float (always finite), bool
     formula: str | None = None
@@ -392,6 +392,8 @@ def _text_of(element: ET.Element, ns: str = NS_MAIN) -> str:
     (<rPh>, East-Asian reading aids) are not part of the text."""
     tags = _tags(ns)
     t_tag, r_tag = tags["t"], tags["r"]
+    if len(element) == 1 and element[0].tag == t_tag:  # the usual string: one plain <t>
+        return element[0].text or ""
     parts = []
     for child in element:
         if child.tag == t_tag:
@@ -475,6 +477,7 @@ def _xlsx_sheet(zf: zipfile.ZipFile, part: str, sheet: Sheet, *, book: Book, str
     cells = sheet._cells
     budget = _Budget(book, sheet)
     n_strings = len(strings)
+    date_style: dict[str | None, bool] = {}  # a sheet uses a handful of styles: each checked once
     row_number = 0
     for row in (sheet_data if sheet_data is not None else ()):
         row_number = _row_number(row.get("r"), row_number, part)
@@ -514,7 +517,10 @@ def _xlsx_sheet(zf: zipfile.ZipFile, part: str, sheet: Sheet, *, book: Book, str
                 if kind == "n":
                     value = _xml_number(raw)
                     if dates and isinstance(value, float):
-                        is_date = _count(element.get("s"), part, "mã kiểu ô (s)") in dates
+                        style = element.get("s")
+                        is_date = date_style.get(style)
+                        if is_date is None:
+                            is_date = date_style[style] = _count(style, part, "mã kiểu ô (s)") in dates
                 elif kind == "s":
                     index = _count(raw.strip(), part, "chỉ số chuỗi dùng chung")
                     value = strings[index] if index < n_strings else ""
