@@ -141,11 +141,18 @@ def check_return(ret: Return, rubric: Rubric, kind: str | None) -> Checked:
     out.findings.extend(_check_formulas_and_totals(ctx, out))
     out.findings.extend(_check_shown_figures(ctx, out))
     suggestions, out.citations = read_for_council(rubric, _period(ret), out.evidence, out.scores,
-                                                  lambda code: ctx.at(code, "evidence"))
+                                                  lambda code: ctx.at(code, "evidence"), row_of=_evidence_row(ret))
     out.findings.extend(suggestions)  # evidence read for the council (findings.COUNCIL_ONLY)
     if ret.protected is False:
         out.findings.append(make("sheet.unprotected", file=ret.file, sheet=ret.sheet_name))
     return out
+
+
+def _evidence_row(ret: Return):
+    """A criterion's evidence cell's row (0 when the table has no evidence column), as a function."""
+    if "evidence" not in ret.columns:
+        return lambda code: 0
+    return lambda code: ret.rows[code].row if code in ret.rows else 0
 
 
 def _period(ret: Return) -> Period | None:

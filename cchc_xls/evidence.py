@@ -214,32 +214,40 @@ def unit_suggestions(rubric: Rubric, period: Period | None, evidence: dict[str, 
         text = evidence.get(node.code)
         if not text:
             continue
-        where = locate(node.code)
-        bare = token_only(text)
-        if bare:
-            findings.append(make("evidence.token_only", **where, code=node.code, text=bare))
-            continue
-        cited = references.get(node.code, [])
-        for ref in cited:
-            if ref.date is None:
-                continue
-            if ref.date > today:
-                findings.append(make("evidence.date_future", **where, code=node.code, reference=str(ref),
-                                     date=_day(ref.date), today=_day(today)))
-            elif end and ref.date > end:
-                findings.append(make("evidence.date_after_period", **where, code=node.code, reference=str(ref),
-                                     date=_day(ref.date), end=_day(end)))
-        dated = [r for r in cited if r.date]
-        if node.evidence_window and period and dated:
-            start, stop = (window_bound(b, period.year) for b in node.evidence_window)
-            if not any(start <= r.date <= stop for r in dated):
-                findings.append(make("evidence.outside_window", **where, code=node.code, start=_day(start),
-                                     end=_day(stop), references="; ".join(str(r) for r in dated)))
-        score = scores.get(node.code)
-        if score is not None and score == node.max and not cited and not has_figure(text):
-            findings.append(make("evidence.no_document", **where, code=node.code, max=format_vn(node.max),
-                                 preview=_preview(text)))
+        found = _node_suggestions(node, text, references.get(node.code, []), scores, period, end, today)
+        if found:  # the cell is located only for a finding (most evidence raises none)
+            where = locate(node.code)
+            findings.extend(make(code, **where, **params) for code, params in found)
     return findings
+
+
+def _node_suggestions(node, text: str, cited: list[Reference], scores: dict[str, Decimal], period: Period | None,
+                      end: date | None, today: date) -> list[tuple[str, dict]]:
+    """One criterion's evidence findings as (code, parameters), before they are placed."""
+    bare = token_only(text)
+    if bare:
+        return [("evidence.token_only", {"code": node.code, "text": bare})]
+    found = []
+    for ref in cited:
+        if ref.date is None:
+            continue
+        if ref.date > today:
+            found.append(("evidence.date_future", {"code": node.code, "reference": str(ref), "date": _day(ref.date),
+                                                   "today": _day(today)}))
+        elif end and ref.date > end:
+            found.append(("evidence.date_after_period", {"code": node.code, "reference": str(ref),
+                                                         "date": _day(ref.date), "end": _day(end)}))
+    dated = [r for r in cited if r.date]
+    if node.evidence_window and period and dated:
+        start, stop = (window_bound(b, period.year) for b in node.evidence_window)
+        if not any(start <= r.date <= stop for r in dated):
+            found.append(("evidence.outside_window", {"code": node.code, "start": _day(start), "end": _day(stop),
+                                                      "references": "; ".join(str(r) for r in dated)}))
+    score = scores.get(node.code)
+    if score is not None and score == node.max and not cited and not has_figure(text):
+        found.append(("evidence.no_document", {"code": node.code, "max": format_vn(node.max),
+                                               "preview": _preview(text)}))
+    return found
 
 
 def _compared(code: str, text: str, references) -> list[tuple[str, tuple | str, Reference | None]]:
@@ -269,7 +277,8 @@ def _row(cell: str | None) -> int:
     return min(int(digits), 0xFFFF) if digits else 0
 
 
-def citations(rubric: Rubric, evidence: dict[str, str], references: dict[str, list[Reference]], locate) -> array:
+def citations(rubric: Rubric, evidence: dict[str, str], references: dict[str, list[Reference]], locate,
+              row_of=None) -> array:
     """What the cross-unit rules compare, packed small enough for a whole country's returns
     (8 bytes each): a 32-bit hash of (criterion, kind, key), the criterion's index among the
     rubric's leaves and the evidence cell's row. The rare matches are confirmed from the texts."""
@@ -278,21 +287,22 @@ def citations(rubric: Rubric, evidence: dict[str, str], references: dict[str, li
     for code, text in evidence.items():
         if code not in index:
             continue
-        row = _row(locate(code).get("cell"))
+        row = min(row_of(code), 0xFFFF) if row_of is not None else _row(locate(code).get("cell"))
         for kind, key, _ in _compared(code, text, references.get(code, ())):
             packed.append(_hash32(code, kind, key) << 32 | index[code] << 16 | row)
     return packed
 
 
 def read_for_council(rubric: Rubric, period: Period | None, evidence: dict[str, str], scores: dict[str, Decimal],
-                     locate, today: date | None = None) -> tuple[list[Finding], array]:
+                     locate, today: date | None = None, row_of=None) -> tuple[list[Finding], array]:
     """One return's evidence read once: its own suggestions, and its citations for the cross-unit rules.
 
-    Runs where the return is checked (check.check_return, in the worker processes).
+    Runs where the return is checked (check.check_return, in the worker processes); `row_of(code)`,
+    when given, is the evidence cell's row (0 if none) without building its reference.
     """
     references = read_evidence(evidence)
     return (unit_suggestions(rubric, period, evidence, scores, locate, today, references),
-            citations(rubric, evidence, references, locate))
+            citations(rubric, evidence, references, locate, row_of))
 
 
 @dataclass
