@@ -12,6 +12,7 @@ import unicodedata
 from datetime import datetime, timedelta
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 
 from cchc_xls.errors import CchcError
 from cchc_xls.evidence import read_for_council
@@ -163,11 +164,17 @@ def _period(ret: Return) -> Period | None:
         return None
 
 
-def _same_label(found, expected: str) -> bool:
-    def squash(text):
-        return " ".join(unicodedata.normalize("NFC", str(text or "")).split()).casefold()
+def _squash_label(text) -> str:
+    return " ".join(unicodedata.normalize("NFC", str(text or "")).split()).casefold()
 
-    return squash(found) == squash(expected)
+
+@lru_cache(maxsize=8192)
+def _squashed_expected(label: str) -> str:
+    return _squash_label(label)  # a rubric's labels, the same for every return
+
+
+def _same_label(found, expected: str) -> bool:
+    return _squash_label(found) == _squashed_expected(expected)
 
 
 def _check_structure(ctx: _Ctx):
