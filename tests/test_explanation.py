@@ -247,3 +247,27 @@ def test_cli_explain_and_round_two(round1, tmp_path):
     result = runner.invoke(main, ["appraise", str(out), "--round", "2", "--out", str(tmp_path / "l2")])
     assert result.exit_code == 0, result.output
     assert "thẩm định lần 2" in result.output
+
+
+def docx_text(path: Path) -> str:
+    from docx import Document
+
+    return "\n".join(p.text for p in Document(path).paragraphs)
+
+
+def test_reports_show_comments_and_explanations(final, tmp_path):
+    from cchc_xls.report import write_reports
+
+    out, _ = final
+    reports = write_reports(out, tmp_path)
+    [chi_minh] = [p for p in reports.communes if f"{CM}" in p.name]
+    text = docx_text(chi_minh)
+    assert "Các tiêu chí Hội đồng thẩm định thay đổi điểm" in text
+    section = text.split("Các tiêu chí Hội đồng thẩm định thay đổi điểm", 1)[1].splitlines()
+    line = next(t for t in section if t.startswith("- 1.7."))
+    assert "tự chấm 2,9 điểm, thẩm định lần 1 2,5 điểm" in line and COMMENTS[CM]["1.7"] in line
+    assert REPLY_CM in line and SUPPLEMENT_CM in line and "thẩm định lần 2 2,9 điểm" in line
+    [thanh_mien] = [p for p in reports.communes if f"{TM}" in p.name]
+    assert "Hội đồng thẩm định thay đổi điểm" not in docx_text(thanh_mien)
+    summary = docx_text(reports.summary)
+    assert "nhận 2 nội dung giải trình của 2 đơn vị; thẩm định lần 2 thay đổi điểm 1 tiêu chí của 1 đơn vị" in summary
