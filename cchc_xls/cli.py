@@ -442,8 +442,14 @@ def demo_command(out_dir):
     click.echo(f"   Thư phản hồi, nhắc nộp gửi từng xã: {paths['feedback']} (kèm {paths['feedback_csv'].name} để trộn thư); "
                f"{counts['attachments']} tài liệu kèm theo (bản ký số) đã gắn với xã gửi.")
     click.echo(f"4. Bảng thẩm định Hội đồng đã điền và bảng điểm điều tra của tỉnh: {demo.appraisal}")
-    click.echo(f"5. Kết quả sau thẩm định (xếp hạng chính thức): {demo.final.out_dir}")
+    click.echo(f"5. Kết quả sau thẩm định (xếp hạng chính thức, gồm thẩm định lần 2): {demo.final.out_dir}")
+    click.echo(f"   Trang “Tự chấm – Thẩm định” của {final['tong_hop']}: các tiêu chí Hội đồng thay đổi điểm, "
+               "ý kiến và giải trình của xã.")
     click.echo(f"6. Báo cáo: {len(demo.reports.communes)} báo cáo của xã và báo cáo tổng hợp trong {demo.reports.out_dir}")
+    if demo.explanation:
+        click.echo(f"7. Bảng giải trình gửi các xã bị trừ điểm (kèm messages.txt; các xã gửi lại qua thư điện tử, "
+                   f"hộp thư .mbox trong {demo.inbox.name}): {demo.explanation}")
+        click.echo(f"8. Bảng thẩm định lần 2 (Hội đồng đã điền bản trong {demo.appraisal.name}): {demo.round2}")
     click.echo("")
     click.echo("Nên mở trước:")
     click.echo(f"  - {paths['tong_hop']}  (trang “Kiểm tra”: mọi lỗi trong phiếu các xã, theo tệp, trang, ô)")

@@ -155,11 +155,14 @@ def _heading(book: _Book, s, layout: Layout, results: Results, lines: list[str])
     return book.heading(s, last, layout.texts["title"].format(period=period.upper()), lines)
 
 
-def _finish(book: _Book, s, layout: Layout, top: int, last_row: int) -> Path:
+def _finish(book: _Book, s, layout: Layout, top: int, last_row: int, place: str | None = None) -> Path:
+    """Signature, identity line, protection, print setup. `place`: the commune signs (its own
+    place in the date line); None: the council signs, with the office's date line."""
     last = len(layout.columns) - 1
     profile = book.results.profile
+    date_line = None if place is not None else profile.date_line(profile.issue_year(book.results.period))
     end = write_signature(s, book.fmt, last_row + 2, layout.signature, left=(0, 2), right=(last - 2, last),
-                          date_line=profile.date_line(profile.issue_year(book.results.period)))
+                          place=place or "", date_line=date_line)
     s.freeze_panes(top + 1, 0)
     s.print_area(0, 0, end, last)
     s.fit_to_pages(1, 0)
@@ -193,7 +196,7 @@ def _write_explanation(path: Path, results: Results, unit: UnitRow, items: list[
     last_row = _table(book, s, layout, top, items, validate=False)
     _guide(book, "huong-dan-giai-trinh.txt.j2", unit=unit, period=results.period, rubric=rubric,
            deadline=deadline, office=office, count=len(items))
-    return _finish(book, s, layout, top, last_row)
+    return _finish(book, s, layout, top, last_row, place=Unit(unit.code, unit.name, unit.kind).bare_name)
 
 
 def write_explanation_workbooks(harvest_dir: Path, out_dir: Path, *, deadline: str = "", office: str = "",
