@@ -271,3 +271,53 @@ def test_reports_show_comments_and_explanations(final, tmp_path):
     assert "Hội đồng thẩm định thay đổi điểm" not in docx_text(thanh_mien)
     summary = docx_text(reports.summary)
     assert "nhận 2 nội dung giải trình của 2 đơn vị; thẩm định lần 2 thay đổi điểm 1 tiêu chí của 1 đơn vị" in summary
+
+
+def test_an_explanation_for_an_unknown_unit_and_a_round2_row_of_one_are_findings(conversation, tmp_path):
+    inputs, _, _, by_area = conversation
+    # an explanation workbook whose identity names a unit not in the list
+    blank = write_explanation_workbooks(conversation[1], tmp_path / "blank")
+    wb = load_workbook(blank.workbooks[0])
+    for prop in wb.custom_doc_props.props:
+        if prop.name == "cchc_unit_code":
+            prop.value = "99999"
+    for row in wb["_cchc"].iter_rows():
+        if row[0].value == "unit_code":
+            row[1].value = "99999"
+    stranger = tmp_path / "stranger.xlsx"
+    wb.save(stranger)
+    filled = fill_explanation(stranger, tmp_path / "filled" / "stranger.xlsx", {"1.7": ("Giải trình", "")})
+    # a round-2 workbook by area where the council typed a unit code that is not in the list
+    area = by_area.workbooks[0]
+    wb = load_workbook(area)
+    ws = wb[ROUND2_LAYOUT.sheets[0]]
+    header, cols, _ = table(ws, "Điểm thẩm định lần 2")
+    first = header + 1
+    ws.cell(first, cols["Mã đơn vị"]).value = "77777"
+    ws.cell(first, cols["Điểm thẩm định lần 2"]).value = 0.5
+    typed = tmp_path / "area.xlsx"
+    wb.save(typed)
+    out = tmp_path / "out"
+    run_harvest(RUBRIC, inputs + [filled, typed], UNITS, out, workers=1)
+    data = json.loads((out / "harvest.json").read_text(encoding="utf-8"))
+    assert findings_of(data, "stranger.xlsx", "identity.unknown_unit")
+    assert next(f for f in data["files"] if f["path"].endswith("stranger.xlsx"))["status"] == "rejected"
+    [unknown] = findings_of(data, "area.xlsx", "appraisal.unknown_unit")
+    assert unknown["cell"] == f"{get_column_letter(cols['Điểm thẩm định lần 2'])}{first}" and "77777" in unknown["message"]
+
+
+@pytest.mark.libreoffice
+def test_explanation_and_round2_workbooks_resaved_by_libreoffice_are_still_merged(conversation, setup, tmp_path):  # noqa: F811
+    from support import libreoffice_convert
+
+    inputs, _, second, _ = conversation
+    replies = [p for p in inputs if p.name.startswith("giai-trinh_")]
+    cm = fill_round2(second.workbooks[0], tmp_path / "filled" / second.workbooks[0].name, {(CM, "1.7"): D("2.9")})
+    resaved = [libreoffice_convert(p, "ods", tmp_path / "lo") for p in replies + [cm]]
+    others = [p for p in inputs if p not in replies]
+    out = tmp_path / "out"
+    run_harvest(RUBRIC, others + resaved, UNITS, out, workers=1)
+    units = {u["code"]: u for u in json.loads((out / "harvest.json").read_text(encoding="utf-8"))["units"]}
+    assert units[CM]["history"]["1.7"]["explanation"]["text"] == REPLY_CM
+    assert units[TX]["history"]["2.1"]["explanation"]["text"] == REPLY_TX
+    assert D(str(units[CM]["appraisal_total"])) == D("94.75")
