@@ -155,6 +155,11 @@ def test_the_explanations_arrive_by_mail_and_are_merged(play):
     scans = [f for f in data["files"] if f["path"].endswith(f"Văn bản bổ sung {CM}.pdf")]
     assert [f["status"] for f in scans] == ["attachment"] and scans[0]["unit_code"] == CM
     assert D(str(units_of(data)[CM]["appraisal_total"])) == FINAL[CM] - D("0.4")  # still round 1
+    # the commune's feedback lists its explanation workbook and the scan that came with it
+    text = next((play["explained"] / "phan-hoi").glob(f"{CM}_*.txt")).read_text(encoding="utf-8")
+    assert "giai-trinh_30512_xa-chi-minh_2024.xlsx, nhận lúc" in text
+    assert "bảng giải trình, đã ghép để Hội đồng thẩm định lần 2" in text
+    assert f"Văn bản bổ sung {CM}.pdf" in text
 
 
 def test_the_final_totals_follow_round_two_and_the_reports_show_what_the_council_wrote(play):
