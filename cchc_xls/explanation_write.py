@@ -17,6 +17,7 @@ from pathlib import Path
 from cchc_xls.appraisal_write import _Book, _excluded, _identity, extras_area
 from cchc_xls.errors import CchcError, output_error
 from cchc_xls.explanation_merge import is_disputed
+from cchc_xls.feedback import format_deadline, parse_deadline
 from cchc_xls.generate import score_validation
 from cchc_xls.layout import (
     EXPLANATION_LAYOUT, GUIDE_SHEET, KIND_APPRAISAL_ROUND2, KIND_EXPLANATION, ROUND2_LAYOUT, Layout, column_letter,
@@ -201,11 +202,13 @@ def _write_explanation(path: Path, results: Results, unit: UnitRow, items: list[
 
 def write_explanation_workbooks(harvest_dir: Path, out_dir: Path, *, deadline: str = "", office: str = "",
                                 password: str = "", profile: OfficeProfile | None = None) -> ExplanationOutputs:
-    """One explanation workbook per commune with a disputed criterion, and messages.txt; headed
+    """One explanation workbook per commune with a disputed criterion, and messages.txt (`deadline`:
+    the date to send them back by, as offices write it; not a date is a DeadlineError); headed
     for the office (the profile the harvest kept, `profile`'s keys over it; `office` names the
     sender in the messages when the profile has none)."""
     if password and not password.isascii():
         raise CchcError.of("password.not_ascii")
+    deadline = format_deadline(parse_deadline(deadline))  # 10-1-2026 -> 10/01/2026; not a date: refused
     results = _with_profile(load_results(harvest_dir), profile)
     office = results.profile.office or office
     if not any(u.appraisal or u.appraisal_comments for u in results.submitted()):

@@ -247,6 +247,9 @@ def test_cli_explain_and_round_two(round1, tmp_path):
     result = runner.invoke(main, ["appraise", str(out), "--round", "2", "--out", str(tmp_path / "l2")])
     assert result.exit_code == 0, result.output
     assert "thẩm định lần 2" in result.output
+    result = runner.invoke(main, ["explain", str(out), "--out", str(tmp_path / "gt2"), "--deadline", "cuối tháng"])
+    assert result.exit_code == 1 and "cuối tháng" in result.output
+    assert not (tmp_path / "gt2").exists()
 
 
 def docx_text(path: Path) -> str:
