@@ -12,6 +12,7 @@ Chí Minh's appraised total 94.35 + 0.4 = 94.75, Thanh Xá's stays 93.75.
 from __future__ import annotations
 
 import json
+import os
 from decimal import Decimal
 from pathlib import Path
 
@@ -324,3 +325,18 @@ def test_explanation_and_round2_workbooks_resaved_by_libreoffice_are_still_merge
     assert units[CM]["history"]["1.7"]["explanation"]["text"] == REPLY_CM
     assert units[TX]["history"]["2.1"]["explanation"]["text"] == REPLY_TX
     assert D(str(units[CM]["appraisal_total"])) == D("94.75")
+
+
+def test_of_two_explanations_the_one_saved_later_counts(conversation, tmp_path):
+    inputs, explained, _, _ = conversation
+    [first] = [p for p in inputs if p.name == "giai-trinh_30512_xa-chi-minh_2024.xlsx"]
+    others = [p for p in inputs if p != first]
+    earlier = fill_explanation(first, tmp_path / "truoc.xlsx", {"1.7": (REPLY_CM, SUPPLEMENT_CM)})
+    later = fill_explanation(first, tmp_path / "sau.xlsx", {"1.7": ("Giải trình gửi lại, đầy đủ hơn", SUPPLEMENT_CM)})
+    os.utime(earlier, (later.stat().st_mtime - 3600,) * 2)  # saved an hour before (same saved second inside)
+    out = tmp_path / "out"
+    run_harvest(RUBRIC, others + [later, earlier], UNITS, out, workers=1)
+    data = json.loads((out / "harvest.json").read_text(encoding="utf-8"))
+    assert data["units"][0]["history"]["1.7"]["explanation"]["text"] == "Giải trình gửi lại, đầy đủ hơn"
+    [replaced] = findings_of(data, "truoc.xlsx", "explanation.replaced")
+    assert "sau.xlsx" in replaced["message"] and replaced["cell"]
