@@ -20,6 +20,13 @@ class UnitAppraisal:
     comments: dict[str, str] = field(default_factory=dict)
     survey: dict[str, Decimal] = field(default_factory=dict)
     conflicts: set[str] = field(default_factory=set)
+    sources: dict[str, tuple[str, str]] = field(default_factory=dict)  # code -> (file, cell) of the round-1 score
+    # the explanation round (explanation_merge.py): the commune's replies, round 2's entries, and
+    # the round-1 scores that round 2 replaced in `scores`
+    explanations: dict = field(default_factory=dict)
+    round2: dict = field(default_factory=dict)
+    round2_conflicts: set[str] = field(default_factory=set)
+    round1: dict[str, Decimal] = field(default_factory=dict)
 
 
 def merge_appraisals(entries_by_file: list[tuple[object, list[Entry]]], rubric: Rubric,
@@ -64,6 +71,7 @@ def merge_appraisals(entries_by_file: list[tuple[object, list[Entry]]], rubric: 
             seen[key] = entry
             if entry.code not in appraisal.conflicts:
                 appraisal.scores[entry.code] = entry.value
+                appraisal.sources[entry.code] = (entry.file, entry.cell)
                 if not node.self_scored:
                     appraisal.survey[entry.code] = entry.value
     return merged

@@ -11,9 +11,10 @@ from pathlib import PurePath
 from cchc_xls.appraise import UnitAppraisal, appraisal_missing, merge_appraisals
 from cchc_xls.check import Checked
 from cchc_xls.findings import Finding, make
+from cchc_xls.explanation_merge import merge_later_rounds
 from cchc_xls.inputs import ATTACHMENT_SUFFIXES
-from cchc_xls.layout import KIND_APPRAISAL_UNIT, KIND_LABELS, KIND_SELF
-from cchc_xls.process import APPRAISAL_KINDS, FileResult
+from cchc_xls.layout import KIND_APPRAISAL_ROUND2, KIND_APPRAISAL_UNIT, KIND_EXPLANATION, KIND_LABELS, KIND_SELF
+from cchc_xls.process import APPRAISAL_KINDS, LATER_KINDS, ROUND1_KINDS, FileResult
 from cchc_xls.rubric import Rubric
 from cchc_xls.score import Totals, compute_totals, not_applicable_codes, rank_units
 from cchc_xls.units import Period, Unit, ascii_slug
@@ -110,7 +111,9 @@ def _identify_appraisal(result: FileResult, rubric: Rubric, names: dict, period:
     if batch and identity.get("batch") and identity["batch"] != batch:
         return make("appraisal.other_harvest", file=result.path, what=what,
                     detail=f"bộ mẫu {identity['batch']}, đang tổng hợp bộ mẫu {batch}")
-    if result.kind == KIND_APPRAISAL_UNIT and result.unit_code not in names:
+    for_one_unit = result.kind in (KIND_APPRAISAL_UNIT, KIND_EXPLANATION) or (
+        result.kind == KIND_APPRAISAL_ROUND2 and result.unit_code)
+    if for_one_unit and result.unit_code not in names:
         return make("identity.unknown_unit", file=result.path, code=result.unit_code or "?",
                     name=identity.get("unit_name") or "không rõ tên")
     return None
@@ -191,8 +194,10 @@ def _merge_appraisals(results: list[FileResult], unit_results: list[UnitResult],
     """The council's and the survey's scores, merged per unit; totals only from complete sets."""
     accepted = [r for r in results if r.status == "accepted" and r.kind in APPRAISAL_KINDS]
     _supersede_older_workbooks(accepted)
-    sources = [(r, r.appraisal_entries) for r in accepted if r.status == "accepted"]
-    if not sources:
+    sources = [(r, r.appraisal_entries) for r in accepted if r.status == "accepted" and r.kind in ROUND1_KINDS]
+    later = sorted(((r, r.appraisal_entries) for r in accepted if r.status == "accepted" and r.kind in LATER_KINDS),
+                   key=lambda pair: (pair[0].kind != KIND_EXPLANATION, _sort_key(pair[0])))
+    if not sources and not later:
         return
     merged = merge_appraisals(sources, rubric, {u.code: u for u in units})
     for result, entries in sources:
@@ -200,6 +205,9 @@ def _merge_appraisals(results: list[FileResult], unit_results: list[UnitResult],
         count = sum(1 for e in entries if e.value is not None and e.unit in merged
                     and e.code not in merged[e.unit].conflicts and merged[e.unit].scores.get(e.code) == e.value)
         result.findings.append(make("appraisal.merged", file=result.path, count=count))
+    if later:
+        self_scores = {o.unit.code: o.checked.scores for o in unit_results if o.checked}
+        merge_later_rounds(later, merged, self_scores, rubric, {u.code: u for u in units})
     for outcome in unit_results:
         appraisal = merged.get(outcome.unit.code)
         if appraisal is None or outcome.status != "submitted":

@@ -302,15 +302,29 @@ def harvest_command(rubric, inputs, units_path, out_dir, period, deadline, previ
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Thư mục ghi các bảng thẩm định.")
 @click.option("--by", type=click.Choice(["unit", "area"]), default="unit", show_default=True,
               help="unit: một bảng cho mỗi đơn vị; area: một bảng cho mỗi lĩnh vực, các đơn vị theo cột.")
+@click.option("--round", "round_", type=click.Choice(["1", "2"]), default="1", show_default=True,
+              help="1: thẩm định lần 1; 2: thẩm định lần 2 các tiêu chí đã giải trình (sau “cchc explain”).")
 @click.option("--password", default="", help="Mật khẩu khóa trang tính (tùy chọn).")
 @profile_options
 @click.option("--json", "as_json", is_flag=True, help="In danh sách tệp đã ghi dạng JSON.")
-def appraise_command(harvest_dir, out_dir, by, password, profile_file, issuer, office, signer_title, signer_name,
-                     place, doc_date, as_json):
+def appraise_command(harvest_dir, out_dir, by, round_, password, profile_file, issuer, office, signer_title,
+                     signer_name, place, doc_date, as_json):
     """Lập bảng thẩm định (và bảng điểm điều tra) từ HARVEST_DIR/harvest.json cho Hội đồng thẩm định."""
     from cchc_xls.appraise import write_appraisal_workbooks
 
     profile = _profile(profile_file, issuer, office, signer_title, signer_name, place, doc_date)
+    if round_ == "2":
+        from cchc_xls.explanation_write import write_round2_workbooks
+
+        second = write_round2_workbooks(Path(harvest_dir), Path(out_dir), by=by, password=password, profile=profile)
+        if as_json:
+            _echo_json({"round": 2, "workbooks": [str(p) for p in second.workbooks]})
+            return
+        what = "đơn vị" if by == "unit" else "lĩnh vực"
+        click.echo(f"Đã ghi {len(second.workbooks)} bảng thẩm định lần 2 (theo {what}) vào {second.out_dir}")
+        click.echo("Sau khi Hội đồng điền xong, chạy lại “cchc harvest” với mọi tệp (phiếu, bảng thẩm định lần 1, "
+                   "bảng giải trình, bảng lần 2): điểm lần 2 thay điểm lần 1 ở các tiêu chí Hội đồng chấm lại.")
+        return
     outputs = write_appraisal_workbooks(Path(harvest_dir), Path(out_dir), by=by, password=password, profile=profile)
     if as_json:
         _echo_json({"workbooks": [str(p) for p in outputs.workbooks],
@@ -321,6 +335,34 @@ def appraise_command(harvest_dir, out_dir, by, password, profile_file, issuer, o
     if outputs.survey:
         click.echo(f"Bảng điểm điều tra xã hội học, SIPAS do tỉnh cung cấp: {outputs.survey}")
     click.echo("Sau khi Hội đồng điền xong, chạy lại “cchc harvest” với cả các bảng này để ghép điểm thẩm định.")
+
+
+@main.command("explain")
+@click.argument("harvest_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Thư mục ghi các bảng giải trình.")
+@click.option("--deadline", default="", help="Hạn đơn vị gửi lại bảng giải trình, ví dụ 20/01/2025.")
+@click.option("--password", default="", help="Mật khẩu khóa trang tính (tùy chọn).")
+@profile_options
+@click.option("--json", "as_json", is_flag=True, help="In danh sách tệp đã ghi dạng JSON.")
+def explain_command(harvest_dir, out_dir, deadline, password, profile_file, issuer, office, signer_title, signer_name,
+                    place, doc_date, as_json):
+    """Lập bảng giải trình cho từng đơn vị có tiêu chí bị Hội đồng chấm thấp hơn hoặc có ý kiến."""
+    from cchc_xls.explanation_write import write_explanation_workbooks
+
+    profile = _profile(profile_file, issuer, office, signer_title, signer_name, place, doc_date)
+    outputs = write_explanation_workbooks(Path(harvest_dir), Path(out_dir), deadline=deadline, password=password,
+                                          profile=profile)
+    if as_json:
+        _echo_json({"workbooks": [str(p) for p in outputs.workbooks], "units": list(outputs.units),
+                    "messages": str(outputs.messages) if outputs.messages else None})
+        return
+    if not outputs.workbooks:
+        click.echo("Không có đơn vị nào cần giải trình: Hội đồng không chấm thấp hơn điểm tự đánh giá, không có ý kiến.")
+        return
+    click.echo(f"Đã ghi {len(outputs.workbooks)} bảng giải trình vào {outputs.out_dir}")
+    click.echo(f"  - Nội dung tin nhắn gửi từng đơn vị: {outputs.messages}")
+    click.echo("Khi các đơn vị gửi lại, lập bảng thẩm định lần 2: cchc appraise KẾT_QUẢ --round 2 --out THƯ_MỤC "
+               "(KẾT_QUẢ là lần tổng hợp có cả các bảng giải trình).")
 
 
 @main.command("rank")
@@ -400,8 +442,14 @@ def demo_command(out_dir):
     click.echo(f"   Thư phản hồi, nhắc nộp gửi từng xã: {paths['feedback']} (kèm {paths['feedback_csv'].name} để trộn thư); "
                f"{counts['attachments']} tài liệu kèm theo (bản ký số) đã gắn với xã gửi.")
     click.echo(f"4. Bảng thẩm định Hội đồng đã điền và bảng điểm điều tra của tỉnh: {demo.appraisal}")
-    click.echo(f"5. Kết quả sau thẩm định (xếp hạng chính thức): {demo.final.out_dir}")
+    click.echo(f"5. Kết quả sau thẩm định (xếp hạng chính thức, gồm thẩm định lần 2): {demo.final.out_dir}")
+    click.echo(f"   Trang “Tự chấm – Thẩm định” của {final['tong_hop']}: các tiêu chí Hội đồng thay đổi điểm, "
+               "ý kiến và giải trình của xã.")
     click.echo(f"6. Báo cáo: {len(demo.reports.communes)} báo cáo của xã và báo cáo tổng hợp trong {demo.reports.out_dir}")
+    if demo.explanation:
+        click.echo(f"7. Bảng giải trình gửi các xã bị trừ điểm (kèm messages.txt; các xã gửi lại qua thư điện tử, "
+                   f"hộp thư .mbox trong {demo.inbox.name}): {demo.explanation}")
+        click.echo(f"8. Bảng thẩm định lần 2 (Hội đồng đã điền bản trong {demo.appraisal.name}): {demo.round2}")
     click.echo("")
     click.echo("Nên mở trước:")
     click.echo(f"  - {paths['tong_hop']}  (trang “Kiểm tra”: mọi lỗi trong phiếu các xã, theo tệp, trang, ô)")

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from cchc_xls import __version__
 from cchc_xls.assign import UnitResult, local_time
+from cchc_xls.explanation_merge import history_json
+from cchc_xls.explanation_sheet import history_rows, write_history_sheet
 from cchc_xls.findings import SEVERITY_LABEL, SEVERITY_ORDER
 from cchc_xls.harvest import Harvest
 from cchc_xls.numbers import format_vn, to_json_number
@@ -154,6 +156,9 @@ def _appraisal_json(outcome: UnitResult, rubric) -> dict:
         "appraisal_partial_total": to_json_number(totals.total) if totals and outcome.appraisal_missing else None,
         "appraisal_missing": list(outcome.appraisal_missing),
         "appraisal_conflicts": sorted(appraisal.conflicts) if appraisal else [],
+        # the explanation round: per disputed criterion, self → round 1 → explanation → round 2
+        "history": history_json(appraisal, outcome.checked.scores if outcome.checked else {},
+                                outcome.file.path if outcome.checked else None),
     }
 
 
@@ -233,6 +238,9 @@ class _TongHop:
         self.write_heat_map()
         self.write_findings()
         self.write_progress()
+        rows = history_rows(self.result)
+        if rows:
+            write_history_sheet(self.wb, self.fmt, rows, self.title, self.print_setup)
 
     def title(self, sheet, text: str, width: int) -> None:
         period = self.result.period.label if self.result.period else ""

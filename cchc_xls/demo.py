@@ -19,8 +19,12 @@ import yaml
 
 from cchc_xls.errors import CchcError
 from cchc_xls.appraise import write_appraisal_workbooks
+from cchc_xls.explanation_write import write_explanation_workbooks, write_round2_workbooks
 from cchc_xls.generate import Entries, Options, generate_templates, render_template
-from cchc_xls.layout import APPRAISAL_SHEET, APPRAISAL_UNIT_LAYOUT, HEADER_SCAN_ROWS, SURVEY_LAYOUT, SURVEY_SHEET
+from cchc_xls.layout import (
+    APPRAISAL_SHEET, APPRAISAL_UNIT_LAYOUT, EXPLANATION_LAYOUT, HEADER_SCAN_ROWS, ROUND2_LAYOUT, SURVEY_LAYOUT,
+    SURVEY_SHEET,
+)
 from cchc_xls.numbers import to_decimal
 from cchc_xls.feedback import parse_deadline
 from cchc_xls.pipeline import HarvestOutputs, run_harvest
@@ -34,6 +38,7 @@ from cchc_xls.units import Unit, load_units, parse_period
 
 SAMPLE_OFFICE = "Phòng Nội vụ huyện Mẫu (dữ liệu mẫu)"
 SAMPLE_DEADLINE = "15/12/2024"
+SAMPLE_EXPLANATION_DEADLINE = "10/01/2025"
 SAMPLE_ISSUER = "UBND huyện Mẫu (dữ liệu mẫu)"
 SAMPLE_PROFILE = OfficeProfile(issuer=SAMPLE_ISSUER, office=SAMPLE_OFFICE, place="Mẫu")
 UNITS_COPY = "don-vi.csv"
@@ -46,8 +51,10 @@ class DemoOutputs:
     inbox: Path
     harvest: HarvestOutputs  # the communes' returns alone: provisional ranking
     reports: Reports
-    appraisal: Path  # the council's workbooks, filled
-    final: HarvestOutputs  # returns + appraisal + survey: final ranking
+    appraisal: Path  # the council's workbooks, filled (round 1, and round 2 once explained)
+    final: HarvestOutputs  # returns + appraisal + survey + explanations + round 2: final ranking
+    explanation: Path | None = None  # the explanation workbooks sent to the communes, and messages.txt
+    round2: Path | None = None  # the council's round-2 workbooks as written (blank)
 
 
 def _sample_paths() -> tuple[Path, Path]:
@@ -145,12 +152,68 @@ def run_demo(out_dir: Path) -> DemoOutputs:
     _fill_appraisals(outputs, results_dir, sample.get("appraisal") or {})
     final = run_harvest(rubric, [inbox, appraisal_dir], units, final_dir, period=period, profile=SAMPLE_PROFILE,
                         **feedback)
+    # the explanation round: the communes the council cut explain by e-mail, the council decides again
+    plan = sample.get("appraisal") or {}
+    explanation_dir, round2_dir = out_dir / EXPLANATION_FOLDER, out_dir / ROUND2_FOLDER
+    explained = write_explanation_workbooks(final_dir, explanation_dir, deadline=SAMPLE_EXPLANATION_DEADLINE)
+    _explain(explained, plan.get("replies") or {}, {u.code: u for u in units}, inbox,
+             base_time + timedelta(days=20))
+    run_harvest(rubric, [inbox, appraisal_dir], units, final_dir, period=period, profile=SAMPLE_PROFILE, **feedback)
+    second = write_round2_workbooks(final_dir, round2_dir, by="unit")
+    _fill_round2(second, load_results(final_dir), plan.get("round2") or {}, appraisal_dir)
+    final = run_harvest(rubric, [inbox, appraisal_dir], units, final_dir, period=period, profile=SAMPLE_PROFILE,
+                        **feedback)
     reports = write_reports(final_dir, reports_dir)
     _write_round_file(out_dir, units_path, sample.get("rubric", "hai-duong-2022"), period.key)
-    return DemoOutputs(out_dir, templates_dir, inbox, harvest, reports, appraisal_dir, final)
+    return DemoOutputs(out_dir, templates_dir, inbox, harvest, reports, appraisal_dir, final, explanation_dir, round2_dir)
 
 
+def _explain(explained, replies: dict, units: dict, inbox: Path, when: datetime) -> None:
+    """The communes at work: each types its explanation and supplementary evidence into the
+    workbook it received and sends it back by e-mail with a scan (one mailbox in the inbox)."""
+    from openpyxl import load_workbook
+
+    mailed = []
+    for code, path in zip(explained.units, explained.workbooks):
+        texts = replies.get(code)
+        if not texts:
+            continue  # agrees with the council: sends nothing back
+        workbook = load_workbook(path)
+        sheet = workbook[EXPLANATION_LAYOUT.sheets[0]]
+        header, columns = _header_columns(sheet, EXPLANATION_LAYOUT, ("code", "reply", "supplement"))
+        for row in range(header + 1, sheet.max_row + 1):
+            criterion = sheet.cell(row, columns["code"]).value
+            if criterion in texts:
+                sheet.cell(row, columns["reply"]).value, sheet.cell(row, columns["supplement"]).value = texts[criterion]
+        target = inbox / path.name
+        workbook.save(target)
+        mailed.append((units[code], target, when + timedelta(hours=len(mailed))))
+    _mailbox(mailed, inbox / "Thunderbird_Giai-trinh.mbox", "gửi bảng giải trình kết quả thẩm định")
+
+
+def _fill_round2(second, results, plan: dict, appraisal_dir: Path) -> None:
+    """The council's second appraisal: a criterion in the plan gets the commune's self score back,
+    with the comment; the others stay blank (round 1's score is kept)."""
+    from openpyxl import load_workbook
+
+    scores = {u.code: u.scores for u in results.units}
+    for code, path in zip(second.units, second.workbooks):
+        workbook = load_workbook(path)
+        sheet = workbook[ROUND2_LAYOUT.sheets[0]]
+        header, columns = _header_columns(sheet, ROUND2_LAYOUT, ("unit_code", "code", "round2", "round2_comment"))
+        for row in range(header + 1, sheet.max_row + 1):
+            unit, criterion = sheet.cell(row, columns["unit_code"]).value, sheet.cell(row, columns["code"]).value
+            comment = (plan.get(unit) or {}).get(criterion)
+            if comment and criterion in scores.get(unit, {}):
+                sheet.cell(row, columns["round2"]).value = float(scores[unit][criterion])
+                sheet.cell(row, columns["round2_comment"]).value = comment
+        workbook.save(appraisal_dir / path.name)
+
+
+EXPLANATION_FOLDER = "7-giai-trinh"  # the explanation workbooks sent to the communes
+ROUND2_FOLDER = "8-tham-dinh-lan-2"  # the council's round-2 workbooks as written; filled ones go to 4-tham-dinh
 DEMO_FOLDERS = ("1-mau-gui-xa", "2-hop-thu", "3-ket-qua-tu-cham", "4-tham-dinh", "5-ket-qua-tham-dinh", "6-bao-cao",
+                EXPLANATION_FOLDER, ROUND2_FOLDER,
                 "3-ket-qua", "4-bao-cao")  # the last two: folders of earlier versions of the demo
 MARKER = ".cchc-demo"
 
@@ -233,7 +296,7 @@ def _returned_name(unit: Unit, index: int) -> str:
     return name if "(1)" not in name else f"{unit.code} {name}"
 
 
-def _mailbox(mailed: list, path: Path) -> None:
+def _mailbox(mailed: list, path: Path, what: str = "gửi phiếu tự đánh giá CCHC") -> None:
     """The returns that came by e-mail, as Thunderbird exports a folder: one .mbox, one message per
     commune with its workbook and a signed scan (a stand-in PDF) attached."""
     from email.message import EmailMessage
@@ -244,7 +307,7 @@ def _mailbox(mailed: list, path: Path) -> None:
             message = EmailMessage()
             message["From"] = f"Văn phòng {unit.committee} <{unit.email or 'vanphong@example.com'}>"
             message["To"] = "noivu@example.com"
-            message["Subject"] = f"{unit.committee} gửi phiếu tự đánh giá CCHC"
+            message["Subject"] = f"{unit.committee} {what}"
             message["Date"] = format_datetime(when)
             message.set_content(f"Kính gửi {SAMPLE_OFFICE},\n{unit.committee} gửi phiếu tự đánh giá và bản ký số.")
             message.add_attachment(workbook.read_bytes(), maintype="application",

@@ -22,7 +22,7 @@ from pathlib import Path
 from cchc_xls.assign import local_time
 from cchc_xls.findings import Finding, make
 from cchc_xls.inputs import ATTACHMENT_SUFFIXES
-from cchc_xls.layout import KIND_SELF
+from cchc_xls.layout import KIND_EXPLANATION, KIND_SELF
 from cchc_xls.numbers import format_vn
 from cchc_xls.outputs import write_text_atomic
 from cchc_xls.resources import render_text
@@ -112,6 +112,8 @@ def _file_entry(file, counted) -> dict:
         outcome, problems = "được tính", []  # its problems are listed once, below the files
     elif file.status == "attachment":
         outcome, problems = f"tài liệu kèm theo ({_attachment_what(file.name)}), đã lưu vào hồ sơ", []
+    elif file.kind == KIND_EXPLANATION and file.status == "accepted":  # the explanation round (16.3)
+        outcome = "bảng giải trình, đã ghép để Hội đồng thẩm định lần 2"
     elif file.status == "superseded":
         outcome, problems = "không tính vì đơn vị đã gửi tệp mới hơn", []
     elif file.status == "skipped":
@@ -125,12 +127,13 @@ def _file_entry(file, counted) -> dict:
 
 
 def unit_files(harvest) -> dict[str, list]:
-    """Each unit's own files (its returns, in any state, and its attachments), in input order."""
+    """Each unit's own files (its returns and explanation workbooks, in any state, and its
+    attachments), in input order."""
     files: dict[str, list] = {}
     for file in harvest.files:
         if not file.unit_code:
             continue
-        if file.status == "attachment" or file.kind == KIND_SELF:
+        if file.status == "attachment" or file.kind in (KIND_SELF, KIND_EXPLANATION):
             files.setdefault(file.unit_code, []).append(file)
     return files
 

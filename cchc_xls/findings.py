@@ -147,6 +147,11 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "appraisal.conflict": (E, "Hai bảng thẩm định cho điểm khác nhau ở tiêu chí {code} của đơn vị {unit}: {value} ở đây và {other} ở “{other_file}” ô {other_cell}. Chưa ghép điểm nào của tiêu chí này: nếu một trong hai tệp là bản cũ, xóa tệp đó khỏi thư mục thu (tệp này hoặc “{other_file}”) rồi thu lại; nếu không, Hội đồng thống nhất một điểm rồi sửa một trong hai bảng."),
     "appraisal.superseded": (W, "Đã có bản sửa mới hơn của bảng này (“{newer}”, lưu lúc {time}): bảng này không được ghép."),
     "appraisal.merged": (I, "Đã ghép {count} điểm thẩm định/điều tra từ bảng này."),
+    # --- the explanation round (giải trình) and the second appraisal ------------------------
+    "explanation.not_disputed": (E, "Tiêu chí {code} của đơn vị {unit} không thuộc các tiêu chí cần giải trình (Hội đồng không chấm thấp hơn điểm tự đánh giá và không có ý kiến ở lần 1): {what} chưa được ghép. Kiểm tra lại mã tiêu chí, hoặc xóa dòng này."),
+    "explanation.replaced": (W, "Giải trình tiêu chí {code} của đơn vị {unit} ở đây khác giải trình trong tệp “{newer}” gửi sau: dùng giải trình của tệp gửi sau."),
+    "explanation.merged": (I, "Đã ghép {count} nội dung giải trình từ bảng này."),
+    "round2.merged": (I, "Đã ghép {count} điểm, ý kiến thẩm định lần 2 từ bảng này."),
     # --- rows and values -----------------------------------------------------------------
     "row.missing": (E, "Thiếu dòng của tiêu chí {code} “{label}” (có thể đã bị xóa): tiêu chí này chưa được chấm."),
     "row.duplicate": (E, "Tiêu chí {code} xuất hiện nhiều lần (dòng {rows}); chỉ đọc dòng {first}."),
@@ -261,6 +266,8 @@ CATALOGUE.update({
     "deadline.invalid": (E, "Hạn gửi lại “{value}” không phải một ngày hợp lệ: ghi theo dạng ngày/tháng/năm, ví dụ 15/12/2024."),
     "password.not_ascii": (E, "Mật khẩu khóa trang chỉ dùng chữ không dấu, chữ số và ký hiệu (Excel không nhận mật khẩu có dấu)."),
     "appraisal.nothing_counted": (E, "Chưa có đơn vị nào có phiếu được tính: chưa lập được bảng thẩm định."),
+    "explanation.no_appraisal": (E, "Kết quả tổng hợp chưa có điểm thẩm định: chạy lại “cchc harvest” với các bảng thẩm định Hội đồng đã điền, rồi lập bảng giải trình từ kết quả đó."),
+    "explanation.nothing_disputed": (E, "Không có tiêu chí nào Hội đồng chấm thấp hơn điểm tự đánh giá hoặc có ý kiến: không cần thẩm định lần 2."),
     "demo.samples_missing": (E, "Thiếu dữ liệu mẫu trong {folder}."),
     "demo.folder_not_empty": (E, "Thư mục “{folder}” đã có tệp khác: chọn một thư mục trống hoặc thư mục chạy thử trước đây."),
     "demo.no_header": (E, "Không thấy dòng tiêu đề trong {sheet}."),

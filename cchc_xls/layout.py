@@ -24,11 +24,15 @@ KIND_SELF = "self"  # a commune's self-assessment template
 KIND_APPRAISAL_UNIT = "appraisal-unit"  # the council's workbook for one commune
 KIND_APPRAISAL_AREA = "appraisal-area"  # the council's workbook for one area, communes as columns
 KIND_SURVEY = "survey"  # the province's survey scores, one row per commune
+KIND_EXPLANATION = "explanation"  # a commune's explanation of the points the council cut (giải trình)
+KIND_APPRAISAL_ROUND2 = "appraisal-round2"  # the council's second appraisal of the disputed criteria
 KIND_LABELS = {
     KIND_SELF: "phiếu tự đánh giá",
     KIND_APPRAISAL_UNIT: "bảng thẩm định theo đơn vị",
     KIND_APPRAISAL_AREA: "bảng thẩm định theo lĩnh vực",
     KIND_SURVEY: "bảng điểm điều tra",
+    KIND_EXPLANATION: "bảng giải trình",
+    KIND_APPRAISAL_ROUND2: "bảng thẩm định lần 2",
 }
 APPRAISAL_SHEET = "Thẩm định"
 SURVEY_SHEET = "Điều tra"
@@ -369,7 +373,53 @@ RUBRIC_INFO_FIELDS = (
 )
 RUBRIC_BANDS_HEADER = ("Xếp loại", "Từ (điểm)", "Tỷ lệ đơn vị tối đa")
 
+# The explanation round (giải trình): one row per disputed criterion of one commune; the council's
+# round-1 score and comment locked, the commune's explanation and supplementary evidence unlocked.
+EXPLANATION_SHEET = "Giải trình"
+ROUND2_SHEET = "Thẩm định lần 2"
+H_UNIT_CODE = "Mã đơn vị"
+H_ROUND1 = "Điểm thẩm định lần 1"
+H_ROUND1_COMMENT = "Ý kiến thẩm định lần 1"
+H_REPLY = "Giải trình của đơn vị"
+H_SUPPLEMENT = "Tài liệu kiểm chứng bổ sung"
+H_ROUND2 = "Điểm thẩm định lần 2"
+H_ROUND2_COMMENT = "Ý kiến thẩm định lần 2"
+EXPLANATION_LAYOUT = Layout(
+    KIND_LABELS[KIND_EXPLANATION], KIND_EXPLANATION, (EXPLANATION_SHEET, META_SHEET, GUIDE_SHEET),
+    (Column("code", H_CODE, 7), Column("label", H_LABEL, 40), Column("max", H_MAX, 8), Column("score", H_SCORE, 10),
+     Column("round1", H_APPRAISAL, 10), Column("round1_comment", H_COMMENT, 30),
+     Column("reply", H_REPLY, 40, locked=False), Column("supplement", H_SUPPLEMENT, 34, locked=False)),
+    texts={"title": "GIẢI TRÌNH KẾT QUẢ THẨM ĐỊNH CHỈ SỐ CCHC {period}",
+           "unit": "Đơn vị: {committee} (Mã đơn vị: {code})",
+           "basis": "Theo {title}, {legal_basis}",
+           "instruction": "Hội đồng thẩm định đã chấm thấp hơn điểm tự đánh giá hoặc có ý kiến ở các tiêu chí dưới "
+                          "đây. Đơn vị ghi giải trình và tài liệu kiểm chứng bổ sung vào các ô trắng.",
+           "deadline": "Hạn gửi lại: {deadline}", "identity": IDENTITY_LABEL},
+    signature=SELF_SIGNATURE, read_back=True,
+)
+ROUND2_LAYOUT = Layout(
+    KIND_LABELS[KIND_APPRAISAL_ROUND2], KIND_APPRAISAL_ROUND2, (ROUND2_SHEET, META_SHEET),
+    (Column("unit_code", H_UNIT_CODE, 10), Column("unit", H_UNIT, 22), Column("code", H_CODE, 7),
+     Column("label", H_LABEL, 34), Column("max", H_MAX, 8), Column("score", H_SCORE, 9),
+     Column("round1", H_ROUND1, 10), Column("round1_comment", H_ROUND1_COMMENT, 26), Column("reply", H_REPLY, 30),
+     Column("supplement", H_SUPPLEMENT, 26), Column("round2", H_ROUND2, 10, locked=False),
+     Column("round2_comment", H_ROUND2_COMMENT, 26, locked=False)),
+    texts={"title": "BẢNG THẨM ĐỊNH LẦN 2 CHỈ SỐ CCHC {period}",
+           "unit": "Đơn vị: {committee} (Mã đơn vị: {code})",
+           "area": "Lĩnh vực {code}. {label}",
+           "instruction": "Các tiêu chí Hội đồng đã chấm thấp hơn điểm tự đánh giá hoặc có ý kiến, với giải trình của "
+                          "đơn vị. Nhập điểm thẩm định lần 2 và ý kiến vào các ô trắng; để trống: giữ điểm lần 1.",
+           "identity": IDENTITY_LABEL},
+    signature=APPRAISAL_SIGNATURE, read_back=True,
+)
+HISTORY_SHEET = "Tự chấm – Thẩm định"  # tong-hop.xlsx: every criterion the council changed
+HISTORY_COLUMNS = (Column("unit_code", H_UNIT_CODE, 10), Column("unit", H_UNIT, 26), Column("code", H_CODE, 7),
+                   Column("label", H_LABEL, 40), Column("score", "Tự chấm", 9), Column("round1", "Thẩm định lần 1", 10),
+                   Column("round1_comment", H_ROUND1_COMMENT, 30), Column("reply", H_REPLY, 34),
+                   Column("supplement", H_SUPPLEMENT, 26), Column("round2", "Thẩm định lần 2", 10),
+                   Column("round2_comment", H_ROUND2_COMMENT, 30), Column("final", "Điểm thẩm định (được tính)", 11))
+
 LAYOUTS = {
-    "self": SELF_LAYOUT, "appraisal-unit": APPRAISAL_UNIT_LAYOUT, "appraisal-area": APPRAISAL_AREA_LAYOUT,
+    "self": SELF_LAYOUT, "explanation": EXPLANATION_LAYOUT, "appraisal-round2": ROUND2_LAYOUT, "appraisal-unit": APPRAISAL_UNIT_LAYOUT, "appraisal-area": APPRAISAL_AREA_LAYOUT,
     "survey": SURVEY_LAYOUT, "ranking": RANKING_LAYOUT, "tong-hop": TONG_HOP_LAYOUT, "rubric": RUBRIC_LAYOUT,
 }

@@ -25,12 +25,17 @@ from cchc_xls.appraise import read_appraisal
 from cchc_xls.check import Checked, check_return
 from cchc_xls.findings import Finding, make
 from cchc_xls.inputs import Item
-from cchc_xls.layout import KIND_APPRAISAL_AREA, KIND_APPRAISAL_UNIT, KIND_SELF, KIND_SURVEY
+from cchc_xls.explanation_read import read_later_round
+from cchc_xls.layout import (
+    KIND_APPRAISAL_AREA, KIND_APPRAISAL_ROUND2, KIND_APPRAISAL_UNIT, KIND_EXPLANATION, KIND_SELF, KIND_SURVEY,
+)
 from cchc_xls.limits import DEFAULT_LIMITS, Limits, megabytes
 from cchc_xls.read import read_return
 from cchc_xls.rubric import Rubric
 
-APPRAISAL_KINDS = (KIND_APPRAISAL_UNIT, KIND_APPRAISAL_AREA, KIND_SURVEY)
+ROUND1_KINDS = (KIND_APPRAISAL_UNIT, KIND_APPRAISAL_AREA, KIND_SURVEY)
+LATER_KINDS = (KIND_EXPLANATION, KIND_APPRAISAL_ROUND2)  # the explanation round (explanation_*.py)
+APPRAISAL_KINDS = ROUND1_KINDS + LATER_KINDS  # identified against the harvest like an appraisal
 REJECTING_SKIPS = {"file.zip_bomb", "file.archive_damaged", "file.xml_entities", "file.too_large", "file.not_spreadsheet",
                    "file.vanished", "file.changed", "file.run_budget", "file.member_encrypted",
                    "file.member_unsupported", "file.member_damaged", "file.unreadable",
@@ -128,7 +133,10 @@ def _process(item: Item, rubric: Rubric, kinds: dict) -> FileResult:
     if located.has_macros:
         result.findings.append(make("file.macros", file=item.display))
     if located.kind in APPRAISAL_KINDS:
-        entries, findings, _ = read_appraisal(located.book, located.identity, rubric, item.display)
+        if located.kind in LATER_KINDS:
+            entries, findings = read_later_round(located.book, located.identity, rubric, item.display)
+        else:
+            entries, findings, _ = read_appraisal(located.book, located.identity, rubric, item.display)
         result.appraisal_entries = entries
         result.findings.extend(findings)
         result.status = "accepted"

@@ -23,6 +23,7 @@ from docxtpl import DocxTemplate, InlineImage
 
 from cchc_xls.compare import Comparison, compare, unit_criteria_changes
 from cchc_xls.errors import CchcError, output_error
+from cchc_xls.explanation_sheet import changes_from_history
 from cchc_xls.outputs import keep_earlier, safe_text, write_atomic
 from cchc_xls.layout import RANKING_LAYOUT
 from cchc_xls.numbers import ZERO, format_vn, normalize
@@ -194,7 +195,26 @@ def commune_context(results: Results, unit: UnitRow, profile: OfficeProfile | No
         "movement": comparison.movement(unit.code) if comparison else None,
         "moved_criteria": unit_criteria_changes(results, unit) if comparison else [],
         "ranked_count": sum(1 for u in results.units if u.rank is not None and u.ranking_group == unit.ranking_group),
+        "council_changes": council_changes(results, unit),
     }
+
+
+def council_changes(results: Results, unit: UnitRow) -> list[dict]:
+    """The criteria the council changed (the fields of explanation_sheet.Change: self score, round 1
+    and its comment, the commune's explanation and supplementary evidence, round 2 and its
+    comment), in rubric order."""
+    return [asdict(c) for c in changes_from_history(results.rubric, unit.code, unit.name, unit.history) if c.changed]
+
+
+def explanation_round_counts(results: Results) -> dict:
+    """The summary report's figures of the explanation round: explanations received (criteria and
+    communes) and scores round 2 changed."""
+    explained = [(u, code) for u in results.units for code, step in u.history.items() if step.get("explanation")]
+    changed = [(u, code) for u in results.units for code, step in u.history.items()
+               if (step.get("round2") or {}).get("score") is not None
+               and step["round2"]["score"] != (step.get("round1") or {}).get("score")]
+    return {"explanations": len(explained), "explaining_units": len({u.code for u, _ in explained}),
+            "round2_changed": len(changed), "round2_units": len({u.code for u, _ in changed})}
 
 
 def extras_lines(results: Results, unit: UnitRow) -> list[dict]:
@@ -307,6 +327,7 @@ def summary_context(results: Results, profile: OfficeProfile | None = None,
         "comparison": comparison,
         "missing": ", ".join(u.committee for u in results.units if u.status == "missing"),
         "rejected": "; ".join(f"{u.committee} ({u.note.rstrip('.')})" for u in results.units if u.status == "rejected"),
+        "explanation_round": explanation_round_counts(results),
     }
 
 

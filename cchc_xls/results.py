@@ -68,6 +68,8 @@ class UnitRow:
 
     ranking_total: Decimal | None = None  # what the ranking uses: set by rank_results for everyone alike
     previous: dict = field(default_factory=dict)  # harvest.json's `previous` key (compare.py)
+    # harvest.json's `history` key: code -> {"self", "round1", "explanation", "round2": {...}}
+    history: dict = field(default_factory=dict)
 
     def ranking_scores(self, final: bool) -> dict[str, Decimal]:
         """The leaf scores the ranking total comes from (the appraised ones once final)."""
@@ -257,7 +259,28 @@ def _unit_row(item, index: int, schema: _Schema) -> UnitRow | None:
         as_typed=schema.texts(item.get("as_typed"), f"{where}.as_typed"),
         **{key: schema.number(item.get(key), f"{where}.{key}") for key in PART_KEYS},
         previous=_previous_unit(item.get("previous"), f"{where}.previous", schema),
+        history=_history(item.get("history"), f"{where}.history", schema),
     )
+
+
+HISTORY_STEPS = {"self": ("score", "file"), "round1": ("score", "comment", "file", "cell"),
+                 "explanation": ("text", "evidence", "file", "cell"), "round2": ("score", "comment", "file", "cell")}
+
+
+def _history(value, where: str, schema: _Schema) -> dict:
+    """Each criterion's history (explanation_merge.history_json): scores exact, texts safe."""
+    result = {}
+    for code, steps in schema.mapping(value, where).items():
+        item = {}
+        for step, data in schema.mapping(steps, f"{where}.{code}").items():
+            if step not in HISTORY_STEPS:
+                continue
+            data = schema.mapping(data, f"{where}.{code}.{step}")
+            item[step] = {key: (schema.number(data.get(key), f"{where}.{code}.{step}.{key}") if key == "score"
+                                else schema.text(data.get(key), f"{where}.{code}.{step}.{key}", one_line=False))
+                          for key in HISTORY_STEPS[step]}
+        result[code] = item
+    return result
 
 
 def _integer(value, where: str, schema: _Schema) -> int | None:

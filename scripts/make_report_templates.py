@@ -227,6 +227,17 @@ def commune_report():
                    "{% if item.explanation %} Giải trình: {{ item.explanation }}{% endif %}")
     control(document, "{%p endfor %}")
     control(document, "{%p endif %}")
+    control(document, "{%p if council_changes %}")
+    para(document, "Các tiêu chí Hội đồng thẩm định thay đổi điểm", bold=True)
+    control(document, "{%p for c in council_changes %}")
+    para(document, "- {{ c.code }}. {{ c.label }}: tự chấm {{ c.score }} điểm, thẩm định lần 1 {{ c.round1 }} điểm"
+                   "{% if c.round1_comment %} (ý kiến: {{ c.round1_comment }}){% endif %}"
+                   "{% if c.reply %}; đơn vị giải trình: {{ c.reply }}{% endif %}"
+                   "{% if c.supplement %} (tài liệu bổ sung: {{ c.supplement }}){% endif %}"
+                   "{% if c.round2 is not none %}; thẩm định lần 2 {{ c.round2 }} điểm"
+                   "{% if c.round2_comment %} (ý kiến: {{ c.round2_comment }}){% endif %}{% endif %}.")
+    control(document, "{%p endfor %}")
+    control(document, "{%p endif %}")
     control(document, "{%p if movement %}")
     para(document, "So với {{ comparison.previous_label }}", bold=True)
     control(document, "{%p if movement.change is not none %}")
@@ -308,6 +319,11 @@ def summary_report():
     para(document, "- Điểm cao nhất: {{ best.total }} điểm{% if best.percent %} (Chỉ số CCHC {{ best.percent }}%)"
                    "{% endif %} ({{ best.names }}); điểm thấp nhất: {{ worst.total }} điểm{% if worst.percent %} "
                    "(Chỉ số CCHC {{ worst.percent }}%){% endif %} ({{ worst.names }}); bình quân: {{ average }} điểm.")
+    control(document, "{%p endif %}")
+    control(document, "{%p if explanation_round.explanations or explanation_round.round2_changed %}")
+    para(document, "- Giải trình: nhận {{ explanation_round.explanations }} nội dung giải trình của "
+                   "{{ explanation_round.explaining_units }} đơn vị; thẩm định lần 2 thay đổi điểm "
+                   "{{ explanation_round.round2_changed }} tiêu chí của {{ explanation_round.round2_units }} đơn vị.")
     control(document, "{%p endif %}")
     para(document, "{{ chart }}", align=CENTER, indent=False)
     para(document, "Biểu đồ: số đơn vị theo xếp loại{% if not final %} (tạm tính){% endif %}", align=CENTER,

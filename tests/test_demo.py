@@ -282,6 +282,33 @@ def test_demo_ends_with_the_final_ranking_by_appraised_totals(demo):
     assert any(p.startswith("- 1.5.2.") and f"bình quân {shown}/2 điểm" in p for p in paragraphs), shown
 
 
+def test_demo_plays_the_explanation_round(demo):
+    out = demo[0]
+    plan = SAMPLE["appraisal"]
+    final = json.loads((out / FINAL_RESULTS / "harvest.json").read_text(encoding="utf-8"), parse_float=Decimal)
+    units = {u["code"]: u for u in final["units"]}
+    # every commune the council cut got an explanation workbook and a message
+    explained = sorted(p.name.split("_")[1] for p in (out / "7-giai-trinh").glob("giai-trinh_*.xlsx"))
+    assert explained == sorted(plan["changes"])
+    assert (out / "7-giai-trinh" / "messages.txt").read_text(encoding="utf-8").count("Kính gửi") == len(explained)
+    for code, replies in plan["replies"].items():  # the replies came back by e-mail and were merged
+        for criterion, (text, evidence) in replies.items():
+            step = units[code]["history"][criterion]["explanation"]
+            assert (step["text"], step["evidence"]) == (text, evidence)
+            assert "Thunderbird_Giai-trinh.mbox" in step["file"]
+    for code, decided in plan["round2"].items():  # round 2 gave the self score back
+        for criterion, comment in decided.items():
+            history = units[code]["history"][criterion]
+            assert history["round2"]["score"] == history["self"]["score"] == units[code]["appraisal"][criterion]
+            assert history["round2"]["comment"] == comment
+            assert history["round1"]["score"] == Decimal(str(plan["changes"][code][criterion][0]))
+    # M04 explained but round 2 left its score: round 1's counts
+    assert units["M04"]["appraisal"]["1.5.2"] == 1 and "round2" not in units["M04"]["history"]["1.5.2"]
+    sheet = load_workbook(out / FINAL_RESULTS / "tong-hop.xlsx")["Tự chấm – Thẩm định"]
+    codes = [(row[0].value, row[2].value) for row in sheet.iter_rows(min_row=5) if row[0].value]
+    assert ("M07", "5.2") in codes and ("M01", "1.7") in codes
+
+
 def test_demo_answers_every_commune_and_keeps_the_mailed_scans_as_attachments(demo, harvest_json):
     out = demo[0]
     feedback = out / SELF_RESULTS / "phan-hoi"

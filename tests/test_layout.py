@@ -64,13 +64,14 @@ def find_columns(sheet, keys: dict[str, str]) -> tuple[int, dict[str, int]]:
 
 
 def test_every_kind_is_described():
-    assert set(LAYOUTS) == {"self", "appraisal-unit", "appraisal-area", "survey", "ranking", "tong-hop", "rubric"}
+    assert set(LAYOUTS) == {"self", "explanation", "appraisal-round2", "appraisal-unit", "appraisal-area", "survey",
+                            "ranking", "tong-hop", "rubric"}
     for layout in LAYOUTS.values():
         assert layout.sheets and layout.columns, layout.name
         keys = [c.key for c in layout.columns]
         assert len(keys) == len(set(keys)), layout.name
     assert [layout.kind for layout in LAYOUTS.values() if layout.read_back and layout.kind] == \
-        ["self", KIND_APPRAISAL_UNIT, KIND_APPRAISAL_AREA, KIND_SURVEY]
+        ["self", "explanation", "appraisal-round2", KIND_APPRAISAL_UNIT, KIND_APPRAISAL_AREA, KIND_SURVEY]
 
 
 def test_template_columns_found_by_the_reader(tmp_path):
