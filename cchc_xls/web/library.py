@@ -128,8 +128,9 @@ def harvest(folder: Path, settings: RoundSettings, *, with_appraisal: bool, prog
         out = folder / rounds.FINAL_RESULTS
     (folder / rounds.INBOX).mkdir(parents=True, exist_ok=True)
     period = parse_period(settings.period) if settings.period else None
-    # one worker: the page runs it in a thread of a threaded server, where forking is unsafe
-    return run_harvest(rubric, inputs, units, out, period=period, workers=1, progress=progress,
+    # as many workers as the command line uses (same cost): in a threaded server the harvest starts
+    # them with forkserver/spawn, never fork (process.py)
+    return run_harvest(rubric, inputs, units, out, period=period, progress=progress,
                        deadline=parse_deadline(settings.deadline), profile=round_profile(settings))
 
 
