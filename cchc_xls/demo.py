@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -150,17 +151,20 @@ def run_demo(out_dir: Path) -> DemoOutputs:
     appraisal_dir = out_dir / "4-tham-dinh"
     outputs = write_appraisal_workbooks(results_dir, appraisal_dir, by="unit")
     _fill_appraisals(outputs, results_dir, sample.get("appraisal") or {})
-    final = run_harvest(rubric, [inbox, appraisal_dir], units, final_dir, period=period, profile=SAMPLE_PROFILE,
-                        **feedback)
-    # the explanation round: the communes the council cut explain by e-mail, the council decides again
+    # the explanation round: the communes the council cut explain by e-mail, the council decides
+    # again; the harvests between the steps are working copies, only the last one is kept
     plan = sample.get("appraisal") or {}
     explanation_dir, round2_dir = out_dir / EXPLANATION_FOLDER, out_dir / ROUND2_FOLDER
-    explained = write_explanation_workbooks(final_dir, explanation_dir, deadline=SAMPLE_EXPLANATION_DEADLINE)
-    _explain(explained, plan.get("replies") or {}, {u.code: u for u in units}, inbox,
-             base_time + timedelta(days=20))
-    run_harvest(rubric, [inbox, appraisal_dir], units, final_dir, period=period, profile=SAMPLE_PROFILE, **feedback)
-    second = write_round2_workbooks(final_dir, round2_dir, by="unit")
-    _fill_round2(second, load_results(final_dir), plan.get("round2") or {}, appraisal_dir)
+    with tempfile.TemporaryDirectory(prefix="cchc-demo-") as work:
+        round1, explained_dir = Path(work) / "lan-1", Path(work) / "giai-trinh"
+        run_harvest(rubric, [inbox, appraisal_dir], units, round1, period=period, profile=SAMPLE_PROFILE, **feedback)
+        explained = write_explanation_workbooks(round1, explanation_dir, deadline=SAMPLE_EXPLANATION_DEADLINE)
+        _explain(explained, plan.get("replies") or {}, {u.code: u for u in units}, inbox,
+                 base_time + timedelta(days=20))
+        run_harvest(rubric, [inbox, appraisal_dir], units, explained_dir, period=period, profile=SAMPLE_PROFILE,
+                    **feedback)
+        second = write_round2_workbooks(explained_dir, round2_dir, by="unit")
+        _fill_round2(second, load_results(explained_dir), plan.get("round2") or {}, appraisal_dir)
     final = run_harvest(rubric, [inbox, appraisal_dir], units, final_dir, period=period, profile=SAMPLE_PROFILE,
                         **feedback)
     reports = write_reports(final_dir, reports_dir)
