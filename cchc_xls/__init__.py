@@ -1,3 +1,3 @@
 """cchc-xls: commune self-assessment of the administrative reform index (Chỉ số CCHC) in Excel."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
