@@ -195,29 +195,26 @@ class _Collector:
         self.items.append(item)
         return True
 
-    def _stage(self, item: Item, source: Path, size: int, limit: int, before: os.stat_result | None = None) -> bool:
-        """Copy source into staging (at most `limit` bytes); set item.source, sha256, size."""
+    def _reserve(self, item: Item, size: int) -> Path | None:
+        """List the item and give it a staging path, if `size` more bytes fit the run's budget;
+        None (the item listed with its finding) otherwise."""
         if self.staged_bytes + size > self.limits.run_bytes:
             item.skip = make("file.run_budget", file=item.display, limit=f"{megabytes(self.limits.run_bytes)} MB",
                              what="tổng dung lượng các tệp đã đọc")
             self._append(item)
-            return False
+            return None
         if not self._append(item):
+            return None
+        return self.staging / f"{len(self.items):06d}{_suffix(item.name)}"
+
+    def _stage(self, item: Item, source: Path, size: int, limit: int, before: os.stat_result | None = None) -> bool:
+        """Copy source into staging (at most `limit` bytes); set item.source, sha256, size."""
+        target = self._reserve(item, size)
+        if target is None:
             return False
-        target = self.staging / f"{len(self.items):06d}{_suffix(item.name)}"
-        digest = hashlib.sha256()
-        written = 0
         try:
             with open(source, "rb") as src, open(target, "wb") as dst:
-                while True:
-                    block = src.read(_COPY_BLOCK)
-                    if not block:
-                        break
-                    written += len(block)
-                    if written > limit:  # it grew after it was listed
-                        break
-                    digest.update(block)
-                    dst.write(block)
+                written, digest = _copy_hashed(src, dst, limit)  # more than limit: it grew after it was listed
                 after = os.fstat(src.fileno())
         except OSError as exc:
             target.unlink(missing_ok=True)
@@ -233,7 +230,7 @@ class _Collector:
             target.unlink(missing_ok=True)
             item.skip = make("file.changed", file=item.display)
             return False
-        item.source, item.sha256, item.size = target, digest.hexdigest(), written
+        item.source, item.sha256, item.size = target, digest, written
         return True
 
     def _classify(self, item: Item, depth: int) -> None:
@@ -386,36 +383,45 @@ class _Collector:
             self._classify(item, depth)
 
     def _extract(self, zf: zipfile.ZipFile, info: zipfile.ZipInfo, item: Item) -> bool:
-        if self.staged_bytes + info.file_size > self.limits.run_bytes:
-            item.skip = make("file.run_budget", file=item.display, limit=f"{megabytes(self.limits.run_bytes)} MB",
-                             what="tổng dung lượng các tệp đã đọc")
-            self._append(item)
+        target = self._reserve(item, info.file_size)
+        if target is None:
             return False
-        if not self._append(item):
-            return False
-        target = self.staging / f"{len(self.items):06d}{_suffix(item.name)}"
-        digest = hashlib.sha256()
         written = 0
         try:
             with zf.open(info) as src, open(target, "wb") as dst:
-                while True:  # zipfile stops at the declared size; the count is a second guard
-                    block = src.read(_COPY_BLOCK)
-                    if not block:
-                        break
-                    written += len(block)
-                    if written > info.file_size:
-                        raise zipfile.BadZipFile("dữ liệu dài hơn kích thước khai báo")
-                    digest.update(block)
-                    dst.write(block)
+                # zipfile stops at the declared size; the count is a second guard
+                written, digest = _copy_hashed(src, dst, info.file_size)
+            if written > info.file_size:
+                raise zipfile.BadZipFile("dữ liệu dài hơn kích thước khai báo")
         except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError,
                 zlib.error, LookupError) as exc:
+            if not written and target.exists():  # failed mid-copy: what reached the disk still counts
+                written = target.stat().st_size
             target.unlink(missing_ok=True)
             item.skip = make("file.member_damaged", file=item.display, reason=_reason(exc))
             self.staged_bytes += written
             return False
         self.staged_bytes += written
-        item.source, item.sha256, item.size = target, digest.hexdigest(), written
+        item.source, item.sha256, item.size = target, digest, written
         return True
+
+
+def _copy_hashed(src, dst, limit: int) -> tuple[int, str]:
+    """Copy blocks from src to dst while hashing them; stop at the first block that passes
+    `limit` (not written). Returns the bytes read (more than limit when it stopped early) and the
+    SHA-256 of what was written."""
+    digest = hashlib.sha256()
+    written = 0
+    while True:
+        block = src.read(_COPY_BLOCK)
+        if not block:
+            break
+        written += len(block)
+        if written > limit:
+            break
+        digest.update(block)
+        dst.write(block)
+    return written, digest.hexdigest()
 
 
 def _file_time(mtime: float) -> datetime | None:
