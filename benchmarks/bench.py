@@ -11,9 +11,13 @@ the mix an office receives:
 - `ods`: re-saved by LibreOffice as .ods,
 - `xls`: saved by LibreOffice as Excel 97-2003 .xls.
 
-LibreOffice converts a pool of distinct filled returns once (one soffice call per format); the
-pool's files are cloned for the other communes by rewriting the unit code inside them (a code of
-fixed length, so the bytes keep their structure), which keeps the corpus build to a few minutes.
+LibreOffice converts a pool of filled returns once (one soffice call per format); the pool's
+files are cloned for the other communes, which keeps the corpus build to a few minutes. A clone
+must look like another commune's return, not a copy (a copy would set off the cross-commune
+evidence rules on every criterion): the pool's evidence texts carry placeholders where the
+document numbers, dates and percentages go, and each clone gets its own digits in their place,
+as well as its own unit code (placeholders and digits, code and code, have the same length in
+characters, so the .xls's binary records keep their structure).
 
 Then it times, over several runs (median reported), as whole commands:
 
@@ -35,6 +39,7 @@ import io
 import os
 import platform
 import random
+import re
 import shutil
 import statistics
 import subprocess
@@ -60,7 +65,7 @@ MIX = {"openpyxl": 0.55, "lo-xlsx": 0.25, "ods": 0.12, "xls": 0.08}  # shares of
 SUFFIX = {"openpyxl": ".xlsx", "lo-xlsx": ".xlsx", "ods": ".ods", "xls": ".xls"}
 POOL = 24  # distinct returns LibreOffice converts per format
 PER_KIND = 300  # returns of one kind harvested alone, for the cost per file of each kind
-CORPUS_VERSION = "2"  # bump when the way returns are built changes
+CORPUS_VERSION = "3"  # bump when the way returns are built changes
 
 
 def _code(i: int, prefix: str = "X") -> str:
@@ -72,9 +77,34 @@ def _unit(i: int, prefix: str = "X") -> Unit:
     return Unit(code, f"Xã Thử Nghiệm {code}", "xã")
 
 
+# A placeholder in a pool file's evidence: a marker, the slot's id, then fillers up to the width
+# of the digits that replace it (one character each, so UTF-16 strings keep their length).
+MARK, FILL, FIRST_ID = "\uf8ff", "\uf8fe", 0xE000
+PLACEHOLDER = re.compile("\uf8ff([\ue000-\uefff])\uf8fe*")
+WIDTHS = (3, 2, 2, 2)  # a slot's kind is its id modulo 4: document number, day, month, percent
+
+
+def _placeholder(slot: int) -> str:
+    return MARK + chr(FIRST_ID + slot) + FILL * (WIDTHS[slot % 4] - 2)
+
+
+def _digits(rnd: random.Random, slot: int) -> str:
+    """What a clerk writes in a slot: a document number, a day, a month, a percentage."""
+    low, high = ((1, 299), (1, 28), (1, 12), (80, 99))[slot % 4]
+    return str(rnd.randint(low, high)).zfill(WIDTHS[slot % 4])
+
+
+def _evidence(leaf, number) -> str:
+    """A criterion's evidence as communes write it; number(kind) gives each figure in turn."""
+    return (f"Kế hoạch số {number(0)}/KH-UBND ngày {number(1)}/{number(2)}/2024 "
+            f"của UBND xã về {leaf.label[:60].lower()}; Báo cáo số {number(0)}/BC-UBND, "
+            f"kết quả thực hiện đạt {number(3)}% kế hoạch năm")
+
+
 def _filled(args) -> None:
     """One commune's return, typed into the template with openpyxl as a person's program saves it:
-    every criterion scored, evidence and explanations as people write them."""
+    every criterion scored, evidence and explanations as people write them. A pool file (for
+    LibreOffice to convert and the clones to copy) has placeholders where the figures go."""
     index, path, prefix = args
     from openpyxl import load_workbook
 
@@ -92,6 +122,12 @@ def _filled(args) -> None:
             rows.setdefault(value.strip(), row)
     header = next(r for r in range(1, 30) if sheet.cell(r, 1).value == "STT")
     cols = {sheet.cell(header, c).value: c for c in range(1, sheet.max_column + 1)}
+    used = [0, 0, 0, 0]  # slots taken, per kind
+
+    def number(kind: int) -> str:
+        slot, used[kind] = 4 * used[kind] + kind, used[kind] + 1
+        return _placeholder(slot) if prefix == "P" else _digits(rnd, slot)
+
     for leaf in rubric.scorable():
         if not leaf.applies(unit.kind):
             continue
@@ -99,10 +135,7 @@ def _filled(args) -> None:
         score = Decimal("0.25") * rnd.randint(max(0, steps - 2), steps)
         row = rows[leaf.code]
         sheet.cell(row, cols["Điểm tự đánh giá"]).value = float(score)
-        sheet.cell(row, cols["Tài liệu kiểm chứng"]).value = (
-            f"Kế hoạch số {rnd.randint(1, 200)}/KH-UBND ngày {rnd.randint(1, 28)}/{rnd.randint(1, 12)}/2024 "
-            f"của UBND xã về {leaf.label[:60].lower()}; Báo cáo số {rnd.randint(1, 300)}/BC-UBND, "
-            f"kết quả thực hiện đạt {rnd.randint(80, 100)}% kế hoạch năm")
+        sheet.cell(row, cols["Tài liệu kiểm chứng"]).value = _evidence(leaf, number)
         if score < leaf.max:
             sheet.cell(row, cols["Nội dung giải trình"]).value = (
                 "Chưa hoàn thành đầy đủ do thiếu kinh phí và nhân lực; sẽ khắc phục trong năm tới.")
@@ -123,20 +156,39 @@ def _convert(paths: list[Path], fmt: str, out_dir: Path) -> None:
         shutil.rmtree(profile, ignore_errors=True)
 
 
-def _clone(source: Path, old: str, new: str, target: Path) -> None:
-    """A copy of a pool return for another commune: its unit code rewritten in every part."""
-    old_b, new_b = old.encode(), new.encode()
-    old_w, new_w = old.encode("utf-16-le"), new.encode("utf-16-le")
+def _clone(source: Path, old: str, new: str, target: Path, seed: int) -> None:
+    """A pool return made another commune's: its unit code rewritten in every part, and its own
+    figures in the evidence's placeholders."""
+    rnd = random.Random(seed)
+    figures: dict[int, str] = {}
+
+    def figure(slot: int) -> str:
+        if slot not in figures:
+            figures[slot] = _digits(rnd, slot)
+        return figures[slot]
+
     data = source.read_bytes()
-    if data[:4] != b"PK\x03\x04":  # .xls: an OLE container; same-length strings keep every offset
-        target.write_bytes(data.replace(old_b, new_b).replace(old_w, new_w))
+    if data[:4] != b"PK\x03\x04":  # .xls: an OLE container of UTF-16 strings; same lengths keep every offset
+        marker, filler = (ch.encode("utf-16-le") for ch in (MARK, FILL))
+        # the slot's id is a character U+E000-U+EFFF: its second byte says so; a placeholder that
+        # a record boundary splits gets as many digits as fit before the boundary
+        wide = re.compile(re.escape(marker) + b"(.[\xe0-\xef])(?:" + re.escape(filler) + b")*", re.S)
+        size = len(data)
+        data = wide.sub(lambda m: figure(ord(m.group(1).decode("utf-16-le")) - FIRST_ID)[:len(m.group(0)) // 2]
+                        .encode("utf-16-le"), data)
+        for encoding in ("utf-16-le", "latin-1"):
+            data = data.replace(old.encode(encoding), new.encode(encoding))
+        if len(data) != size:
+            raise SystemExit(f"cloning {source} changed its size: the benchmark's placeholders need fixing")
+        target.write_bytes(data)
         return
     buffer = io.BytesIO()
     with zipfile.ZipFile(source) as src, zipfile.ZipFile(buffer, "w") as dst:
         for info in src.infolist():
             part = src.read(info)
             if info.filename.endswith((".xml", ".rels")) or info.filename == "mimetype":
-                part = part.replace(old_b, new_b)
+                text = PLACEHOLDER.sub(lambda m: figure(ord(m.group(1)) - FIRST_ID), part.decode("utf-8"))
+                part = text.replace(old, new).encode("utf-8")
             dst.writestr(info, part, compress_type=info.compress_type)
     target.write_bytes(buffer.getvalue())
 
@@ -175,7 +227,7 @@ def _write_one(args) -> None:
         _filled((index, str(target), "X"))
     else:
         code, source = _pool(kind)[index % POOL]
-        _clone(source, code, _code(index), target)
+        _clone(source, code, _code(index), target, seed=index)
 
 
 def build_corpus(n: int, kinds: list[str] | None = None, name: str | None = None) -> tuple[Path, Path]:
