@@ -48,7 +48,7 @@ def ranking_note(results: Results, unit: UnitRow) -> str:
     if not results.appraised and unit.return_note:
         parts.append(unit.return_note[0].upper() + unit.return_note[1:])
     if not unit.note and unit.status == "submitted" and not unit.appraisal_complete \
-            and any(u.appraisal_complete or u.appraisal for u in results.units):
+            and results.appraisal_begun:
         parts.append(RANKING_LAYOUT.texts["no_appraisal"])
     return "; ".join(p for p in parts if p)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import unicodedata
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from decimal import Decimal
 from pathlib import Path
 
@@ -87,10 +88,16 @@ class Results:
     previous: dict = field(default_factory=dict)  # the earlier harvest compared with (compare.py)
     profile: OfficeProfile = field(default_factory=OfficeProfile)  # the office, as the harvest kept it
 
-    @property
+    # cached: asked once per unit by the ranking and the reports, and `units` is a tuple, never changed
+    @cached_property
     def appraised(self) -> bool:
         """Final ranking: every submitted unit has a complete appraisal."""
         return final_ranking(self.units)
+
+    @cached_property
+    def appraisal_begun(self) -> bool:
+        """Some unit has appraised scores already (the council's work has started)."""
+        return any(u.appraisal_complete or u.appraisal for u in self.units)
 
     def submitted(self) -> list[UnitRow]:
         return [u for u in self.units if u.status == "submitted"]
