@@ -53,7 +53,7 @@ def merge_appraisals(entries_by_file: list[tuple[object, list[Entry]]], rubric: 
                 appraisal.comments[entry.code] = entry.comment
             if entry.value is None:
                 continue
-            problem = _judge(node, entry)
+            problem = judge_entry(node, entry)
             if problem is not None:
                 file_result.findings.append(problem)
                 continue
@@ -77,7 +77,10 @@ def merge_appraisals(entries_by_file: list[tuple[object, list[Entry]]], rubric: 
     return merged
 
 
-def _judge(node: Node, entry: Entry) -> Finding | None:
+def judge_entry(node: Node, entry: Entry) -> Finding | None:
+    """The finding for an appraised score the rubric does not allow for `node` (below 0, above
+    its maximum, off its levels or its step); None when it is allowed. Round 1 (here) and round 2
+    (explanation_merge.py) judge a council's score by this one rule."""
     where = {"file": entry.file, "sheet": entry.sheet, "cell": entry.cell, "node": entry.code}
     value = entry.value
     if value < 0 or value > node.max:

@@ -61,8 +61,12 @@ def read_appraisal(book: Book, identity: dict, rubric: Rubric, file: str) -> tup
     return *_read_by_unit(sheet, identity, rubric, file), sheet.name
 
 
-def _entry_or_finding(unit: str, code: str, cell: Cell | None, comment, file: str, sheet: str, ref: str,
-                      entries: list, findings: list) -> None:
+def read_entry(unit: str, code: str, cell: Cell | None, comment, file: str, sheet: str, ref: str,
+               entries: list, findings: list) -> None:
+    """Read one score cell (and its comment) of a returned council workbook: an `Entry` appended
+    to `entries` when it holds a number or a comment, an `appraisal.not_number` finding at `ref`
+    appended to `findings` when it holds something that is no number. Shared by the round-1
+    reader here and the round-2 reader (explanation_read.py)."""
     value, problem = _cell_value(cell)
     if problem is not None:
         findings.append(make("appraisal.not_number", file=file, sheet=sheet, cell=ref, node=code, code=code,
@@ -88,8 +92,8 @@ def _read_by_unit(sheet, identity: dict, rubric: Rubric, file: str):
         comment = sheet.value(row, columns["comment"]) if "comment" in columns else None
         if text_of(comment) in (APPRAISAL_UNIT_LAYOUT.texts["survey_note"], APPRAISAL_UNIT_LAYOUT.texts["na"]):
             continue  # a locked row the council does not score: its figure is the survey's (or N/A)
-        _entry_or_finding(unit, code, sheet.cells.get((row, columns["appraisal"])), comment, file, sheet.name, ref,
-                          entries, findings)
+        read_entry(unit, code, sheet.cells.get((row, columns["appraisal"])), comment, file, sheet.name, ref,
+                   entries, findings)
     return entries, findings
 
 
@@ -125,8 +129,8 @@ def _read_by_area(sheet, rubric: Rubric, file: str):
             comment = sheet.value(row, comment_col) if comment_col else None
             if text_of(comment) in (layout.texts["survey_note"], layout.texts["na"]):
                 comment = None
-            _entry_or_finding(unit, code, sheet.cells.get((row, col)), comment, file, sheet.name,
-                              cell_ref(row - 1, col - 1), entries, findings)
+            read_entry(unit, code, sheet.cells.get((row, col)), comment, file, sheet.name,
+                       cell_ref(row - 1, col - 1), entries, findings)
     return entries, findings
 
 
@@ -150,6 +154,6 @@ def _read_survey(sheet, rubric: Rubric, file: str):
         if not unit:
             continue
         for col, code in code_cols.items():
-            _entry_or_finding(unit, code, sheet.cells.get((row, col)), None, file, sheet.name,
-                              cell_ref(row - 1, col - 1), entries, findings)
+            read_entry(unit, code, sheet.cells.get((row, col)), None, file, sheet.name,
+                       cell_ref(row - 1, col - 1), entries, findings)
     return entries, findings

@@ -42,7 +42,10 @@ class AppraisalOutputs:
     survey: Path | None
 
 
-def _identity(results: Results, kind: str, unit: UnitRow | None = None, area: Node | None = None) -> dict:
+def workbook_identity(results: Results, kind: str, unit: UnitRow | None = None, area: Node | None = None) -> dict:
+    """The identity written into a workbook the office sends out after a harvest (appraisal by
+    unit or area, survey, explanation, round 2): its kind, the harvest's rubric, period and batch,
+    and the unit or area it is for; the reader recognises a returned workbook by it."""
     batch = results.batch
     return {
         "kind": kind, "format": FORMAT_VERSION, "rubric_id": results.rubric.id,
@@ -74,13 +77,16 @@ def _counted_without_council(rubric: Rubric, node: Node, unit: UnitRow, excluded
     return None
 
 
-def _excluded(results: Results, unit: UnitRow) -> set[str]:
-    """Leaves that do not count for this unit: its N/A marks and the kind-excluded criteria."""
+def excluded_codes(results: Results, unit: UnitRow) -> set[str]:
+    """Leaves that do not count for this unit: its N/A marks and the kind-excluded criteria.
+    The appraisal and explanation workbooks lock these rows."""
     return set(unit.not_applicable) | set(not_applicable_codes(results.rubric, unit.kind))
 
 
-class _Book:
-    """One appraisal workbook: formats, identity, protection, print setup."""
+class AppraisalBook:
+    """One workbook the office sends out after a harvest (appraisal, survey, explanation, round 2):
+    formats, identity sheet and properties, the office's heading, protection, print setup, and
+    the atomic write. `sheet`, then `heading`, the writer's table, `finish`, `close`."""
 
     def __init__(self, path: Path, results: Results, identity: dict, password: str = ""):
         self.path = path
@@ -91,6 +97,7 @@ class _Book:
         self.fmt = Formats(self.wb, text_wrap=True)
 
     def sheet(self, name: str):
+        """Add the visible sheet `name` and the hidden identity sheet after it; returns the first."""
         sheet = self.wb.add_worksheet(name)
         meta = self.wb.add_worksheet(META_SHEET)
         self.level_ranges = write_identity_sheet(meta, self.identity, self.results.rubric, self.password)
@@ -116,6 +123,8 @@ class _Book:
         return top + len(lines) + 2
 
     def finish(self, s, layout: Layout, header_row: int, last_row: int, last_col: int, landscape=True) -> None:
+        """The identity line under the table, the sheet's protection and its print setup (the
+        header row repeated on every page)."""
         s.merge_range(last_row + 6, 0, last_row + 6, min(last_col, 6),
                       f"{layout.texts['identity']} {identity_line(self.identity)}",
                       self.fmt(font_size=8, font_color="#808080", text_wrap=False))
@@ -126,10 +135,11 @@ class _Book:
         s.activate()
 
     def close(self) -> Path:
+        """Write the workbook whole (or not at all) to its path; returns the path."""
         return write_atomic(self.path, lambda partial: self.wb.close())  # the workbook writes to the part
 
 
-def _signature(book: _Book, layout: Layout, s, row: int, right_col: int, last_col: int) -> int:
+def _signature(book: AppraisalBook, layout: Layout, s, row: int, right_col: int, last_col: int) -> int:
     profile = book.results.profile
     return write_signature(s, book.fmt, row, layout.signature, left=(0, 1), right=(right_col, last_col),
                            date_line=profile.date_line(profile.issue_year(book.results.period)))
@@ -137,7 +147,7 @@ def _signature(book: _Book, layout: Layout, s, row: int, right_col: int, last_co
 
 def _write_by_unit(path: Path, results: Results, unit: UnitRow, password: str) -> Path:
     rubric = results.rubric
-    book = _Book(path, results, _identity(results, KIND_APPRAISAL_UNIT, unit=unit), password)
+    book = AppraisalBook(path, results, workbook_identity(results, KIND_APPRAISAL_UNIT, unit=unit), password)
     s = book.sheet(APPRAISAL_SHEET)
     f = book.fmt
     layout = APPRAISAL_UNIT_LAYOUT
@@ -157,7 +167,7 @@ def _write_by_unit(path: Path, results: Results, unit: UnitRow, password: str) -
         s.write_string(top, index, column.header, head)
         s.set_column(index, index, column.width)
     s.set_row(top, 36)
-    excluded = _excluded(results, unit)
+    excluded = excluded_codes(results, unit)
     suggested = suggestions_by_unit(results).get(unit.code, {})
     row_of = {}
     row = top
@@ -262,7 +272,7 @@ def _write_by_unit(path: Path, results: Results, unit: UnitRow, password: str) -
 
 
 def _write_by_area(path: Path, results: Results, area: Node, units: list[UnitRow], password: str) -> Path:
-    book = _Book(path, results, _identity(results, KIND_APPRAISAL_AREA, area=area), password)
+    book = AppraisalBook(path, results, workbook_identity(results, KIND_APPRAISAL_AREA, area=area), password)
     s = book.sheet(APPRAISAL_SHEET)
     f = book.fmt
     layout = APPRAISAL_AREA_LAYOUT
@@ -306,7 +316,7 @@ def _write_by_area(path: Path, results: Results, area: Node, units: list[UnitRow
         fit_row(s, row, [(node.label, APPRAISAL_AREA_FIXED[1].width)] + hints, bold=parent)
         for n, unit in enumerate(units):
             c0 = fixed + group * n
-            excluded = _excluded(results, unit)
+            excluded = excluded_codes(results, unit)
             typed = None if parent else unit.as_typed.get(node.code)
             if typed is not None:  # what the commune wrote, marked (the hint says what counts)
                 s.write_string(row, c0, typed, f(border=1, align="center", bg_color=FILL_TEXT_SCORE))
@@ -350,7 +360,7 @@ def _write_survey(path: Path, results: Results, password: str) -> Path | None:
     survey = [leaf for leaf in results.rubric.leaves() if not leaf.self_scored]
     if not survey:
         return None
-    book = _Book(path, results, _identity(results, KIND_SURVEY), password)
+    book = AppraisalBook(path, results, workbook_identity(results, KIND_SURVEY), password)
     s = book.sheet(SURVEY_SHEET)
     f = book.fmt
     layout = SURVEY_LAYOUT

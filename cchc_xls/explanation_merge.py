@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from cchc_xls.appraisal_merge import UnitAppraisal, _judge
+from cchc_xls.appraisal_merge import UnitAppraisal, judge_entry
 from cchc_xls.explanation_read import Reply
 from cchc_xls.findings import make
 from cchc_xls.numbers import format_vn, to_json_number
@@ -54,7 +54,7 @@ def merge_later_rounds(sources: list, merged: dict[str, UnitAppraisal], self_sco
                 merged_here += 1
                 continue
             if entry.value is not None:
-                problem = _judge(rubric.node(entry.code), entry)
+                problem = judge_entry(rubric.node(entry.code), entry)
                 if problem is not None:
                     file_result.findings.append(problem)
                     continue

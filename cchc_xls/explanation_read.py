@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cchc_xls.appraisal_read import _entry_or_finding
+from cchc_xls.appraisal_read import read_entry
 from cchc_xls.findings import Finding, make
 from cchc_xls.layout import (
     EXPLANATION_LAYOUT, GUIDE_SHEET, HEADER_SCAN_ROWS, KIND_EXPLANATION, META_SHEET, ROUND2_LAYOUT, cell_ref,
@@ -71,6 +71,6 @@ def read_later_round(book: Book, identity: dict, rubric: Rubric, file: str) -> t
         unit = text_of(sheet.value(row, columns["unit_code"])) if "unit_code" in columns else ""
         unit = unit or identity.get("unit_code", "")
         comment = sheet.value(row, columns["round2_comment"]) if "round2_comment" in columns else None
-        _entry_or_finding(unit, code, sheet.cells.get((row, columns["round2"])), comment, file, sheet.name,
-                          cell_ref(row - 1, columns["round2"] - 1), entries, findings)
+        read_entry(unit, code, sheet.cells.get((row, columns["round2"])), comment, file, sheet.name,
+                   cell_ref(row - 1, columns["round2"] - 1), entries, findings)
     return entries, findings

@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 
-from cchc_xls.appraisal_write import _Book, _excluded, _identity, extras_area
+from cchc_xls.appraisal_write import AppraisalBook, excluded_codes, extras_area, workbook_identity
 from cchc_xls.errors import CchcError, output_error
 from cchc_xls.explanation_merge import is_disputed
 from cchc_xls.feedback import format_deadline, parse_deadline
@@ -72,7 +72,7 @@ def round1_comment(unit: UnitRow, code: str) -> str:
 
 def disputed_codes(results: Results, unit: UnitRow) -> list[str]:
     """The criteria of a commune that go to the explanation round, in rubric order."""
-    excluded = _excluded(results, unit)
+    excluded = excluded_codes(results, unit)
     return [leaf.code for leaf in results.rubric.scorable()
             if leaf.self_scored and leaf.code not in excluded
             and is_disputed(unit.scores.get(leaf.code), round1_score(unit, leaf.code), round1_comment(unit, leaf.code))]
@@ -89,7 +89,7 @@ def disputed(results: Results, unit: UnitRow) -> list[Disputed]:
     return items
 
 
-def _guide(book: _Book, template: str, **context) -> None:
+def _guide(book: AppraisalBook, template: str, **context) -> None:
     """The instructions sheet, from a Jinja2 template in templates/ (an office may reword it)."""
     g, f = book.wb.add_worksheet(GUIDE_SHEET), book.fmt
     width = 78
@@ -107,7 +107,7 @@ def _guide(book: _Book, template: str, **context) -> None:
     g.hide_gridlines(2)
 
 
-def _table(book: _Book, s, layout: Layout, top: int, items: list[Disputed], validate: bool) -> int:
+def _table(book: AppraisalBook, s, layout: Layout, top: int, items: list[Disputed], validate: bool) -> int:
     """The header at `top` and one row per disputed criterion; returns the last row written."""
     f = book.fmt
     col = {c.key: i for i, c in enumerate(layout.columns)}
@@ -150,13 +150,13 @@ def _table(book: _Book, s, layout: Layout, top: int, items: list[Disputed], vali
     return row
 
 
-def _heading(book: _Book, s, layout: Layout, results: Results, lines: list[str]) -> int:
+def _heading(book: AppraisalBook, s, layout: Layout, results: Results, lines: list[str]) -> int:
     period = results.period.label if results.period else ""
     last = len(layout.columns) - 1
     return book.heading(s, last, layout.texts["title"].format(period=period.upper()), lines)
 
 
-def _finish(book: _Book, s, layout: Layout, top: int, last_row: int, place: str | None = None) -> Path:
+def _finish(book: AppraisalBook, s, layout: Layout, top: int, last_row: int, place: str | None = None) -> Path:
     """Signature, identity line, protection, print setup. `place`: the commune signs (its own
     place in the date line); None: the council signs, with the office's date line."""
     last = len(layout.columns) - 1
@@ -185,7 +185,7 @@ def _write_explanation(path: Path, results: Results, unit: UnitRow, items: list[
                        office: str, password: str) -> Path:
     layout = EXPLANATION_LAYOUT
     texts = layout.texts
-    book = _Book(path, results, _identity(results, KIND_EXPLANATION, unit=unit), password)
+    book = AppraisalBook(path, results, workbook_identity(results, KIND_EXPLANATION, unit=unit), password)
     s = book.sheet(layout.sheets[0])
     rubric = results.rubric
     lines = [texts["unit"].format(committee=unit.committee, code=unit.code),
@@ -238,7 +238,8 @@ def _write_round2(path: Path, results: Results, items: list[Disputed], unit: Uni
                   password: str) -> Path:
     layout = ROUND2_LAYOUT
     texts = layout.texts
-    book = _Book(path, results, _identity(results, KIND_APPRAISAL_ROUND2, unit=unit, area=area), password)
+    identity = workbook_identity(results, KIND_APPRAISAL_ROUND2, unit=unit, area=area)
+    book = AppraisalBook(path, results, identity, password)
     s = book.sheet(layout.sheets[0])
     first = texts["unit"].format(committee=unit.committee, code=unit.code) if unit else \
         texts["area"].format(code=area.code, label=area.label)
