@@ -51,6 +51,10 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "rubric.threshold_above_total": (E, "Ngưỡng {min} của mức “{name}” vượt tổng điểm {total}."),
     "rubric.empty_tree": (E, "Bộ tiêu chí chưa có lĩnh vực nào (tree rỗng)."),
     "rubric.bad_code": (E, "Mã “{code}” không hợp lệ: chỉ dùng chữ số, chữ cái La Mã in hoa và dấu chấm, ví dụ I, 1.1, II.2."),
+    # --- loading a rubric: RubricError messages (not findings; the file's findings ride on the error)
+    "rubric_load.file_missing": (E, "Không tìm thấy tệp bộ tiêu chí “{path}”."),
+    "rubric_load.unknown_id": (E, "Không có bộ tiêu chí “{id}”. Các bộ có sẵn: {known}; hoặc chỉ đường dẫn tới tệp .yaml."),
+    "rubric_load.invalid": (E, "Bộ tiêu chí “{path}” có lỗi:\n{lines}"),
     # --- files as files -----------------------------------------------------------------
     "file.skipped_temp": (I, "Bỏ qua tệp tạm của Excel/WPS (tên bắt đầu bằng ~$): không phải tệp đơn vị gửi."),
     "file.skipped_hidden": (I, "Bỏ qua tệp ẩn của hệ thống."),
@@ -105,6 +109,8 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "results.no_code": (E, "thiếu mã đơn vị (khóa “code”)."),
     "results.bad_status": (E, "“{value}” không hợp lệ; chỉ dùng: {allowed}."),
     "results.bad_period": (E, "{reason}"),
+    "results.bad_constant": (E, "giá trị {name} không phải là số hợp lệ"),
+    "results.more_problems": (E, "… và {count} vấn đề khác"),
     # --- e-mail files and what comes with a return --------------------------------------
     "mail.read": (I, "Tệp thư điện tử: đã đọc {messages} thư, lấy ra {count} tệp đính kèm; mỗi tệp được xử lý riêng."),
     "mail.not_message": (E, "Tệp .eml này không phải một thư điện tử (không có dòng tiêu đề thư nào như From, Date, Subject). Lưu lại thư từ hộp thư (Lưu thành tệp .eml) hoặc tải các tệp đính kèm về rồi thu lại."),
@@ -256,6 +262,8 @@ CATALOGUE.update({
     "profile.unknown_key": (E, "Khóa “{key}” không có trong hồ sơ cơ quan: có thể viết sai chính tả. Các khóa được dùng: {allowed}."),
     "profile.bad_value": (E, "Giá trị của “{key}” phải là một dòng chữ, hiện là {got}: viết trên cùng dòng sau dấu hai chấm."),
     "profile.invalid": (E, "Tệp hồ sơ cơ quan “{path}” có {count} lỗi, chưa dùng được:\n{lines}"),
+    "report.unknown_unit": (E, "Không có đơn vị mã {code} trong {source}."),
+    "report.unit_not_counted": (E, "Đơn vị mã {code} chưa có phiếu được tính ({note}): chưa lập được báo cáo."),
     "report.template_failed": (E, "Không lập được văn bản từ mẫu “{path}”: {reason}. Nếu đã sửa mẫu trong Word, kiểm tra các thẻ {{{{ … }}}} và {{% … %}} còn nguyên, đóng mở đủ."),
     "profile.bad_date": (E, "Ngày “{got}” không hợp lệ: viết theo dạng {form}, ví dụ 15/01/2026."),
     # --- outputs ------------------------------------------------------------------------

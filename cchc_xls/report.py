@@ -504,9 +504,9 @@ def write_reports(harvest_dir: Path, out_dir: Path, unit_code: str | None = None
     if unit_code is not None:
         units = [u for u in results.units if u.code == unit_code]
         if not units:
-            raise CchcError(f"Không có đơn vị mã {unit_code} trong {results.source}.")
+            raise CchcError.of("report.unknown_unit", code=unit_code, source=results.source)
         if units[0].status != "submitted":
-            raise CchcError(f"Đơn vị mã {unit_code} chưa có phiếu được tính ({units[0].note}): chưa lập được báo cáo.")
+            raise CchcError.of("report.unit_not_counted", code=unit_code, note=units[0].note)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
         keep_earlier(out_dir, sorted(p.name for p in out_dir.glob("bao-cao*.docx")))  # never lost silently

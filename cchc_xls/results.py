@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from cchc_xls.errors import CchcError
-from cchc_xls.findings import Finding, make
+from cchc_xls.findings import Finding, make, message
 from cchc_xls.outputs import safe_text
 from cchc_xls.numbers import to_decimal
 from cchc_xls.rubric import Rubric, load_rubric
@@ -120,7 +120,8 @@ def _nfc(value):
 
 
 def _refuse_constant(name: str):
-    raise ValueError(f"giá trị {name} không phải là số hợp lệ")
+    # json accepts NaN and Infinity, which no score is; the message becomes the reason of results.unreadable
+    raise ValueError(message("results.bad_constant", name=name))
 
 
 def load_results(harvest_dir: Path) -> Results:
@@ -383,7 +384,8 @@ def results_from_data(data: dict, rubric: Rubric, source: Path | None = None) ->
     if schema.problems:
         shown = schema.problems[:MAX_PROBLEMS_SHOWN]
         more = len(schema.problems) - len(shown)
-        lines = "\n".join(f"  - {p.node}: {p.message}" for p in shown) + (f"\n  … và {more} vấn đề khác" if more else "")
+        lines = "\n".join([f"  - {p.node}: {p.message}" for p in shown]
+                          + (["  " + message("results.more_problems", count=more)] if more else []))
         raise CchcError.of("results.invalid", findings=tuple(schema.problems), path=where,
                            count=len(schema.problems), problems=lines)
     batch = schema.text(data.get("batch"), "batch")

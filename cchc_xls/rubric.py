@@ -302,13 +302,13 @@ def resolve_rubric(id_or_path: str | Path) -> Path:
     path = Path(id_or_path)
     if path.suffix.lower() in (".yaml", ".yml") or path.exists():
         if not path.is_file():
-            raise RubricError(f"Không tìm thấy tệp bộ tiêu chí “{path}”.")
+            raise RubricError.of("rubric_load.file_missing", path=path)
         return path
     candidate = rubrics_dir() / f"{id_or_path}.yaml"
     if candidate.is_file():
         return candidate
     known = ", ".join(p.stem for p in bundled_rubric_paths()) or "(không có)"
-    raise RubricError(f"Không có bộ tiêu chí “{id_or_path}”. Các bộ có sẵn: {known}; hoặc chỉ đường dẫn tới tệp .yaml.")
+    raise RubricError.of("rubric_load.unknown_id", id=id_or_path, known=known)
 
 
 def load_rubric(id_or_path: str | Path) -> Rubric:
@@ -317,7 +317,7 @@ def load_rubric(id_or_path: str | Path) -> Rubric:
     rubric, findings = check_rubric_file(path)
     if rubric is None:
         lines = "\n".join(str(f) for f in findings if f.is_error)
-        raise RubricError(f"Bộ tiêu chí “{path}” có lỗi:\n{lines}", findings)
+        raise RubricError.of("rubric_load.invalid", findings, path=path, lines=lines)
     return rubric
 
 

@@ -30,6 +30,7 @@ from cchc_xls.outputs import LOCK_NAME
 from cchc_xls.pipeline import run_harvest, run_rank
 from cchc_xls.process import TEST_FAULT_ENV
 from cchc_xls.report import write_reports
+from cchc_xls.results import load_results
 from cchc_xls.rubric import load_rubric
 from cchc_xls.units import Unit
 
@@ -472,6 +473,30 @@ def edit_json(out: Path, change) -> None:
 
 def unit_entry(data: dict, code: str = CONTROL.code) -> dict:
     return next(u for u in data["units"] if u["code"] == code)
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_a_nan_or_infinity_typed_into_harvest_json_is_named_as_no_valid_number(tmp_path, constant):
+    (tmp_path / "harvest.json").write_text(
+        '{"rubric": "hai-duong-2022", "units": [{"code": "30512", "name": "Xã Chí Minh", "self_total": %s}]}'
+        % constant, encoding="utf-8")
+    with pytest.raises(CchcError) as info:
+        load_results(tmp_path)
+    assert f"giá trị {constant} không phải là số hợp lệ" in str(info.value)
+    assert str(info.value).startswith(f"Không đọc được {tmp_path / 'harvest.json'}: ")
+
+
+def test_many_hand_edit_problems_show_the_first_twenty_and_count_the_rest(tmp_path):
+    units = [{"code": f"X{i:02}", "name": f"Xã {i}", "self_total": "73,5"} for i in range(25)]
+    (tmp_path / "harvest.json").write_text(json.dumps({"rubric": "hai-duong-2022", "units": units}),
+                                           encoding="utf-8")
+    with pytest.raises(CchcError) as info:
+        load_results(tmp_path)
+    assert len(info.value.findings) == 25
+    text = str(info.value)
+    assert "25 giá trị không dùng được" in text
+    assert "units[19] (đơn vị X19 Xã 19).self_total" in text and "units[20]" not in text
+    assert text.endswith("\n  … và 5 vấn đề khác")
 
 
 @pytest.mark.parametrize("edit, expected", [

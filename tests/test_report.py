@@ -414,6 +414,8 @@ def test_report_for_a_unit_that_did_not_submit_exits_1_in_vietnamese(harvested, 
     assert result.exit_code == 1
     message = result.stderr or result.output
     assert MAU_YEN.code in message and VIETNAMESE.search(message), message
+    assert f"Đơn vị mã {MAU_YEN.code} chưa có phiếu được tính (" in message, message
+    assert "): chưa lập được báo cáo." in message, message
     assert "Traceback" not in result.output
     assert not out.exists() or not list(out.glob("*.docx"))
 
@@ -423,6 +425,7 @@ def test_report_for_an_unknown_unit_exits_1_in_vietnamese(harvested, tmp_path):
     assert result.exit_code == 1
     message = result.stderr or result.output
     assert "XX99" in message and VIETNAMESE.search(message), message
+    assert f"Không có đơn vị mã XX99 trong {harvested / 'harvest.json'}." in message, message
 
 
 def test_report_without_harvest_json_exits_1(tmp_path):

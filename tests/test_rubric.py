@@ -184,13 +184,22 @@ def test_load_rubric_raises_with_all_findings(tmp_path):
     with pytest.raises(RubricError) as info:
         load_rubric(write(tmp_path, GOOD.replace("total: 10", "total: 12")))
     assert [f.code for f in info.value.findings] == ["rubric.total_sum"]
-    assert "r.yaml" in str(info.value)
+    assert str(info.value).startswith(f"Bộ tiêu chí “{tmp_path / 'r.yaml'}” có lỗi:\n")
+    assert str(info.value.findings[0]) in str(info.value)
 
 
 def test_unknown_rubric_id_lists_the_bundled_ones():
     with pytest.raises(RubricError) as info:
         load_rubric("no-such-rubric")
     assert "hai-duong-2022" in str(info.value)
+    assert str(info.value).startswith("Không có bộ tiêu chí “no-such-rubric”. Các bộ có sẵn: ")
+    assert str(info.value).endswith("; hoặc chỉ đường dẫn tới tệp .yaml.")
+
+
+def test_a_rubric_path_that_does_not_exist_is_named():
+    with pytest.raises(RubricError) as info:
+        load_rubric("khong-co/bo-tieu-chi.yaml")
+    assert str(info.value) == "Không tìm thấy tệp bộ tiêu chí “khong-co/bo-tieu-chi.yaml”."
 
 
 @pytest.mark.parametrize(
