@@ -53,6 +53,22 @@ def ranking_note(results: Results, unit: UnitRow) -> str:
     return "; ".join(p for p in parts if p)
 
 
+def total_parts(rubric) -> list[tuple[str, str, float]]:
+    """(header, UnitRow attribute suffix, column width) of each part of a total Phụ lục II shows
+    when the rubric has bonus or penalty points: the areas' total, the bonus, the penalty (each
+    only when the rubric has it) and the final total; [] when it has neither. The workbook and the
+    Word document both take their part columns from here, once for the self scores (`self_…`)
+    and once for the appraised ones (`appraisal_…`)."""
+    if not rubric.extras():
+        return []
+    parts = [(TEXTS["part_base"], "base_total", 11)]
+    if rubric.bonus:
+        parts.append((TEXTS["part_bonus"], "bonus", 9))
+    if rubric.penalty:
+        parts.append((TEXTS["part_penalty"], "penalty", 9))
+    return parts + [(TEXTS["part_total"], "total", 10)]
+
+
 def group_colour(results: Results, name: str | None) -> str:
     names = [b.name for b in results.rubric.bands]
     return GROUP_COLOURS[names.index(name) % len(GROUP_COLOURS)] if name in names else "#BFBFBF"
@@ -96,15 +112,11 @@ class _Writer:
         and the index as a percentage when the rubric publishes it so."""
         rubric = self.results.rubric
         layout = RANKING_LAYOUT
-        if rubric.extras():
-            columns = []
-            for top, prefix in ((H_SELF_TOTAL, "self"), (H_APPRAISAL, "appraisal")):
-                columns.append((top, TEXTS["part_base"], 11, lambda u, p=prefix: getattr(u, f"{p}_base_total")))
-                if rubric.bonus:
-                    columns.append((top, TEXTS["part_bonus"], 9, lambda u, p=prefix: getattr(u, f"{p}_bonus")))
-                if rubric.penalty:
-                    columns.append((top, TEXTS["part_penalty"], 9, lambda u, p=prefix: getattr(u, f"{p}_penalty")))
-                columns.append((top, TEXTS["part_total"], 10, lambda u, p=prefix: getattr(u, f"{p}_total")))
+        parts = total_parts(rubric)
+        if parts:
+            columns = [(top, header, width, lambda u, name=f"{prefix}_{attribute}": getattr(u, name))
+                       for top, prefix in ((H_SELF_TOTAL, "self"), (H_APPRAISAL, "appraisal"))
+                       for header, attribute, width in parts]
         else:
             columns = [(TEXTS["totals_group"], H_SELF_TOTAL, layout.column("self_total").width, lambda u: u.self_total),
                        (TEXTS["totals_group"], H_APPRAISAL, layout.column("appraisal_total").width,

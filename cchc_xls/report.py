@@ -18,6 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import jinja2
+from docx.oxml.ns import qn
 from docx.shared import Mm
 from docxtpl import DocxTemplate, InlineImage
 
@@ -30,7 +31,7 @@ from cchc_xls.numbers import ZERO, format_vn, normalize
 from cchc_xls.profile import OfficeProfile, legacy_office, upper_vn
 from cchc_xls.score import cut, cut_percent, submission_counts
 from cchc_xls.resources import data_dir
-from cchc_xls.rank import ranking_note
+from cchc_xls.rank import ranking_note, total_parts
 from cchc_xls.results import Results, UnitRow, load_results, ranking_sections
 from cchc_xls.units import Unit, ascii_slug
 
@@ -391,9 +392,53 @@ def render_docx(template: Path, context: dict, path: Path, images: dict | None =
         for key, data in (images or {}).items():
             values[key] = InlineImage(document, io.BytesIO(data), width=Mm(150)) if data else ""
         document.render(values, _word_env(), autoescape=True)
+        for table in document.docx.element.body.iter(qn("w:tbl")):
+            fit_table_grid(table)
     except (jinja2.TemplateError, ValueError, KeyError, zipfile.BadZipFile, OSError) as exc:
         raise CchcError.of("report.template_failed", path=str(template), reason=str(exc)) from exc
     return write_atomic(path, lambda partial: document.save(str(partial)))
+
+
+def _cell_width(tc) -> int | None:
+    """A table cell's width in twips (w:tcW), None when it has none."""
+    width = tc.find(f"{qn('w:tcPr')}/{qn('w:tcW')}")
+    value = width.get(qn("w:w")) if width is not None else None
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def _cell_span(tc) -> int:
+    span = tc.find(f"{qn('w:tcPr')}/{qn('w:gridSpan')}")
+    value = span.get(qn("w:val")) if span is not None else None
+    return int(value) if value is not None and value.isdigit() else 1
+
+
+def fit_table_grid(table) -> None:
+    """Give a rendered table whose columns a `{%tc for %}` loop multiplied the widths its cells
+    carry: docxtpl spreads the template's grid evenly over the new columns, so the grid is set
+    from the cells of a row with one cell per column, the last column takes what is left of (or
+    gives back to) the table's width, and every cell's width follows the grid. A table whose
+    grid already matches its cells (every table without a column loop) is left as it is."""
+    grid = table.find(qn("w:tblGrid"))
+    columns = grid.findall(qn("w:gridCol")) if grid is not None else []
+    before = [int(c.get(qn("w:w"), "0")) for c in columns]
+    rows = [[(tc, _cell_span(tc)) for tc in tr.findall(qn("w:tc"))] for tr in table.findall(qn("w:tr"))]
+    plain = [row for row in rows if len(row) == len(columns) and all(span == 1 for _, span in row)]
+    if not plain:
+        return
+    widths = [_cell_width(tc) for tc, _ in plain[-1]]
+    if None in widths or widths == before:
+        return
+    widths[-1] = max(widths[-1] + sum(before) - sum(widths), 567)  # never under 1 cm
+    for column, width in zip(columns, widths):
+        column.set(qn("w:w"), str(width))
+    for row in rows:
+        position = 0
+        for tc, span in row:
+            width = tc.find(f"{qn('w:tcPr')}/{qn('w:tcW')}")
+            if width is not None:
+                width.set(qn("w:w"), str(sum(widths[position:position + span])))
+                width.set(qn("w:type"), "dxa")
+            position += span
 
 
 def band_chart(results: Results) -> bytes | None:
@@ -434,16 +479,22 @@ def band_chart(results: Results) -> bytes | None:
 
 def ranking_rows(results: Results) -> list[dict]:
     """Phụ lục II's rows as the Word documents show them: the final totals that rank (bonus and
-    penalty included), a heading row before each ranking group when the rubric has them."""
+    penalty included), a heading row before each ranking group when the rubric has them; and,
+    when the rubric has bonus or penalty points, each total's parts as phu-luc-ii.xlsx shows them
+    (`self_parts`, `appraisal_parts`, in the order of rank.total_parts; [] otherwise)."""
+    parts = [attribute for _, attribute, _ in total_parts(results.rubric)]
     rows = []
     for name, units in ranking_sections(results):
         if name is not None:
             rows.append({"number": "", "unit": f"{RANKING_GROUP_HEADING} {name.upper()}", "self_total": "",
-                         "appraisal_total": "", "rank": "", "group": "", "note": ""})
+                         "appraisal_total": "", "rank": "", "group": "", "note": "",
+                         "self_parts": [""] * len(parts), "appraisal_parts": [""] * len(parts)})
         for number, unit in enumerate(units, start=1):
             rows.append({"number": number, "unit": unit.committee, "self_total": unit.self_total,
                          "appraisal_total": unit.appraisal_total, "rank": unit.rank or "", "group": unit.group or "",
-                         "note": ranking_note(results, unit)})
+                         "note": ranking_note(results, unit),
+                         "self_parts": [getattr(unit, f"self_{part}") for part in parts],
+                         "appraisal_parts": [getattr(unit, f"appraisal_{part}") for part in parts]})
     return rows
 
 
@@ -468,7 +519,9 @@ def write_phu_luc_ii_docx(results: Results, path: Path, profile: OfficeProfile |
         share = format_vn(sum((leaf.max for leaf in survey), ZERO))
         footnote = (f"Ghi chú: điểm tự chấm không gồm các tiêu chí do tỉnh chấm ({', '.join(l.code for l in survey)}; "
                     f"tối đa {share} điểm); điểm thẩm định đã gồm.")
+    part_headers = [header for header, _, _ in total_parts(results.rubric)]
     context = {**office_fields(profile, period), "rows": ranking_rows(results),
+               "part_headers": part_headers, "part_span": len(part_headers),
                "period_upper": upper_vn(period.label) if period else "",
                "provisional": "" if results.appraised else RANKING_LAYOUT.texts["provisional"], "footnote": footnote}
     return render_docx(template_path(TEMPLATE_RANKING, templates_dir), context, path)

@@ -164,6 +164,46 @@ def loop_table(document, headers, widths, cells, loop, size=Pt(12)):
     return table
 
 
+def parts_table(document, size=Pt(11)):
+    """Phụ lục II with the parts of each total (rubrics with bonus or penalty points), as
+    phu-luc-ii.xlsx shows them: a two-row header, Số TT, Đơn vị, then under "Điểm tự chấm" and
+    "Điểm thẩm định" one column per part (`{%tc for %}` column loops over `part_headers` and each
+    row's `self_parts` / `appraisal_parts`), Xếp hạng, Xếp loại, Ghi chú. The part columns take the
+    width of their template cell; Ghi chú takes what is left of the table's width (report.py
+    fit_table_grid), so four parts fit the landscape page as well as two."""
+    #   Số TT, Đơn vị, [for, part, endfor] x 2, Xếp hạng, Xếp loại, Ghi chú
+    widths = [Cm(1.1), Cm(3.9), Cm(2.5), Cm(1.6), Cm(2.5), Cm(2.5), Cm(1.6), Cm(2.5), Cm(1.4), Cm(1.9), Cm(4.1)]
+    table = document.add_table(rows=5, cols=len(widths))
+    table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    for column, width in zip(table.columns, widths):
+        column.width = width
+    for row in table.rows:
+        for cell, width in zip(row.cells, widths):
+            cell.width = width
+    top, sub, start, body, end = table.rows
+    for row in (top, sub, body):  # both header rows repeat on every page; a row never splits
+        row._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader" if row is not body else "w:cantSplit"))
+    for col, text in ((0, "Số TT"), (1, "Đơn vị cấp xã"), (8, "Xếp hạng"), (9, "Xếp loại"), (10, "Ghi chú")):
+        cell_text(top.cells[col].merge(sub.cells[col]), text, bold=True, size=size)
+    cell_text(top.cells[2].merge(top.cells[4]), "Điểm tự chấm{% colspan part_span %}", bold=True, size=size)
+    cell_text(top.cells[5].merge(top.cells[7]), "Điểm thẩm định{% colspan part_span %}", bold=True, size=size)
+    for first in (2, 5):
+        cell_text(sub.cells[first], "{%tc for header in part_headers %}", align=LEFT, size=size)
+        cell_text(sub.cells[first + 1], "{{ header }}", bold=True, size=size)
+        cell_text(sub.cells[first + 2], "{%tc endfor %}", align=LEFT, size=size)
+    for row, tag in ((start, "{%tr for row in rows %}"), (end, "{%tr endfor %}")):  # one line across, to read
+        cell_text(row.cells[0].merge(row.cells[-1]), tag, align=LEFT, size=size)
+    cells = [("{{ row.number }}", CENTER), ("{{ row.unit }}", LEFT),
+             ("{%tc for value in row.self_parts %}", LEFT), ("{{ value }}", CENTER), ("{%tc endfor %}", LEFT),
+             ("{%tc for value in row.appraisal_parts %}", LEFT), ("{{ value }}", CENTER), ("{%tc endfor %}", LEFT),
+             ("{{ row.rank }}", CENTER), ("{{ row.group }}", CENTER), ("{{ row.note }}", LEFT)]
+    for cell, (text, align) in zip(body.cells, cells):
+        cell_text(cell, text, align=align, size=size)
+    return table
+
+
 def commune_report():
     document = new_document()
     national_header(document, [("ỦY BAN NHÂN DÂN", True, False, Pt(13), CENTER),
@@ -404,12 +444,16 @@ def phu_luc_ii():
     para(document, "{{ provisional }}", align=CENTER, italic=True, after=Pt(2))
     control(document, "{%p endif %}")
     para(document, "", indent=False)
+    control(document, "{%p if part_headers %}")
+    parts_table(document)
+    control(document, "{%p else %}")
     loop_table(document, ["Số TT", "Đơn vị cấp xã", "Điểm tự chấm", "Điểm thẩm định", "Xếp hạng", "Xếp loại",
                           "Ghi chú"],
                [Cm(1.4), Cm(6.5), Cm(2.6), Cm(2.6), Cm(2.1), Cm(2.8), Cm(7.6)],
                [("{{ row.number }}", CENTER), ("{{ row.unit }}", LEFT), ("{{ row.self_total }}", CENTER),
                 ("{{ row.appraisal_total }}", CENTER), ("{{ row.rank }}", CENTER), ("{{ row.group }}", CENTER),
                 ("{{ row.note }}", LEFT)], "row in rows", size=Pt(12))
+    control(document, "{%p endif %}")
     control(document, "{%p if footnote %}")
     para(document, "{{ footnote }}", italic=True, size=Pt(11), indent=False)
     control(document, "{%p endif %}")

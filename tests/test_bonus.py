@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from docx import Document
+from docx.oxml.ns import qn
 from openpyxl import load_workbook
 
 from cchc_xls.cli import main
@@ -148,6 +149,18 @@ def footer_values(path: Path) -> dict[str, object]:
             if label.startswith(start) and key not in found:
                 found[key] = ws.cell(row, cols["score"]).value
     return found
+
+
+def word_ranking(path: Path):
+    """Phụ lục II's Word table read back: the two header rows and each row's cell texts."""
+    table = Document(str(path)).tables[0]
+    texts = [[cell.text for cell in row.cells] for row in table.rows]
+    return texts[0], texts[1], texts[2:]
+
+
+def vn(value) -> str:
+    """A number as the Word document writes it (decimal comma, no trailing zeros); "" for none."""
+    return "" if value is None else format(D(str(value)).normalize(), "f").replace(".", ",")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -361,12 +374,14 @@ def test_phu_luc_ii_shows_parts_and_notes_and_cchc_rank_agrees(round_trip):
     two = rows["UBND xã Hai"]
     assert two[-3:-1] == [3, "Tốt"] and "Xuất sắc" in two[-1] and "25%" in two[-1]
     assert "TR.1" in rows["UBND xã Bốn"][-1]
-    # phu-luc-ii.docx: the final totals that rank, the same ranks, bands and notes
-    table = Document(str(out / "phu-luc-ii.docx")).tables[0]
-    words = {row.cells[1].text: [c.text for c in row.cells] for row in table.rows[1:]}
+    # phu-luc-ii.docx: the same parts, totals, ranks, bands and notes as the workbook
+    top_words, sub_words, body = word_ranking(out / "phu-luc-ii.docx")
+    assert top_words[2:10] == headers[2:3] * 4 + headers[6:7] * 4 and sub_words[2:10] == subs[2:10]
+    words = {cells[1]: cells for cells in body}
+    assert len(words) == len(rows) == 8
     for name, cells in rows.items():
-        assert words[name][2] == format(D(str(cells[5])).normalize(), "f").replace(".", ",")
-        assert words[name][4:6] == [str(cells[-3]), cells[-2]] and words[name][6] == (cells[-1] or "")
+        assert words[name][2:10] == [vn(v) for v in cells[2:10]], name
+        assert words[name][-3:] == [str(cells[-3]), cells[-2], cells[-1] or ""], name
     # cchc rank rebuilds the same ranking from harvest.json
     result = CliRunner().invoke(main, ["rank", str(out), "--json"])
     assert result.exit_code == 0, result.output
@@ -437,16 +452,16 @@ def test_ranking_groups_rank_separately(tmp_path):
     assert sections["XẾP HẠNG RIÊNG: XÃ, ĐẶC KHU"] == [
         (1, "UBND đặc khu Cô Tô", 1, 100), (2, "UBND xã Tiên Yên", 2, 93.75), (3, "UBND xã Quảng Hà", 3, 87.5)]
 
-    # phu-luc-ii.docx: the same sections, ranks and totals in its Word table
-    table = Document(str(tmp_path / "out" / "phu-luc-ii.docx")).tables[0]
+    # phu-luc-ii.docx: the same sections, ranks and totals in its Word table (the self total after
+    # its parts: areas, bonus, penalty, total)
+    _, _, body = word_ranking(tmp_path / "out" / "phu-luc-ii.docx")
     words, current = {}, None
-    for row in table.rows[1:]:
-        cells = [c.text for c in row.cells]
+    for cells in body:
         if cells[1].startswith("XẾP HẠNG RIÊNG"):
             current = cells[1]
             words[current] = []
         else:
-            words[current].append((int(cells[0]), cells[1], int(cells[4]), cells[2]))
+            words[current].append((int(cells[0]), cells[1], int(cells[-3]), cells[5]))
     assert words == {"XẾP HẠNG RIÊNG: PHƯỜNG": [(1, "UBND phường Cao Xanh", 1, "95"), (2, "UBND phường Hồng Hải", 2, "90")],
                      "XẾP HẠNG RIÊNG: XÃ, ĐẶC KHU": [(1, "UBND đặc khu Cô Tô", 1, "100"),
                                                       (2, "UBND xã Tiên Yên", 2, "93,75"),
@@ -569,6 +584,44 @@ def test_appraisal_books_carry_the_items_and_the_final_ranking_uses_them(apprais
         assert (D(str(unit["appraisal_total"])), unit["rank"], unit["group"]) == (total, rank, band), code
     assert "TR.2" in by_code["U2"]["group_note"]  # the appraised penalty, not the self score, sanctions
     assert by_code["U3"]["group_note"] == ""  # two Xuất sắc now fit the cap
+
+
+@pytest.mark.libreoffice
+def test_phu_luc_ii_in_word_has_the_parts_and_totals_of_the_workbook_and_harvest_json(appraised):
+    tmp_path, data = appraised
+    out = tmp_path / "out"
+    ws = load_workbook(out / "phu-luc-ii.xlsx")["Phụ lục II"]
+    top = next(r for r in range(1, 30) if ws.cell(r, 1).value == "Số TT")
+    sheet = {ws.cell(r, 2).value: [ws.cell(r, c).value for c in range(1, ws.max_column + 1)]
+             for r in range(top + 2, ws.max_row + 1) if str(ws.cell(r, 2).value).startswith("UBND")}
+    top_words, sub_words, body = word_ranking(out / "phu-luc-ii.docx")
+    assert top_words == ["Số TT", "Đơn vị cấp xã"] + ["Điểm tự chấm"] * 4 + ["Điểm thẩm định"] * 4 \
+        + ["Xếp hạng", "Xếp loại", "Ghi chú"]
+    assert sub_words[2:10] == ["Điểm các lĩnh vực", "Điểm thưởng", "Điểm trừ", "Tổng điểm"] * 2
+    words = {cells[1]: cells for cells in body}
+    parts = ("base_total", "bonus", "penalty", "total")
+    for unit in data["units"]:
+        name = f"UBND {unit['name'][0].lower()}{unit['name'][1:]}"
+        from_json = [vn(unit[f"{side}_{part}"]) for side in ("self", "appraisal") for part in parts]
+        assert words[name][2:10] == from_json == [vn(v) for v in sheet[name][2:10]], name
+        assert words[name][10:12] == [str(unit["rank"]), unit["group"]], name
+    assert words["UBND xã Một"][6:10] == ["92", "4", "0", "96"]  # the council's bonus, capped total
+
+    # the table fits the landscape page, and every cell is as wide as the grid columns it covers
+    document = Document(str(out / "phu-luc-ii.docx"))
+    section = document.sections[0]
+    assert section.page_width > section.page_height
+    table = document.tables[0]._tbl
+    grid = [int(c.get(qn("w:w"))) for c in table.tblGrid.findall(qn("w:gridCol"))]
+    assert len(grid) == 13
+    assert sum(grid) * 635 <= section.page_width - section.left_margin - section.right_margin  # twips → EMU
+    assert min(grid[2:10]) == max(grid[2:10])  # every part column as wide as its template cell
+    for tr in table.tr_lst:
+        position = 0
+        for tc in tr.tc_lst:
+            assert int(tc.tcPr.tcW.get(qn("w:w"))) == sum(grid[position:position + tc.grid_span])
+            position += tc.grid_span
+        assert position == len(grid)
 
 
 @pytest.mark.libreoffice

@@ -23,6 +23,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from docx import Document
+from docx.oxml.ns import qn
 
 from cchc_xls.cli import main
 from cchc_xls.generate import Entries
@@ -402,6 +403,22 @@ def test_summary_extremes_agree_with_the_provisional_ranking_when_partly_apprais
     summary = next((tmp_path / "out").glob("bao-cao-tong-hop*.docx"))
     extremes = next(line for line in texts(summary) if "Điểm cao nhất" in line)
     assert "Điểm cao nhất: 80 điểm (UBND xã An)" in extremes, extremes
+
+
+def _grid(table) -> list[str]:
+    return [c.get(qn("w:w")) for c in table._tbl.tblGrid.findall(qn("w:gridCol"))]
+
+
+def test_phu_luc_ii_in_word_without_bonus_or_penalty_keeps_its_seven_columns(harvested):
+    document = Document(str(harvested / "phu-luc-ii.docx"))
+    table = document.tables[0]
+    assert [c.text for c in table.rows[0].cells] == ["Số TT", "Đơn vị cấp xã", "Điểm tự chấm", "Điểm thẩm định",
+                                                      "Xếp hạng", "Xếp loại", "Ghi chú"]
+    assert table.rows[1].cells[1].text.startswith("UBND")  # one header row, then the units
+    # the template's own widths: the template's second table is the one without parts
+    template = Document(str(data_dir("templates") / "phu-luc-ii.docx")).tables[1]
+    assert "{{ row.self_total }}" in [c.text for c in template.rows[2].cells]
+    assert _grid(table) == _grid(template)
 
 
 # ---------------------------------------------------------------------------------------------
