@@ -27,7 +27,10 @@ from cchc_xls.style import (
 TEXTS = RANKING_LAYOUT.texts
 TITLE = TEXTS["title"]
 PROVISIONAL = TEXTS["provisional"]
-GROUP_COLOURS = ["#2E75B6", "#70AD47", "#FFC000", "#ED7D31", "#C00000", "#7F7F7F", "#7030A0"]
+# One colour per band, best band first, in every chart (the workbook's and the summary report's).
+# Their grey levels step from dark to light (luma 0.21, 0.41, 0.56, 0.74, 0.88), so a chart printed
+# in black and white still tells the bands apart; a sixth band starts the list again.
+GROUP_COLOURS = ["#1F3864", "#2E75B6", "#70AD47", "#FFC000", "#FAD7D7"]
 CHART_SHEET, DISTRIBUTION_SHEET, CLUSTER_SHEET = RANKING_LAYOUT.sheets[1:]
 HEADER_TOP = 5  # zero-based first header row of the ranking table
 RANKING_GROUP_HEADING = TEXTS["ranking_group_heading"]  # heads each ranking group's rows: "XẾP HẠNG RIÊNG: PHƯỜNG"
@@ -70,6 +73,8 @@ def total_parts(rubric) -> list[tuple[str, str, float]]:
 
 
 def group_colour(results: Results, name: str | None) -> str:
+    """The chart colour of band `name` (GROUP_COLOURS in the rubric's order of bands); light grey
+    for a unit without a band."""
     names = [b.name for b in results.rubric.bands]
     return GROUP_COLOURS[names.index(name) % len(GROUP_COLOURS)] if name in names else "#BFBFBF"
 
@@ -210,7 +215,8 @@ class _Writer:
                 "name": basis,
                 "categories": [RANKING_SHEET, first, 1, last, 1],
                 "values": [RANKING_SHEET, first, self.value_col, last, self.value_col],
-                "points": [{"fill": {"color": group_colour(self.results, u.group)}} for u in ordered],
+                "points": [{"fill": {"color": group_colour(self.results, u.group)}, "border": {"color": "#404040"}}
+                           for u in ordered],
                 "data_labels": {"value": True, "font": {"name": "Times New Roman", "size": 9}},
                 "gap": 40,
             })
@@ -276,7 +282,8 @@ class _Writer:
             "name": "Số đơn vị",
             "categories": [DISTRIBUTION_SHEET, first, 0, last, 0],
             "values": [DISTRIBUTION_SHEET, first, 1, last, 1],
-            "points": [{"fill": {"color": group_colour(self.results, b.name)}} for b in self.results.rubric.bands],
+            "points": [{"fill": {"color": group_colour(self.results, b.name)}, "border": {"color": "#404040"}}
+                       for b in self.results.rubric.bands],
             "data_labels": {"value": True},
         })
         title = "Số đơn vị theo xếp loại" + (f" ({name})" if name else "")

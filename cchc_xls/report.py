@@ -31,7 +31,7 @@ from cchc_xls.numbers import ZERO, format_vn, normalize
 from cchc_xls.profile import OfficeProfile, legacy_office, upper_vn
 from cchc_xls.score import cut, cut_percent, submission_counts
 from cchc_xls.resources import data_dir
-from cchc_xls.rank import ranking_note, total_parts
+from cchc_xls.rank import group_colour, ranking_note, total_parts
 from cchc_xls.results import Results, UnitRow, load_results, ranking_sections
 from cchc_xls.units import Unit, ascii_slug
 
@@ -442,7 +442,9 @@ def fit_table_grid(table) -> None:
 
 
 def band_chart(results: Results) -> bytes | None:
-    """A PNG of how many ranked units are in each band (one bar group per ranking group)."""
+    """A PNG of how many ranked units are in each band, each band in its own colour (the
+    workbook's, rank.group_colour, legible in grey); with ranking groups, one block of bars per
+    group, side by side, its name under it."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -454,22 +456,28 @@ def band_chart(results: Results) -> bytes | None:
     if not sections:
         return None
     bands = [b.name for b in results.rubric.bands]
+    colours = [group_colour(results, band) for band in bands]
     figure = Figure(figsize=(7.5, 3.6), dpi=150)
     axes = figure.add_subplot()
-    width = 0.8 / len(sections)
-    colours = ["#2E75B6", "#ED7D31", "#70AD47", "#7F7F7F"]
+    ticks, labels, highest = [], [], 1
+    upright = len(sections) * len(bands) <= 12  # more band names than that are slanted to fit
     for index, (name, units) in enumerate(sections):
+        start = index * (len(bands) + 1)  # a gap of one bar between the blocks
+        xs = [start + i for i in range(len(bands))]
         counts = [sum(1 for u in units if u.group == band) for band in bands]
-        xs = [i - 0.4 + width * (index + 0.5) for i in range(len(bands))]
-        bars = axes.bar(xs, counts, width * 0.9, label=name or "Số đơn vị", color=colours[index % len(colours)])
+        bars = axes.bar(xs, counts, 0.8, color=colours, edgecolor="black", linewidth=0.6)
         axes.bar_label(bars, padding=2, fontsize=9)
-    axes.set_xticks(range(len(bands)), bands)
+        ticks += xs
+        labels += bands
+        highest = max(highest, *counts)
+        if len(sections) > 1:
+            axes.text(start + (len(bands) - 1) / 2, -0.13 if upright else -0.22, name, transform=axes.get_xaxis_transform(),
+                      ha="center", va="top", fontsize=9, fontweight="bold")
+    axes.set_xticks(ticks, labels, fontsize=9 if len(sections) == 1 else 8, rotation=0 if upright else 30)
     axes.set_ylabel("Số đơn vị")
     axes.yaxis.get_major_locator().set_params(integer=True)
     axes.spines[["top", "right"]].set_visible(False)
-    axes.set_ylim(0, max(1, max(sum(1 for u in units if u.group == b) for _, units in sections for b in bands)) * 1.2)
-    if len(sections) > 1:
-        axes.legend(frameon=False, fontsize=9)
+    axes.set_ylim(0, highest * 1.2)
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")

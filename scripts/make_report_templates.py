@@ -63,12 +63,16 @@ def footer_page_number(section) -> None:
         run._r.append(element)
 
 
-def para(container, text: str, *, align=JUSTIFY, bold=False, italic=False, size=BODY, indent=True, after=Pt(4)):
-    """One paragraph, one run: a tag typed in it stays whole."""
+def para(container, text: str, *, align=JUSTIFY, bold=False, italic=False, size=BODY, indent=True, after=Pt(4),
+         keep=False):
+    """One paragraph, one run: a tag typed in it stays whole. `keep`: a heading or a caption, kept
+    on the page of what follows it (Word's "Keep with next"; before a table, its first row)."""
     paragraph = container.add_paragraph()
     paragraph.alignment = align
     fmt = paragraph.paragraph_format
     fmt.space_before, fmt.space_after = Pt(0), after
+    if keep:
+        fmt.keep_with_next = True
     if indent and align == JUSTIFY:
         fmt.first_line_indent = Cm(1)
     run = paragraph.add_run(text)
@@ -336,7 +340,7 @@ def summary_report():
                    "cách hành chính cấp xã {{ period_label }}", align=CENTER, bold=True, after=Pt(10))
     para(document, "Căn cứ {{ legal_basis }}, trên cơ sở phiếu tự đánh giá của các đơn vị{% if final %} và kết quả "
                    "thẩm định của Hội đồng thẩm định{% endif %}, {{ office_name }} báo cáo kết quả như sau:")
-    para(document, "1. Tình hình nộp phiếu", bold=True)
+    para(document, "1. Tình hình nộp phiếu", bold=True, keep=True)
     para(document, "- Tổng số đơn vị: {{ count.total }}; đã nộp và được tính: {{ count.submitted }}; chưa nộp: "
                    "{{ count.missing }}; tệp bị từ chối: {{ count.rejected }}.")
     control(document, "{%p if missing %}")
@@ -346,10 +350,10 @@ def summary_report():
     para(document, "- Đơn vị có tệp bị từ chối (cần gửi lại): {{ rejected }}.")
     control(document, "{%p endif %}")
     para(document, "2. Kết quả{% if not final %} (tạm tính theo điểm tự chấm, chưa có đủ điểm thẩm định){% endif %}",
-         bold=True)
+         bold=True, keep=True)
     control(document, "{%p for section in sections %}")
     control(document, "{%p if section.name %}")
-    para(document, "- Xếp hạng riêng {{ section.name }} ({{ section.count }} đơn vị):")
+    para(document, "- Xếp hạng riêng {{ section.name }} ({{ section.count }} đơn vị):", keep=True)
     control(document, "{%p endif %}")
     control(document, "{%p for band in section.bands %}")
     para(document, "- Nhóm {{ band.name }}: {{ band.count }} đơn vị ({{ band.percent }}%).")
@@ -365,10 +369,11 @@ def summary_report():
                    "{{ explanation_round.explaining_units }} đơn vị; thẩm định lần 2 thay đổi điểm "
                    "{{ explanation_round.round2_changed }} tiêu chí của {{ explanation_round.round2_units }} đơn vị.")
     control(document, "{%p endif %}")
-    para(document, "{{ chart }}", align=CENTER, indent=False)
+    para(document, "{{ chart }}", align=CENTER, indent=False, keep=True)
     para(document, "Biểu đồ: số đơn vị theo xếp loại{% if not final %} (tạm tính){% endif %}", align=CENTER,
          italic=True, size=Pt(12))
-    para(document, "Bảng xếp hạng{% if not final %} (tạm tính theo điểm tự chấm){% endif %}:", bold=True)
+    para(document, "Bảng xếp hạng{% if not final %} (tạm tính theo điểm tự chấm){% endif %}:", bold=True,
+         keep=True)
     loop_table(document, ["Số TT", "Đơn vị", "Điểm tự chấm", "Điểm thẩm định", "Xếp hạng", "Xếp loại", "Ghi chú"],
                [Cm(1.2), Cm(4.6), Cm(1.9), Cm(1.9), Cm(1.6), Cm(2.1), Cm(3.2)],
                [("{{ row.number }}", CENTER), ("{{ row.unit }}", LEFT), ("{{ row.self_total }}", CENTER),
@@ -376,14 +381,14 @@ def summary_report():
                 ("{{ row.note }}", LEFT)], "row in ranking", size=Pt(11))
     para(document, "", indent=False)
     para(document, "3. Các lĩnh vực, tiêu chí còn yếu ({% if final %}theo điểm thẩm định{% else %}theo điểm tự chấm"
-                   "{% endif %})", bold=True)
-    para(document, "Tỷ lệ điểm đạt bình quân của các đơn vị theo từng lĩnh vực:")
+                   "{% endif %})", bold=True, keep=True)
+    para(document, "Tỷ lệ điểm đạt bình quân của các đơn vị theo từng lĩnh vực:", keep=True)
     loop_table(document, ["Lĩnh vực", "Tỷ lệ đạt bình quân (%)"], [Cm(12.5), Cm(4)],
                [("{{ area.code }}. {{ area.label }}", LEFT), ("{{ area.percent }}", CENTER)], "area in areas",
                size=Pt(12))
     para(document, "", indent=False)
     control(document, "{%p if weak_areas %}")
-    para(document, "Các lĩnh vực còn yếu (bình quân đạt dưới {{ threshold }}% điểm tối đa):")
+    para(document, "Các lĩnh vực còn yếu (bình quân đạt dưới {{ threshold }}% điểm tối đa):", keep=True)
     control(document, "{%p for area in weak_areas %}")
     para(document, "- {{ area.code }}. {{ area.label }}: bình quân đạt {{ area.percent }}% điểm tối đa.")
     control(document, "{%p endfor %}")
@@ -391,7 +396,7 @@ def summary_report():
     para(document, "Không có lĩnh vực nào bình quân đạt dưới {{ threshold }}% điểm tối đa.")
     control(document, "{%p endif %}")
     control(document, "{%p if weakest %}")
-    para(document, "Các tiêu chí có tỷ lệ đạt bình quân thấp nhất:")
+    para(document, "Các tiêu chí có tỷ lệ đạt bình quân thấp nhất:", keep=True)
     control(document, "{%p for item in weakest %}")
     para(document, "- {{ item.code }}. {{ item.label }}: bình quân {{ item.average }}/{{ item.max }} điểm "
                    "({{ item.percent }}%); {{ item.below }} đơn vị chưa đạt tối đa.")
@@ -399,7 +404,7 @@ def summary_report():
     control(document, "{%p endif %}")
     control(document, "{%p if comparison %}")
     para(document, "4. So với {{ comparison.previous_label }}{% if not comparison.final or not comparison.previous_final %}"
-                   " (có năm tạm tính theo điểm tự chấm){% endif %}", bold=True)
+                   " (có năm tạm tính theo điểm tự chấm){% endif %}", bold=True, keep=True)
     control(document, "{%p if comparison.risers %}")
     para(document, "- Các đơn vị tăng điểm nhiều nhất: {% for m in comparison.risers %}{{ m.name }} (tăng "
                    "{{ m.change | vn }} điểm{% if m.rank_change %}, xếp hạng {{ m.arrow }}{% endif %})"
@@ -411,7 +416,8 @@ def summary_report():
                    "{% if not loop.last %}; {% endif %}{% endfor %}.")
     control(document, "{%p endif %}")
     control(document, "{%p if comparison.lost %}")
-    para(document, "Các tiêu chí bình quân giảm nhiều nhất so với {{ comparison.previous_label }}:")
+    para(document, "Các tiêu chí bình quân giảm nhiều nhất so với {{ comparison.previous_label }}:",
+         keep=True)
     control(document, "{%p for c in comparison.lost %}")
     para(document, "- {{ c.code }}. {{ c.label }}: bình quân giảm {{ (-c.average) | vn }} điểm mỗi đơn vị "
                    "({{ c.units }} đơn vị so sánh){% if c.note %}; {{ c.note }}{% endif %}.")
@@ -425,7 +431,7 @@ def summary_report():
                    "{{ comparison.gone | map(attribute='name') | join(', ') }}.")
     control(document, "{%p endif %}")
     control(document, "{%p endif %}")
-    para(document, "{% if comparison %}5{% else %}4{% endif %}. Đề xuất", bold=True)
+    para(document, "{% if comparison %}5{% else %}4{% endif %}. Đề xuất", bold=True, keep=True)
     para(document, "Đề nghị các đơn vị chưa nộp, có tệp bị từ chối hoàn thiện và gửi lại phiếu; các đơn vị tập trung "
                    "khắc phục các lĩnh vực, tiêu chí còn yếu nêu trên./.", after=Pt(10))
     office_signature(document, ["- Chủ tịch, các Phó Chủ tịch {{ issuer_name }};", "- Lưu: VT, {{ abbreviation }}."])

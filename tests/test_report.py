@@ -454,6 +454,104 @@ def test_report_without_harvest_json_exits_1(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------
+# The summary of a large round: headings kept with what follows, the band chart
+
+
+def _allowed_score(node, share: Decimal) -> Decimal:
+    """The score a commune doing `share` of the best would type: on the criterion's levels or step."""
+    wanted = node.max * share
+    if node.levels:
+        return max((lv.points for lv in node.levels if lv.points <= wanted), default=min(lv.points for lv in node.levels))
+    step = node.step or D("0.25")
+    return (wanted / step).to_integral_value(ROUND_DOWN) * step
+
+
+@pytest.fixture(scope="module")
+def large_round(tmp_path_factory) -> Path:
+    """60 communes whose totals run from about 35 to 100 (every band), one that sent nothing."""
+    root = tmp_path_factory.mktemp("large")
+    inbox = root / "hop-thu"
+    inbox.mkdir()
+    units = [Unit(f"L{i:02}", f"Xã Thử {i:02}", "xã") for i in range(60)]
+    for i, unit in enumerate(units):
+        share = D("0.35") + D("0.65") * i / 59
+        scores = {leaf.code: _allowed_score(leaf, share) for leaf in RUBRIC.scorable() if leaf.self_scored}
+        entries = Entries(scores=scores, evidence={code: f"Kế hoạch số {i + 1}/KH-UBND" for code in scores},
+                          explanations={code: "Chưa hoàn thành" for code in scores})
+        make_template(inbox, unit=unit, entries=entries)
+    out = root / "ket-qua"
+    run_harvest(RUBRIC, [inbox], [*units, MAU_YEN], out, period=parse_period("2024"), workers=1)
+    result = cli("report", out, "--out", root / "bao-cao")
+    assert result.exit_code == 0, result.output
+    [summary] = (root / "bao-cao").glob("bao-cao-tong-hop*.docx")
+    return summary
+
+
+def _keeps_with_next(paragraph) -> bool:
+    return bool(paragraph.paragraph_format.keep_with_next)
+
+
+def test_summary_headings_and_captions_keep_with_what_follows_and_table_headers_repeat(large_round):
+    document = Document(str(large_round))
+    body = list(document.element.body.iterchildren())
+    paragraphs = {p._p: p for p in document.paragraphs}
+    tables = [child for child in body if child.tag == qn("w:tbl")]
+    assert len(tables) >= 3  # the office header, the ranking, the areas (then the signature)
+    for table in tables[1:3]:
+        before = paragraphs[body[body.index(table) - 1]]
+        assert before.text.strip() and _keeps_with_next(before), before.text  # its caption
+        header = table.find(qn("w:tr"))
+        assert header.find(f"{qn('w:trPr')}/{qn('w:tblHeader')}") is not None  # repeats on every page
+    headings = [p for p in document.paragraphs if re.match(r"\d\. ", p.text) and p.runs and p.runs[0].bold]
+    assert [h.text[:2] for h in headings] == ["1.", "2.", "3.", "4."]
+    assert all(_keeps_with_next(h) for h in headings)
+    chart = next(p for p in document.paragraphs if p._p.findall(f".//{qn('w:drawing')}"))
+    assert _keeps_with_next(chart)  # with its caption "Biểu đồ: …"
+    ranking = next(p for p in document.paragraphs if p.text.startswith("Bảng xếp hạng"))
+    assert not _keeps_with_next(document.paragraphs[0])  # only headings and captions are kept
+    assert _keeps_with_next(ranking)
+
+
+def test_band_chart_gives_each_band_its_own_colour_distinct_in_grey(large_round, tmp_path):
+    from PIL import Image
+
+    from cchc_xls.rank import GROUP_COLOURS
+
+    greys = [0.299 * int(c[1:3], 16) / 255 + 0.587 * int(c[3:5], 16) / 255 + 0.114 * int(c[5:7], 16) / 255
+             for c in GROUP_COLOURS]
+    assert all(abs(a - b) >= 0.12 for i, a in enumerate(greys) for b in greys[i + 1:]), greys
+    with zipfile.ZipFile(large_round) as docx:
+        [name] = [n for n in docx.namelist() if n.startswith("word/media/")]
+        (tmp_path / "chart.png").write_bytes(docx.read(name))
+    image = Image.open(tmp_path / "chart.png").convert("RGB")
+    colours = {"#%02X%02X%02X" % rgb for _, rgb in image.getcolors(image.width * image.height)}
+    data = json.loads((large_round.parent.parent / "ket-qua" / "harvest.json").read_text(encoding="utf-8"))
+    counted = {u["group"] for u in data["units"] if u["rank"] is not None}
+    bands = [b.name for b in RUBRIC.bands]
+    assert len(counted) >= 3 and len(bands) <= len(GROUP_COLOURS)
+    for index, band in enumerate(bands):  # a bar in its band's colour where the band has units, else none
+        assert (GROUP_COLOURS[index] in colours) == (band in counted), band
+
+
+@pytest.mark.libreoffice
+def test_summary_of_a_large_round_never_ends_a_page_with_a_heading_or_caption(large_round, tmp_path):
+    needs_libreoffice()
+    pdf = libreoffice_convert(large_round, "pdf", tmp_path)
+    pages = [unicodedata.normalize("NFC", page) for page in pdf_text(pdf).split("\f") if page.strip()]
+    assert len(pages) >= 3
+    ranking = next(i for i, page in enumerate(pages) if "Bảng xếp hạng" in page)
+    after = pages[ranking].split("Bảng xếp hạng", 1)[1]
+    assert re.search(r"Số\s+Đơn vị", after) and "Thử 59" in after  # the caption, the header row, the first unit
+    for number, page in enumerate(pages[:-1], start=1):
+        lines = [line.strip() for line in page.splitlines() if line.strip()]
+        last = lines[-2] if lines[-1].isdigit() else lines[-1]  # above the page number
+        assert not re.match(r"\d\. |Bảng xếp hạng|Tỷ lệ điểm đạt bình quân|Các lĩnh vực còn yếu|Các tiêu chí", last), \
+            (number, last)
+    # the ranking table's header row is printed again on the pages it continues on
+    assert sum(1 for page in pages if re.search(r"Số\s+Đơn vị", page)) >= 2
+
+
+# ---------------------------------------------------------------------------------------------
 # PDF with LibreOffice: the ranking, a commune report, the summary
 
 
