@@ -29,7 +29,7 @@ from cchc_xls.outputs import keep_earlier, safe_text, write_atomic
 from cchc_xls.layout import RANKING_LAYOUT
 from cchc_xls.numbers import ZERO, format_vn, normalize
 from cchc_xls.profile import OfficeProfile, legacy_office, upper_vn
-from cchc_xls.score import cut, cut_percent, submission_counts
+from cchc_xls.score import cut, cut_percent, submission_counts, survey_max
 from cchc_xls.resources import data_dir
 from cchc_xls.rank import group_colour, ranking_note, total_parts
 from cchc_xls.results import Results, UnitRow, load_results, ranking_sections
@@ -522,11 +522,8 @@ def write_phu_luc_ii_docx(results: Results, path: Path, profile: OfficeProfile |
     profile = profile if profile is not None else results.profile
     period = results.period
     survey = [leaf for leaf in results.rubric.leaves() if not leaf.self_scored]
-    footnote = ""
-    if survey:
-        share = format_vn(sum((leaf.max for leaf in survey), ZERO))
-        footnote = (f"Ghi chú: điểm tự chấm không gồm các tiêu chí do tỉnh chấm ({', '.join(l.code for l in survey)}; "
-                    f"tối đa {share} điểm); điểm thẩm định đã gồm.")
+    footnote = RANKING_LAYOUT.texts["survey_note"].format(  # the workbook's note under its table
+        codes=", ".join(leaf.code for leaf in survey), max=format_vn(survey_max(results.rubric))) if survey else ""
     part_headers = [header for header, _, _ in total_parts(results.rubric)]
     context = {**office_fields(profile, period), "rows": ranking_rows(results),
                "part_headers": part_headers, "part_span": len(part_headers),

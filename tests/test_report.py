@@ -409,6 +409,15 @@ def _grid(table) -> list[str]:
     return [c.get(qn("w:w")) for c in table._tbl.tblGrid.findall(qn("w:gridCol"))]
 
 
+def test_phu_luc_ii_in_word_and_in_the_workbook_carry_the_same_survey_note(harvested):
+    from openpyxl import load_workbook
+
+    note = "Ghi chú: điểm tự chấm không gồm các tiêu chí do tỉnh chấm (II.2, II.3; tối đa 24 điểm); điểm thẩm định đã gồm."
+    assert note in [p.text for p in Document(str(harvested / "phu-luc-ii.docx")).paragraphs]
+    sheet = load_workbook(harvested / "phu-luc-ii.xlsx")["Phụ lục II"]
+    assert note in [cell.value for row in sheet.iter_rows() for cell in row]
+
+
 def test_phu_luc_ii_in_word_without_bonus_or_penalty_keeps_its_seven_columns(harvested):
     document = Document(str(harvested / "phu-luc-ii.docx"))
     table = document.tables[0]
