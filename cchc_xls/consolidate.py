@@ -98,6 +98,9 @@ def file_json(file) -> dict:
         "saved_at": file.modified.isoformat() if file.modified else None,
         "received_at": file.received_at.isoformat() if file.received_at else None,
         "sender": file.sender or None,
+        # what the file is by its identity (layout.KIND_*), None when none was read: the page tells
+        # the communes' explanations and the council's workbooks from their returns by it
+        "kind": file.kind if file.identity else None,
         "findings": [
             {"code": f.code, "severity": f.severity, "sheet": f.sheet, "cell": f.cell, "node": f.node,
              "message": f.message}

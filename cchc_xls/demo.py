@@ -33,6 +33,7 @@ from cchc_xls.profile import OfficeProfile
 from cchc_xls.report import Reports, write_reports
 from cchc_xls.results import load_results
 from cchc_xls.resources import data_dir
+from cchc_xls import rounds
 from cchc_xls.rounds import ROUND_FILE, RoundSettings, save_round
 from cchc_xls.rubric import Rubric, load_rubric
 from cchc_xls.units import Unit, load_units, parse_period
@@ -108,11 +109,11 @@ def run_demo(out_dir: Path) -> DemoOutputs:
     period = parse_period(str(sample.get("period", "2024")))
     units = load_units(units_path)
     _prepare(out_dir)
-    templates_dir = out_dir / "1-mau-gui-xa"
-    inbox = out_dir / "2-hop-thu"
-    results_dir = out_dir / "3-ket-qua-tu-cham"
-    final_dir = out_dir / "5-ket-qua-tham-dinh"
-    reports_dir = out_dir / "6-bao-cao"
+    templates_dir = out_dir / rounds.TEMPLATES
+    inbox = out_dir / rounds.INBOX
+    results_dir = out_dir / rounds.SELF_RESULTS
+    final_dir = out_dir / rounds.FINAL_RESULTS
+    reports_dir = out_dir / rounds.REPORTS
     generated = generate_templates(rubric, units, period, templates_dir, profile=SAMPLE_PROFILE, deadline=SAMPLE_DEADLINE)
     options = Options(office=SAMPLE_OFFICE, deadline=SAMPLE_DEADLINE, batch=generated.batch,
                       generated_at=datetime.now(timezone.utc).replace(microsecond=0).isoformat())
@@ -148,7 +149,7 @@ def run_demo(out_dir: Path) -> DemoOutputs:
 
     feedback = {"deadline": parse_deadline(SAMPLE_DEADLINE)}
     harvest = run_harvest(rubric, [inbox], units, results_dir, period=period, profile=SAMPLE_PROFILE, **feedback)
-    appraisal_dir = out_dir / "4-tham-dinh"
+    appraisal_dir = out_dir / rounds.APPRAISAL
     outputs = write_appraisal_workbooks(results_dir, appraisal_dir, by="unit")
     _fill_appraisals(outputs, results_dir, sample.get("appraisal") or {})
     # the explanation round: the communes the council cut explain by e-mail, the council decides
@@ -214,11 +215,9 @@ def _fill_round2(second, results, plan: dict, appraisal_dir: Path) -> None:
         workbook.save(appraisal_dir / path.name)
 
 
-EXPLANATION_FOLDER = "7-giai-trinh"  # the explanation workbooks sent to the communes
-ROUND2_FOLDER = "8-tham-dinh-lan-2"  # the council's round-2 workbooks as written; filled ones go to 4-tham-dinh
-DEMO_FOLDERS = ("1-mau-gui-xa", "2-hop-thu", "3-ket-qua-tu-cham", "4-tham-dinh", "5-ket-qua-tham-dinh", "6-bao-cao",
-                EXPLANATION_FOLDER, ROUND2_FOLDER,
-                "3-ket-qua", "4-bao-cao")  # the last two: folders of earlier versions of the demo
+EXPLANATION_FOLDER = rounds.EXPLANATION  # the explanation workbooks sent to the communes
+ROUND2_FOLDER = rounds.ROUND2  # the council's round-2 workbooks as written; filled ones go to 4-tham-dinh
+DEMO_FOLDERS = (*rounds.FOLDERS, "3-ket-qua", "4-bao-cao")  # the last two: folders of earlier versions of the demo
 MARKER = ".cchc-demo"
 
 
@@ -240,7 +239,7 @@ def _write_round_file(out_dir: Path, units_path: Path, rubric_id: str, period: s
     save_round(out_dir, RoundSettings(
         title="Chạy thử trên dữ liệu mẫu (huyện Mẫu)", rubric=rubric_id, units=UNITS_COPY, period=period,
         issuer=SAMPLE_ISSUER, office=SAMPLE_OFFICE, signer_title=SAMPLE_PROFILE.title, place="Mẫu",
-        deadline=SAMPLE_DEADLINE))
+        deadline=SAMPLE_DEADLINE, explanation_deadline=SAMPLE_EXPLANATION_DEADLINE))
 
 
 def _fill_appraisals(outputs, results_dir: Path, plan: dict) -> None:

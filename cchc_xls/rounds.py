@@ -24,7 +24,9 @@ APPRAISAL = "4-tham-dinh"
 APPRAISAL_BLANK = "mau-trong"  # inside APPRAISAL: the workbooks as written, before the council fills them
 FINAL_RESULTS = "5-ket-qua-tham-dinh"
 REPORTS = "6-bao-cao"
-FOLDERS = (TEMPLATES, INBOX, SELF_RESULTS, APPRAISAL, FINAL_RESULTS, REPORTS)
+EXPLANATION = "7-giai-trinh"  # the explanation workbooks sent to the communes (filled ones come back to INBOX)
+ROUND2 = "8-tham-dinh-lan-2"  # the council's round-2 workbooks as written (filled ones go to APPRAISAL)
+FOLDERS = (TEMPLATES, INBOX, SELF_RESULTS, APPRAISAL, FINAL_RESULTS, REPORTS, EXPLANATION, ROUND2)
 PROFILE_KEYS = ("issuer", "office", "signer_title", "signer_name", "place")
 ROUND_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,60}$")  # a round's folder name (also in URLs)
 
@@ -44,6 +46,7 @@ class RoundSettings:
     place: str = ""
     deadline: str = ""  # the communes' deadline, as people write it (15/12/2024)
     appraisal_deadline: str = ""
+    explanation_deadline: str = ""  # the communes' deadline to send their explanation back
 
 
 def load_round(folder: Path) -> RoundSettings:

@@ -371,7 +371,9 @@ def test_every_state_change_is_a_post(page):
     set_up_round(page)
     for url in ("/dot/cchc-2024/gui/tao-phieu", "/dot/cchc-2024/nhan/thu", "/dot/cchc-2024/nhan/tai-len",
                 "/dot/cchc-2024/tham-dinh/tao", "/dot/cchc-2024/tham-dinh/ghep", "/dot/cchc-2024/ket-qua/xep-hang",
-                "/dot/cchc-2024/ket-qua/bao-cao", "/dot-moi", "/dang-xuat"):
+                "/dot/cchc-2024/ket-qua/bao-cao", "/dot/cchc-2024/giai-trinh/tao", "/dot/cchc-2024/giai-trinh/tai-len",
+                "/dot/cchc-2024/giai-trinh/thu", "/dot/cchc-2024/giai-trinh/lan-2/tao",
+                "/dot/cchc-2024/giai-trinh/lan-2/tai-len", "/dot/cchc-2024/giai-trinh/lan-2/ghep", "/dot-moi", "/dang-xuat"):
         assert page.get(url).status_code == 405, url
 
 
@@ -469,7 +471,8 @@ def test_pages_have_no_inline_script_or_style_and_no_other_origin(page):
     set_up_round(page)
     generate(page)
     for url in ("/", "/dot/cchc-2024/", "/dot/cchc-2024/thiet-lap", "/dot/cchc-2024/gui", "/dot/cchc-2024/nhan",
-                "/dot/cchc-2024/tham-dinh", "/dot/cchc-2024/ket-qua", "/dang-nhap", "/khong-co"):
+                "/dot/cchc-2024/tham-dinh", "/dot/cchc-2024/giai-trinh", "/dot/cchc-2024/ket-qua", "/dang-nhap",
+                "/khong-co"):
         html = text(page.get(url))
         assert not re.search(r"<script(?![^>]*\bsrc=)", html), url
         assert " style=" not in html and "<style" not in html and " on" + "click=" not in html, url
@@ -501,6 +504,11 @@ def test_start_page_lists_the_demo_round_and_other_results(tmp_path):
     assert "<td class=\"nowrap\">Lỗi</td><td class=\"nowrap\">Phụ lục I</td><td>D82</td><td>Điểm tự đánh giá 2,5 vượt điểm tối đa 2 của tiêu chí 5.2" in commune
     for url in ("/dot/demo/", "/dot/demo/thiet-lap", "/dot/demo/gui", "/dot/demo/nhan", "/dot/demo/tham-dinh"):
         assert client.get(url).status_code == 200, url
+    # the demo's explanation round, as the command line played it, continues on the page
+    explained = text(client.get("/dot/demo/giai-trinh"))
+    assert "Các đơn vị cần giải trình (4) · đã gửi lại 2" in explained and "10/01/2025" in explained
+    assert "Tiêu chí Hội đồng chấm lần 2 (1)" in explained and "4 bảng thẩm định lần 2" in explained
+    assert "Tự chấm, thẩm định, giải trình" in text(client.get("/dot/demo/don-vi/M07"))
     assert client.get("/dot/khong-co/").status_code == 404
     assert client.get("/dot/demo/don-vi/KHONG").status_code == 404
 

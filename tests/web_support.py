@@ -9,7 +9,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from cchc_xls.layout import APPRAISAL_SHEET
+from cchc_xls.layout import APPRAISAL_SHEET, EXPLANATION_LAYOUT, HEADER_SCAN_ROWS, ROUND2_LAYOUT
 from cchc_xls.rubric import load_rubric
 
 from support import fill_workbook
@@ -44,8 +44,9 @@ def fill_return(template: Path, out: Path, evidence: str = "Kế hoạch số 12
     return fill_workbook(template, scores, evidence_texts, explanations, out=out)
 
 
-def fill_appraisal(path: Path, cut: Decimal = Decimal("0.5")) -> Path:
-    """The council: every appraised score is the maximum, the first criterion `cut` lower."""
+def fill_appraisal(path: Path, cut: Decimal = Decimal("0.5"), comment: str | None = "Kế hoạch ban hành muộn.") -> Path:
+    """The council: every appraised score is the maximum, the first criterion `cut` lower (with
+    `comment`, when not None)."""
     workbook = load_workbook(path)
     sheet = workbook[APPRAISAL_SHEET]
     header, columns = None, {}
@@ -64,7 +65,49 @@ def fill_appraisal(path: Path, cut: Decimal = Decimal("0.5")) -> Path:
             continue
         value = maxima[code] - (cut if code == first else 0)
         cell.value = float(value)
-        if code == first:
-            sheet.cell(row, columns["Ý kiến thẩm định"]).value = "Kế hoạch ban hành muộn."
+        if code == first and comment is not None:
+            sheet.cell(row, columns["Ý kiến thẩm định"]).value = comment
+    workbook.save(path)
+    return path
+
+
+def _columns(sheet, layout, keys) -> tuple[int, dict[str, int]]:
+    """The header row of a layout's sheet and the column of each key, found by the header texts."""
+    wanted = {layout.header(key): key for key in keys}
+    for row in sheet.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS):
+        found = {wanted[c.value]: c.column for c in row if c.value in wanted}
+        if len(found) == len(wanted):
+            return row[0].row, found
+    raise AssertionError(f"no header {sorted(wanted)} in {sheet.title}")
+
+
+def fill_explanation(path: Path, out: Path, replies: dict[str, tuple[str, str]]) -> Path:
+    """A commune's clerk: the explanation and the supplementary evidence typed beside each
+    criterion of `replies` (code -> (explanation, evidence)) in the workbook it received, saved as `out`."""
+    workbook = load_workbook(path)
+    sheet = workbook[EXPLANATION_LAYOUT.sheets[0]]
+    header, columns = _columns(sheet, EXPLANATION_LAYOUT, ("code", "reply", "supplement"))
+    for row in range(header + 1, sheet.max_row + 1):
+        code = sheet.cell(row, columns["code"]).value
+        if code in replies:
+            assert not sheet.cell(row, columns["reply"]).protection.locked
+            sheet.cell(row, columns["reply"]).value, sheet.cell(row, columns["supplement"]).value = replies[code]
+    workbook.save(out)
+    return out
+
+
+def fill_round2(path: Path, scores: dict[tuple[str, str], tuple[Decimal, str]]) -> Path:
+    """The council's second appraisal: (unit, criterion) -> (score, comment) typed into the unlocked
+    cells of a round-2 workbook; the other rows stay blank (round 1's score is kept)."""
+    workbook = load_workbook(path)
+    sheet = workbook[ROUND2_LAYOUT.sheets[0]]
+    header, columns = _columns(sheet, ROUND2_LAYOUT, ("unit_code", "code", "round2", "round2_comment"))
+    for row in range(header + 1, sheet.max_row + 1):
+        key = (sheet.cell(row, columns["unit_code"]).value, sheet.cell(row, columns["code"]).value)
+        if key in scores:
+            assert not sheet.cell(row, columns["round2"]).protection.locked
+            score, comment = scores[key]
+            sheet.cell(row, columns["round2"]).value = float(score)
+            sheet.cell(row, columns["round2_comment"]).value = comment
     workbook.save(path)
     return path

@@ -160,6 +160,82 @@ def appraise(folder: Path, by: str, settings: RoundSettings | None = None):
                                      profile=round_profile(settings) if settings else None)
 
 
+def _final_results(folder: Path) -> Path:
+    """5-ket-qua-tham-dinh, where the explanation round starts from; a clear message without it."""
+    source = Path(folder) / rounds.FINAL_RESULTS
+    if not (source / "harvest.json").is_file():
+        raise CchcError("Chưa ghép điểm thẩm định lần 1: vào bước “Thẩm định”, nhận lại các bảng Hội đồng đã điền "
+                        "và bấm “Ghép điểm thẩm định” trước.")
+    return source
+
+
+def _replace_written(staging: Path, target: Path, pattern: str) -> None:
+    """Move what was written into `staging` into `target`, after removing the earlier set there
+    (files matching `pattern`, and messages.txt): an earlier commune no longer listed must not stay."""
+    import os
+    import shutil
+
+    target.mkdir(parents=True, exist_ok=True)
+    for old in [*target.glob(pattern), target / "messages.txt"]:
+        if old.is_file():
+            old.unlink()
+    for new in sorted(staging.iterdir()):
+        os.replace(new, target / new.name)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def _staged_write(folder: Path, target: str, pattern: str, write):
+    """Run write(staging folder) and keep its files in the round's `target` folder only when all of
+    it was written (a failed run leaves the earlier set whole)."""
+    import shutil
+    import tempfile
+
+    staging = Path(tempfile.mkdtemp(prefix=".dang-ghi-", dir=folder))
+    try:
+        outputs = write(staging)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _replace_written(staging, Path(folder) / target, pattern)
+    return outputs
+
+
+def explain(folder: Path, settings: RoundSettings) -> list[str]:
+    """`cchc explain` of 5-ket-qua-tham-dinh into 7-giai-trinh, with the round's explanation
+    deadline and office profile; the codes of the communes asked to explain (none: [])."""
+    from cchc_xls.explanation_write import write_explanation_workbooks
+
+    source = _final_results(folder)
+    outputs = _staged_write(Path(folder), rounds.EXPLANATION, "giai-trinh_*.xlsx", lambda out: write_explanation_workbooks(
+        source, out, deadline=settings.explanation_deadline, profile=round_profile(settings)))
+    return list(outputs.units)
+
+
+def appraise_round2(folder: Path, by: str, settings: RoundSettings) -> int:
+    """`cchc appraise --round 2` of 5-ket-qua-tham-dinh into 8-tham-dinh-lan-2 (by unit or by area);
+    the number of workbooks written."""
+    from cchc_xls.explanation_write import write_round2_workbooks
+
+    source = _final_results(folder)
+    outputs = _staged_write(Path(folder), rounds.ROUND2, "tham-dinh-lan-2_*.xlsx", lambda out: write_round2_workbooks(
+        source, out, by=by, profile=round_profile(settings)))
+    return len(outputs.workbooks)
+
+
+def disputed_codes(results: Results, unit: UnitRow) -> list[str]:
+    """The criteria of a commune that go to the explanation round (explanation_write's rule)."""
+    from cchc_xls.explanation_write import disputed_codes as codes
+
+    return codes(results, unit)
+
+
+def explanation_file_name(unit: UnitRow, results: Results) -> str:
+    """The name `cchc explain` gives a commune's explanation workbook."""
+    from cchc_xls.explanation_write import explanation_file_name as name
+
+    return name(unit, results.period.key if results.period else "ky")
+
+
 def rank(results_dir: Path, settings: RoundSettings):
     """`cchc rank`: rebuild phu-luc-ii.xlsx and phu-luc-ii.docx for the round's office profile."""
     from cchc_xls.pipeline import run_rank

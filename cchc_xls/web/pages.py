@@ -95,6 +95,8 @@ def step_state(folder: Path) -> dict:
         "harvested": (folder / rounds.SELF_RESULTS / "harvest.json").is_file(),
         "appraisal": (folder / rounds.APPRAISAL).is_dir(),
         "final": (folder / rounds.FINAL_RESULTS / "harvest.json").is_file(),
+        "explained": (folder / rounds.EXPLANATION).is_dir(),
+        "round2": any((folder / rounds.ROUND2).glob("*.xlsx")),
         "reports": (folder / rounds.REPORTS).is_dir(),
     }
 
@@ -197,7 +199,7 @@ def setup(name):
     if request.method == "POST":
         form = request.form
         changes = {key: form.get(key, "").strip() for key in
-                   ("title", "period", "deadline", "appraisal_deadline", *rounds.PROFILE_KEYS)}
+                   ("title", "period", "deadline", "appraisal_deadline", "explanation_deadline", *rounds.PROFILE_KEYS)}
         if form.get("period") and not _valid_period(changes["period"]):
             checks["period"] = library.Check(False, ("Kỳ đánh giá là năm (2024) hoặc nửa năm (2024-H1).",))
             changes.pop("period")
@@ -318,6 +320,7 @@ def commune(name, code):
     return render_round("commune.html", name, folder, unit=unit, files=shown,
                         message=library.feedback_message(results_dir, unit),
                         lines=views.score_lines(results, unit), results=results,
+                        history=views.history_lines(results, unit),
                         row=next(r for r in views.commune_rows(results) if r.unit.code == code))
 
 
@@ -381,7 +384,106 @@ def merge_appraisal(name):
     return _start_harvest(name, folder, with_appraisal=True, back="appraise")
 
 
-# --- 4. results ---------------------------------------------------------------------------------
+# --- 5. the explanation round and round 2 ------------------------------------------------------
+@route("/dot/<name>/giai-trinh", ["GET"])
+def explanation(name):
+    """Step 5: the communes the council cut explain; the council's second appraisal."""
+    folder = round_dir(name)
+    out, second = folder / rounds.EXPLANATION, folder / rounds.ROUND2
+    final = results_or_none(folder / rounds.FINAL_RESULTS)
+    workbooks = sorted(out.glob("giai-trinh_*.xlsx")) if out.is_dir() else []
+    messages = out / "messages.txt"
+    texts = views.split_messages(messages.read_text(encoding="utf-8")) if messages.is_file() else []
+    rows = views.explanation_rows(final, workbooks, texts, library.disputed_codes)
+    round2_blanks = sorted(second.glob("*.xlsx")) if second.is_dir() else []
+    returned = [p for p in rounds.appraisal_inputs(folder) if p.is_file() and p.name.startswith("tham-dinh-lan-2")]
+    changed = []  # every criterion round 2 scored, with its whole history
+    if final:
+        for unit in final.submitted():
+            changed += [(unit, line) for line in views.history_lines(final, unit) if line.round2]
+    return render_round("explanation.html", name, folder, final=final, rows=rows, workbooks=workbooks,
+                        messages=messages if messages.is_file() else None, out=out,
+                        appraised=bool(final and any(u.appraisal or u.appraisal_comments for u in final.submitted())),
+                        not_harvested=_not_harvested(folder), round2_blanks=round2_blanks, returned=returned,
+                        round2_files=views.later_files(final, views.KIND_ROUND2), changed=changed,
+                        max_mb=current_app.config["CCHC_MAX_FILE"] // (1024 * 1024))
+
+
+@route("/dot/<name>/giai-trinh/tao", ["POST"])
+def write_explanation(name):
+    """Write the explanation workbooks and messages (again only when confirmed)."""
+    folder = round_dir(name)
+    if any((folder / rounds.EXPLANATION).glob("giai-trinh_*.xlsx")) and request.form.get("confirm") != "1":
+        flash("Đã có bảng giải trình: đánh dấu “Tôi hiểu, lập lại bảng giải trình” nếu thật sự muốn lập lại.", "error")
+        return redirect(url_for("explanation", name=name))
+    try:
+        codes = library.explain(folder, settings_of(folder))
+        if codes:
+            flash(f"Đã lập {len(codes)} bảng giải trình và nội dung tin nhắn gửi các đơn vị: {', '.join(codes)}.", "ok")
+        else:
+            flash("Không đơn vị nào cần giải trình: Hội đồng không chấm thấp hơn điểm tự đánh giá và không có ý kiến "
+                  "ở tiêu chí nào.", "ok")
+    except library.CchcError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("explanation", name=name))
+
+
+@route("/dot/<name>/giai-trinh/bang-giai-trinh.zip", ["GET"])
+def explanation_zip(name):
+    """The explanation workbooks (and messages.txt) as one zip."""
+    folder = round_dir(name)
+    return _zip_download(folder / rounds.EXPLANATION, f"bang-giai-trinh_{name}.zip")
+
+
+@route("/dot/<name>/giai-trinh/tai-len", ["POST"])
+def upload_explanations(name):
+    """The communes' filled explanation workbooks into the inbox, harvested with everything else."""
+    folder = round_dir(name)
+    return _upload(name, folder, folder / rounds.INBOX, "explanation")
+
+
+@route("/dot/<name>/giai-trinh/thu", ["POST"])
+def harvest_explanations(name):
+    """Harvest the inbox with the council's workbooks again (the explanations come in with it)."""
+    folder = round_dir(name)
+    return _start_harvest(name, folder, with_appraisal=True, back="explanation")
+
+
+@route("/dot/<name>/giai-trinh/lan-2/tao", ["POST"])
+def write_round2(name):
+    """Write the council's round-2 workbooks (by unit or by area)."""
+    folder = round_dir(name)
+    by = "area" if request.form.get("by") == "area" else "unit"
+    try:
+        count = library.appraise_round2(folder, by, settings_of(folder))
+        flash(f"Đã lập {count} bảng thẩm định lần 2.", "ok")
+    except library.CchcError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("explanation", name=name))
+
+
+@route("/dot/<name>/giai-trinh/bang-tham-dinh-lan-2.zip", ["GET"])
+def round2_zip(name):
+    """The blank round-2 workbooks as one zip."""
+    folder = round_dir(name)
+    return _zip_download(folder / rounds.ROUND2, f"bang-tham-dinh-lan-2_{name}.zip")
+
+
+@route("/dot/<name>/giai-trinh/lan-2/tai-len", ["POST"])
+def upload_round2(name):
+    """The council's filled round-2 workbooks into 4-tham-dinh, beside round 1's."""
+    folder = round_dir(name)
+    return _upload(name, folder, folder / rounds.APPRAISAL, "explanation")
+
+
+@route("/dot/<name>/giai-trinh/lan-2/ghep", ["POST"])
+def merge_round2(name):
+    """Harvest everything again: round 2's scores replace round 1's."""
+    folder = round_dir(name)
+    return _start_harvest(name, folder, with_appraisal=True, back="explanation")
+
+
+# --- 6. results ---------------------------------------------------------------------------------
 @route("/dot/<name>/ket-qua", ["GET"])
 def results_page(name):
     """Step 5: ranking, chart, heat map, downloads."""
@@ -506,6 +608,19 @@ def _start_harvest(name: str, folder: Path, *, with_appraisal: bool, back: str):
     if job is None:
         flash("Đang thu và kiểm tra cho đợt này: chờ xong rồi chạy lại.", "error")
     return redirect(url_for(back, name=name, **({"dang-chay": "1"} if job else {})))
+
+
+def _not_harvested(folder: Path) -> list[str]:
+    """Files put into the inbox or 4-tham-dinh after the last merge (5-ket-qua-tham-dinh): not
+    counted until the next harvest."""
+    done = folder / rounds.FINAL_RESULTS / "harvest.json"
+    if not done.is_file():
+        return []
+    since = done.stat().st_mtime
+    inbox = folder / rounds.INBOX
+    candidates = [p for p in inbox.rglob("*") if p.is_file()] if inbox.is_dir() else []
+    candidates += [p for p in rounds.appraisal_inputs(folder) if p.is_file()]
+    return sorted(p.name for p in candidates if p.stat().st_mtime > since)
 
 
 def _zip_download(folder: Path, download_name: str):

@@ -56,7 +56,8 @@ def commune_rows(results: Results, wanted: str = "tat-ca", order: str = "ma") ->
     rows = []
     for unit in results.units:
         files = by_unit.get(unit.code, [])
-        counted = [f for f in files if f.get("status") in ("accepted", "rejected")]
+        # a commune's returns only: its explanation (and the council's workbooks) have their own step
+        counted = [f for f in files if f.get("status") in ("accepted", "rejected") and is_return(f)]
         findings = [x for f in counted for x in f.get("findings") or []]
         errors, warnings = count(findings, "error"), count(findings, "warning")
         if unit.status == "missing":
@@ -175,3 +176,117 @@ def reminder_text(unit: UnitRow, office: str, deadline: str, period: str) -> str
     return (f"Kính gửi {unit.committee},\n"
             f"Đến nay {who} chưa nhận được phiếu tự đánh giá, chấm điểm Chỉ số CCHC kỳ {period} của đơn vị. "
             f"Đề nghị đơn vị điền phiếu đã được gửi (tệp có mã {unit.code}) và gửi lại{when}.\nTrân trọng.")
+
+
+# --- the explanation round and round 2 ---------------------------------------------------------
+KIND_EXPLANATION, KIND_ROUND2 = "explanation", "appraisal-round2"  # layout.KIND_*, as harvest.json writes them
+_KIND_BY_FINDING = {"explanation.merged": KIND_EXPLANATION, "explanation.replaced": KIND_EXPLANATION,
+                    "round2.merged": KIND_ROUND2}
+MESSAGE_SEPARATOR = "\n" + "=" * 72 + "\n"  # between two messages in messages.txt
+
+
+def file_kind(item: dict) -> str | None:
+    """What a file of harvest.json is (layout.KIND_*): the kind the harvest recorded; for a
+    harvest.json written before it did, guessed from the findings only the explanation round gives."""
+    if item.get("kind"):
+        return str(item["kind"])
+    for finding in item.get("findings") or []:
+        if finding.get("code") in _KIND_BY_FINDING:
+            return _KIND_BY_FINDING[finding["code"]]
+    return None
+
+
+def is_return(item: dict) -> bool:
+    """A commune's self-assessment (or a file not identified at all): what the communes' table counts."""
+    return file_kind(item) in (None, "self")
+
+
+@dataclass(frozen=True)
+class ExplanationRow:
+    """One commune asked to explain: its workbook, its message, what came back from it."""
+
+    unit: UnitRow
+    disputed: tuple[str, ...]  # the criteria asked about
+    workbook: object  # Path of the workbook in 7-giai-trinh
+    message: str
+    replies: tuple[dict, ...]  # its explanation files in the harvest, findings sorted
+    explained: tuple[str, ...]  # criteria with an explanation merged
+
+    @property
+    def replied(self) -> bool:
+        """Something came back from the commune (an explanation file was harvested)."""
+        return bool(self.replies)
+
+    @property
+    def has_errors(self) -> bool:
+        """One of its explanation files has an error (something not merged)."""
+        return any(f.get("severity") == "error" for r in self.replies for f in r["findings"])
+
+
+def split_messages(text: str) -> list[str]:
+    """messages.txt as its messages."""
+    return [part.strip("\n") for part in text.split(MESSAGE_SEPARATOR) if part.strip()]
+
+
+def explanation_rows(results: Results | None, workbooks: list, messages: list[str], disputed) -> list[ExplanationRow]:
+    """The communes whose explanation workbook is in 7-giai-trinh (`workbooks`, named
+    giai-trinh_<code>_…), each with the message naming its file and what the harvest `results`
+    holds from it; `disputed(results, unit)` gives the criteria asked about."""
+    units = {u.code: u for u in results.units} if results else {}
+    by_unit = files_by_unit(results) if results else {}
+    rows = []
+    for path in workbooks:
+        parts = path.name.split("_")
+        unit = units.get(parts[1]) if len(parts) > 2 else None
+        if unit is None:
+            continue
+        replies = tuple(dict(f, findings=sorted_findings(f.get("findings") or []))
+                        for f in by_unit.get(unit.code, []) if file_kind(f) == KIND_EXPLANATION)
+        explained = tuple(code for code, steps in unit.history.items() if steps.get("explanation"))
+        message = next((m for m in messages if path.name in m), "")
+        rows.append(ExplanationRow(unit, tuple(disputed(results, unit)), path, message, replies, explained))
+    return rows
+
+
+def later_files(results: Results | None, kind: str) -> list[dict]:
+    """The files of one kind of the explanation round in a harvest, findings sorted, newest name last."""
+    if results is None:
+        return []
+    return [dict(f, name=str(f.get("path", "")).replace("\\", "/").split("/")[-1].split(" › ")[-1],
+                 findings=sorted_findings(f.get("findings") or []))
+            for f in results.files if file_kind(f) == kind]
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    """One disputed criterion of a commune: each step's score and words, as the page writes them."""
+
+    code: str
+    label: str
+    max: str
+    self_score: str
+    round1: str
+    round1_comment: str
+    explanation: str
+    supplement: str
+    round2: str
+    round2_comment: str
+    final: str
+    changed: bool  # round 2 gave a score other than round 1's
+
+
+def history_lines(results: Results, unit: UnitRow) -> list[HistoryLine]:
+    """The criteria harvest.json keeps a history of (self → round 1 → explanation → round 2), in rubric order."""
+    lines = []
+    for leaf in results.rubric.scorable():
+        steps = unit.history.get(leaf.code)
+        if not steps:
+            continue
+        first, reply, second = steps.get("round1") or {}, steps.get("explanation") or {}, steps.get("round2") or {}
+        round2 = second.get("score")
+        lines.append(HistoryLine(
+            leaf.code, leaf.label, format_vn(leaf.max), format_vn((steps.get("self") or {}).get("score")),
+            format_vn(first.get("score")), first.get("comment", ""), reply.get("text", ""), reply.get("evidence", ""),
+            format_vn(round2), second.get("comment", ""), format_vn(unit.appraisal.get(leaf.code)),
+            round2 is not None and round2 != first.get("score")))
+    return lines
