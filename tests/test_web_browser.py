@@ -1,5 +1,6 @@
 """A whole year in a real headless Chromium (issue 17): set up, generate, upload the returns (also
-by drag and drop), harvest with the progress bar, open a commune, appraise, rank, download.
+by drag and drop), harvest with the progress bar, open a commune, appraise, the explanation round
+and round 2, rank, download.
 
 Runs against the app served by werkzeug on a free localhost port in a thread; Chromium is
 Debian's `chromium` with `chromedriver` through Selenium. Without them the test is skipped,
@@ -18,7 +19,7 @@ from decimal import Decimal
 import pytest
 
 from browser import chromium, needs_browser, served
-from web_support import UNITS_CSV, XSS_SCRIPT, fill_appraisal, fill_return
+from web_support import RUBRIC, UNITS_CSV, XSS_SCRIPT, fill_appraisal, fill_explanation, fill_return, fill_round2
 
 pytestmark = pytest.mark.browser
 
@@ -174,11 +175,59 @@ def test_a_whole_year_in_the_browser(tmp_path):
         wait_for(d, lambda _: "Đã thu và kiểm tra xong." in body(d), "the appraisal is merged")
         assert "Thẩm định chưa đủ (0)" in body(d)
 
-        # results: the official ranking, the chart, the reports, the downloads
-        click_link(d, "5. Kết quả")
+        # the explanation round: both communes lost points with a comment; Hà Bắc explains
+        click_link(d, "Tiếp: giải trình, thẩm định lần 2 →")
+        assert d.find_element("tag name", "h1").text == "5. Giải trình và thẩm định lần 2"
+        click_button(d, "Lập bảng giải trình")
+        assert "Đã lập 2 bảng giải trình và nội dung tin nhắn gửi các đơn vị: T01, T02." in body(d)
+        assert "Các đơn vị cần giải trình (2) · đã gửi lại 0" in body(d)
+        copy = d.find_element("css selector", "details.message[open] .copy-button")
+        copy.click()
+        wait_for(d, lambda _: copy.text == "Đã sao chép", "the copy button answers")
+        assert "giai-trinh_T01_xa-ha-bac_2024.xlsx" in d.find_element("id", "giai-trinh-1").get_attribute("value")
+        href = d.find_element("css selector", "#explanations tbody tr:first-child a[href*='giai-trinh_T01']").get_attribute("href")
+        with urllib.request.urlopen(href) as response:
+            (tmp_path / "giai-trinh.xlsx").write_bytes(response.read())
+        first = RUBRIC.scorable()[0]
+        reply = fill_explanation(tmp_path / "giai-trinh.xlsx", tmp_path / "Giai trinh Ha Bac.xlsx",
+                                 {first.code: ("Kế hoạch đã ban hành đúng hạn.", "Kế hoạch số 12/KH-UBND")})
+        forms = d.find_elements("css selector", "form[data-drop]")
+        forms[0].find_element("css selector", "input[type=file]").send_keys(str(reply))
+        navigate_by(d, forms[0].find_element("css selector", "button"))
+        assert "Đã nhận 1 tệp vào 2-hop-thu: Giai trinh Ha Bac.xlsx" in body(d) and "chưa được tính" in body(d)
+        click_button(d, "Thu lại")
+        wait_for(d, lambda _: "Đã thu và kiểm tra xong." in body(d), "the explanations are harvested")
+        assert "Các đơn vị cần giải trình (2) · đã gửi lại 1" in body(d)
+        rows = [r.text for r in d.find_elements("css selector", "#explanations tbody tr")]
+        assert "Đã gửi lại" in rows[0] and "Chưa gửi lại" in rows[1] and rows[1].startswith("T02")
+
+        # round 2: the council restores Hà Bắc's half point
+        click_button(d, "Lập bảng thẩm định lần 2")
+        assert "Đã lập 2 bảng thẩm định lần 2." in body(d)
+        href = d.find_element("link text", "tải tất cả bảng lần 2 (.zip)").get_attribute("href")
+        with urllib.request.urlopen(href) as response:
+            second = zipfile.ZipFile(io.BytesIO(response.read()))
+        name = next(n for n in second.namelist() if "_T01_" in n)
+        (tmp_path / name).write_bytes(second.read(name))
+        fill_round2(tmp_path / name, {("T01", first.code): (first.max, "Chấp nhận giải trình.")})
+        forms = d.find_elements("css selector", "form[data-drop]")
+        forms[1].find_element("css selector", "input[type=file]").send_keys(str(tmp_path / name))
+        navigate_by(d, forms[1].find_element("css selector", "button"))
+        assert f"Đã nhận 1 tệp vào 4-tham-dinh: {name}" in body(d)
+        click_button(d, "Ghép điểm thẩm định lần 2")
+        wait_for(d, lambda _: "Đã thu và kiểm tra xong." in body(d), "round 2 is merged")
+        changed = d.find_element("id", "round2").text
+        assert "Xã Hà Bắc" in changed and "Kế hoạch đã ban hành đúng hạn." in changed and "Chấp nhận giải trình." in changed
+        click_link(d, "Xã Hà Bắc")
+        history = d.find_element("id", "history").text
+        assert "Kế hoạch ban hành muộn." in history and "Kế hoạch đã ban hành đúng hạn." in history
+        assert "Chấp nhận giải trình." in history and "Điểm thẩm định 100" in body(d)
+
+        # results: the official ranking (round 2 over round 1), the chart, the reports, the downloads
+        click_link(d, "6. Kết quả")
         assert "Xếp hạng chính thức theo điểm thẩm định." in body(d)
         ranking = d.find_element("id", "ranking").text
-        assert "UBND xã Hà Bắc 100 99,5 1 Xuất sắc" in ranking and "UBND thị trấn Hà Trung 99 99,5 1 Xuất sắc" in ranking
+        assert "UBND xã Hà Bắc 100 100 1 Xuất sắc" in ranking and "UBND thị trấn Hà Trung 99 99,5 2 Xuất sắc" in ranking
         assert len(d.find_elements("css selector", "figure.chart svg g.bar rect")) == 2
         click_button(d, "Lập lại Phụ lục II")
         assert "Đã lập lại bảng xếp hạng phu-luc-ii.xlsx." in body(d)

@@ -97,6 +97,7 @@ def step_state(folder: Path) -> dict:
         "final": (folder / rounds.FINAL_RESULTS / "harvest.json").is_file(),
         "explained": (folder / rounds.EXPLANATION).is_dir(),
         "round2": any((folder / rounds.ROUND2).glob("*.xlsx")),
+        "round2_returned": any((folder / rounds.APPRAISAL).glob("tham-dinh-lan-2*")),
         "reports": (folder / rounds.REPORTS).is_dir(),
     }
 
@@ -396,6 +397,7 @@ def explanation(name):
     texts = views.split_messages(messages.read_text(encoding="utf-8")) if messages.is_file() else []
     rows = views.explanation_rows(final, workbooks, texts, library.disputed_codes)
     round2_blanks = sorted(second.glob("*.xlsx")) if second.is_dir() else []
+    # listed by the name `cchc appraise --round 2` gives them; a renamed one is still harvested
     returned = [p for p in rounds.appraisal_inputs(folder) if p.is_file() and p.name.startswith("tham-dinh-lan-2")]
     changed = []  # every criterion round 2 scored, with its whole history
     if final:
