@@ -24,13 +24,16 @@ from cchc_xls.demo import run_demo  # noqa: E402
 from cchc_xls.web import create_app  # noqa: E402
 
 WIDTH = 1200
-SHOTS = [  # (file, path, height of the picture)
-    ("trang-dau.png", "/", 520),
-    ("gui-phieu.png", "/dot/demo/gui", 760),
-    ("nhan-phieu.png", "/dot/demo/nhan", 1000),
-    ("don-vi.png", "/dot/demo/don-vi/M07?nguon=tu-cham", 820),
-    ("tham-dinh.png", "/dot/demo/tham-dinh", 700),
-    ("ket-qua.png", "/dot/demo/ket-qua", 900),
+SHOTS = [  # (file, path, height of the picture, what to scroll to first: a CSS selector, or None)
+    ("trang-dau.png", "/", 520, None),
+    ("gui-phieu.png", "/dot/demo/gui", 760, None),
+    ("nhan-phieu.png", "/dot/demo/nhan", 1000, None),
+    ("don-vi.png", "/dot/demo/don-vi/M07?nguon=tu-cham", 820, None),
+    ("tham-dinh.png", "/dot/demo/tham-dinh", 700, None),
+    ("giai-trinh.png", "/dot/demo/giai-trinh", 1120, None),
+    ("tham-dinh-lan-2.png", "/dot/demo/giai-trinh", 820, "#round2-step"),
+    ("lich-su-diem.png", "/dot/demo/don-vi/M07", 420, "#history-step"),
+    ("ket-qua.png", "/dot/demo/ket-qua", 900, "figure.chart"),  # the chart, below the downloads and the table
 ]
 BAD_UNITS = "code,name\nX01,Xã Một\nX01,Xã Hai\n,Xã Ba\nX 04,Xã Bốn\n"
 
@@ -45,11 +48,11 @@ def main() -> None:
         units.write_text(BAD_UNITS, encoding="utf-8")
         app = create_app(root)
         with served(app) as base, chromium(WIDTH, 900) as driver:
-            for name, path, height in SHOTS:
+            for name, path, height, scroll in SHOTS:
                 driver.set_window_size(WIDTH, height)
                 driver.get(base + path)
-                if name == "ket-qua.png":  # the chart, below the downloads and the table
-                    driver.execute_script("document.querySelector('figure.chart').scrollIntoView()")
+                if scroll:
+                    driver.execute_script(f"document.querySelector('{scroll}').scrollIntoView()")
                 time.sleep(0.3)
                 driver.save_screenshot(str(out / name))
             # the progress bar: the real page following a job held at 7 of 17 files (a real harvest

@@ -566,6 +566,7 @@ def test_the_guide_is_linked_and_shows_pictures_of_the_real_pages():
         path = top / "docs" / picture
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size < 250_000, picture
     for command in ("py -m pip install .", "py -m cchc_xls serve", "cchc harvest", "cchc appraise", "cchc rank",
+                    "cchc explain", "--round 2",
                     "cchc report", "--password"):
         assert command in guide, command
 
