@@ -119,6 +119,7 @@ def test_the_explanation_round_and_round_2_through_the_routes(page, tmp_path):
     assert len(explained) == 1 and explained[0]["unit_code"] == "T01" and explained[0]["status"] == "accepted"
     commune = text(page.get(f"/dot/{NAME}/don-vi/T01"))
     assert html_escape(REPLY, quote=False) in commune and XSS_SCRIPT not in commune and SUPPLEMENT in commune
+    assert "Giai trinh Ha Bac (2).xlsx <span class=\"muted\">(bảng giải trình)</span>" in commune
     # the communes' table counts the commune's returns only, not its explanation
     receive = text(page.get(f"/dot/{NAME}/nhan"))
     assert "Được tính, có lỗi" not in receive
@@ -213,3 +214,23 @@ def test_the_explanation_steps_refuse_a_post_without_csrf_and_a_get(page):
         response = page.client.post(url, data={})
         assert response.status_code == 400 and "thiếu mã bảo vệ" in text(response), url
     assert not (page.app.config["CCHC_ROOT"] / NAME / "7-giai-trinh").exists()
+
+
+def test_a_round_2_score_off_the_rubric_is_shown_by_sheet_and_cell_and_not_merged(page, tmp_path):
+    folder = appraised_round(page, tmp_path)
+    page.post(f"/dot/{NAME}/giai-trinh/tao")
+    response = page.post(f"/dot/{NAME}/giai-trinh/lan-2/tao", {"by": "area"}, follow_redirects=True)
+    assert "Đã lập 1 bảng thẩm định lần 2." in text(response)  # T01's criterion is in one area
+    blank = next((folder / "8-tham-dinh-lan-2").glob("tham-dinh-lan-2_linh-vuc-*.xlsx"))
+    target = tmp_path / blank.name
+    target.write_bytes(blank.read_bytes())
+    fill_round2(target, {("T01", FIRST.code): (FIRST.max + 5, "Nhầm điểm.")})
+    upload(page, f"/dot/{NAME}/giai-trinh/lan-2/tai-len", [target])
+    page.post(f"/dot/{NAME}/giai-trinh/lan-2/ghep")
+    wait(page)
+    step = text(page.get(f"/dot/{NAME}/giai-trinh"))
+    problems = step.split("Các bảng lần 2 đã ghép (1)")[1].split("</table>")[0]
+    assert f"<strong>Lỗi</strong> Thẩm định lần 2 " in problems and "ngoài khoảng 0 đến" in problems
+    assert "Đã ghép 0 điểm, ý kiến thẩm định lần 2 từ bảng này." in problems and "Tiêu chí Hội đồng chấm lần 2" not in step
+    unit, _ = unit_json(folder, "T01")
+    assert D(str(unit["appraisal"][FIRST.code])) == FIRST.max - 1

@@ -316,6 +316,7 @@ def commune(name, code):
         abort(404)
     files = views.files_by_unit(results).get(code, [])
     shown = [dict(f, status_label=views.FILE_STATUS_LABEL.get(f.get("status"), f.get("status")),
+                  kind_label=views.KIND_LABEL.get(views.file_kind(f) or "", ""),
                   findings=views.sorted_findings(f.get("findings") or []),
                   received_rel=_received(results_dir, f)) for f in files]
     return render_round("commune.html", name, folder, unit=unit, files=shown,

@@ -180,6 +180,8 @@ def reminder_text(unit: UnitRow, office: str, deadline: str, period: str) -> str
 
 # --- the explanation round and round 2 ---------------------------------------------------------
 KIND_EXPLANATION, KIND_ROUND2 = "explanation", "appraisal-round2"  # layout.KIND_*, as harvest.json writes them
+KIND_LABEL = {"appraisal-unit": "bảng thẩm định", "appraisal-area": "bảng thẩm định theo lĩnh vực",
+              "survey": "bảng điểm điều tra", KIND_EXPLANATION: "bảng giải trình", KIND_ROUND2: "bảng thẩm định lần 2"}
 _KIND_BY_FINDING = {"explanation.merged": KIND_EXPLANATION, "explanation.replaced": KIND_EXPLANATION,
                     "round2.merged": KIND_ROUND2}
 MESSAGE_SEPARATOR = "\n" + "=" * 72 + "\n"  # between two messages in messages.txt
