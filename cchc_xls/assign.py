@@ -197,7 +197,11 @@ def _merge_appraisals(results: list[FileResult], unit_results: list[UnitResult],
     sources = [(r, r.appraisal_entries) for r in accepted if r.status == "accepted" and r.kind in ROUND1_KINDS]
     later = sorted(((r, r.appraisal_entries) for r in accepted if r.status == "accepted" and r.kind in LATER_KINDS),
                    key=lambda pair: (pair[0].kind != KIND_EXPLANATION, _sort_key(pair[0])))
-    if not sources and not later:
+    if not sources:
+        # explanations and round 2 are about round 1's scores: a harvest of the returns alone
+        # (an inbox that also holds the explanations) says so once per file, never per criterion
+        for result, _ in later:
+            result.findings.append(make("explanation.without_round1", file=result.path, what=KIND_LABELS[result.kind]))
         return
     merged = merge_appraisals(sources, rubric, {u.code: u for u in units})
     for result, entries in sources:

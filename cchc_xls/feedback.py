@@ -114,6 +114,8 @@ def _file_entry(file, counted) -> dict:
         outcome, problems = f"tài liệu kèm theo ({_attachment_what(file.name)}), đã lưu vào hồ sơ", []
     elif file.kind == KIND_EXPLANATION and file.status == "accepted":  # the explanation round (16.3)
         outcome = "bảng giải trình, đã ghép để Hội đồng thẩm định lần 2"
+        if any(f.code == "explanation.without_round1" for f in file.findings):  # a harvest of the returns alone
+            outcome = "bảng giải trình, đã nhận; được ghép cùng kết quả thẩm định để Hội đồng thẩm định lần 2"
     elif file.status == "superseded":
         outcome, problems = "không tính vì đơn vị đã gửi tệp mới hơn", []
     elif file.status == "skipped":

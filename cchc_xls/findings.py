@@ -158,6 +158,7 @@ CATALOGUE: dict[str, tuple[Severity, str]] = {
     "explanation.replaced": (W, "Giải trình tiêu chí {code} của đơn vị {unit} ở đây khác giải trình trong tệp “{newer}” gửi sau: dùng giải trình của tệp gửi sau."),
     "explanation.merged": (I, "Đã ghép {count} nội dung giải trình từ bảng này."),
     "round2.merged": (I, "Đã ghép {count} điểm, ý kiến thẩm định lần 2 từ bảng này."),
+    "explanation.without_round1": (I, "Đây là {what}: bảng này được ghép khi thu cùng các bảng thẩm định lần 1 của Hội đồng (kết quả sau thẩm định); lần thu này không có bảng thẩm định nào nên chưa ghép. Không phải lỗi của đơn vị."),
     # --- rows and values -----------------------------------------------------------------
     "row.missing": (E, "Thiếu dòng của tiêu chí {code} “{label}” (có thể đã bị xóa): tiêu chí này chưa được chấm."),
     "row.duplicate": (E, "Tiêu chí {code} xuất hiện nhiều lần (dòng {rows}); chỉ đọc dòng {first}."),

@@ -120,9 +120,18 @@ def test_the_explanation_round_and_round_2_through_the_routes(page, tmp_path):
     commune = text(page.get(f"/dot/{NAME}/don-vi/T01"))
     assert html_escape(REPLY, quote=False) in commune and XSS_SCRIPT not in commune and SUPPLEMENT in commune
     assert "Giai trinh Ha Bac (2).xlsx <span class=\"muted\">(bảng giải trình)</span>" in commune
-    # the communes' table counts the commune's returns only, not its explanation
+    # harvesting the returns alone again (the inbox now holds the explanation): the explanation is
+    # no error of the commune's there, and the merged results keep it
+    harvest(page)
+    self_only = json.loads((folder / "3-ket-qua-tu-cham" / "harvest.json").read_text(encoding="utf-8"))
+    there = next(f for f in self_only["files"] if f.get("kind") == "explanation")
+    assert [f["code"] for f in there["findings"]] == ["explanation.without_round1"]
+    feedback = next((folder / "3-ket-qua-tu-cham" / "phan-hoi").glob("T01_*.txt")).read_text(encoding="utf-8")
+    assert "được ghép cùng kết quả thẩm định" in feedback and "không thuộc các tiêu chí cần giải trình" not in feedback
     receive = text(page.get(f"/dot/{NAME}/nhan"))
-    assert "Được tính, có lỗi" not in receive
+    assert "Được tính, có lỗi" not in receive  # the communes' table counts returns only
+    unit, _ = unit_json(folder, "T01")
+    assert unit["history"][FIRST.code]["explanation"]["text"] == REPLY
 
     # round 2: the council's workbook shows the explanation; filled, uploaded into 4-tham-dinh, merged
     response = page.post(f"/dot/{NAME}/giai-trinh/lan-2/tao", {"by": "unit"}, follow_redirects=True)
