@@ -169,6 +169,7 @@ def test_the_explanation_round_and_round_2_through_the_routes(page, tmp_path):
     assert "Điểm thẩm định <strong>100</strong>" in commune
     results = text(page.get(f"/dot/{NAME}/ket-qua"))
     assert "UBND xã Hà Bắc: 100 điểm" in results and "UBND thị trấn Hà Trung: 100 điểm" in results
+    assert "Điểm thẩm định gồm điểm thẩm định lần 2 của 1 tiêu chí" in results
     assert load_round(folder).title == "Chỉ số CCHC năm 2024"
 
 

@@ -560,6 +560,8 @@ def _results_view(results_dir: Path | None, round_name: str | None = None, folde
     if results is not None:
         appraised = results_dir.name == rounds.FINAL_RESULTS or any(u.appraisal_total is not None for u in results.units)
         context.update(ranking=library.ordered_for_ranking(results), chart=views.ranking_chart(results),
+                       round2_count=sum(1 for u in results.units for steps in u.history.values()
+                                        if (steps.get("round2") or {}).get("score") is not None),
                        heat=views.heat_map(results, appraised), appraised=appraised,
                        downloads=[p for p in (results_dir / "phu-luc-ii.xlsx", results_dir / "phu-luc-ii.docx",
                                               results_dir / "tong-hop.xlsx",
