@@ -96,6 +96,12 @@ def test_the_explanation_round_and_round_2_through_the_routes(page, tmp_path):
     # writing them again needs a confirmation
     again = text(page.post(f"/dot/{NAME}/giai-trinh/tao", follow_redirects=True))
     assert "Tôi hiểu, lập lại bảng giải trình" in again and "Đã có bảng giải trình" in again
+    stale = folder / "7-giai-trinh" / "giai-trinh_T03_xa-ha-linh_2024.xlsx"  # of an earlier round 1
+    stale.write_bytes(b"old")
+    again = text(page.post(f"/dot/{NAME}/giai-trinh/tao", {"confirm": "1"}, follow_redirects=True))
+    assert "Đã lập 1 bảng giải trình" in again and not stale.exists()
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".dang-ghi")) == []
+    assert sorted(p.name for p in (folder / "7-giai-trinh").iterdir()) == written
 
     # the commune explains in the workbook it received and sends it back: into the inbox, never
     # overwriting, then harvested with everything else
