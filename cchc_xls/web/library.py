@@ -6,6 +6,9 @@ so a change in the library's stages touches this module only.
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,9 +175,6 @@ def _final_results(folder: Path) -> Path:
 def _replace_written(staging: Path, target: Path, pattern: str) -> None:
     """Move what was written into `staging` into `target`, after removing the earlier set there
     (files matching `pattern`, and messages.txt): an earlier commune no longer listed must not stay."""
-    import os
-    import shutil
-
     target.mkdir(parents=True, exist_ok=True)
     for old in [*target.glob(pattern), target / "messages.txt"]:
         if old.is_file():
@@ -187,9 +187,6 @@ def _replace_written(staging: Path, target: Path, pattern: str) -> None:
 def _staged_write(folder: Path, target: str, pattern: str, write):
     """Run write(staging folder) and keep its files in the round's `target` folder only when all of
     it was written (a failed run leaves the earlier set whole)."""
-    import shutil
-    import tempfile
-
     staging = Path(tempfile.mkdtemp(prefix=".dang-ghi-", dir=folder))
     try:
         outputs = write(staging)
@@ -206,8 +203,11 @@ def explain(folder: Path, settings: RoundSettings) -> list[str]:
     from cchc_xls.explanation_write import write_explanation_workbooks
 
     source = _final_results(folder)
-    outputs = _staged_write(Path(folder), rounds.EXPLANATION, "giai-trinh_*.xlsx", lambda out: write_explanation_workbooks(
-        source, out, deadline=settings.explanation_deadline, profile=round_profile(settings)))
+    def write(out: Path):
+        return write_explanation_workbooks(source, out, deadline=settings.explanation_deadline,
+                                           profile=round_profile(settings))
+
+    outputs = _staged_write(Path(folder), rounds.EXPLANATION, "giai-trinh_*.xlsx", write)
     return list(outputs.units)
 
 
@@ -217,8 +217,10 @@ def appraise_round2(folder: Path, by: str, settings: RoundSettings) -> int:
     from cchc_xls.explanation_write import write_round2_workbooks
 
     source = _final_results(folder)
-    outputs = _staged_write(Path(folder), rounds.ROUND2, "tham-dinh-lan-2_*.xlsx", lambda out: write_round2_workbooks(
-        source, out, by=by, profile=round_profile(settings)))
+    def write(out: Path):
+        return write_round2_workbooks(source, out, by=by, profile=round_profile(settings))
+
+    outputs = _staged_write(Path(folder), rounds.ROUND2, "tham-dinh-lan-2_*.xlsx", write)
     return len(outputs.workbooks)
 
 
