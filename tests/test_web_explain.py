@@ -250,3 +250,34 @@ def test_a_round_2_score_off_the_rubric_is_shown_by_sheet_and_cell_and_not_merge
     assert "Đã ghép 0 điểm, ý kiến thẩm định lần 2 từ bảng này." in problems and "Tiêu chí Hội đồng chấm lần 2" not in step
     unit, _ = unit_json(folder, "T01")
     assert D(str(unit["appraisal"][FIRST.code])) == FIRST.max - 1
+
+
+def test_an_explanation_of_a_commune_not_asked_is_shown_by_sheet_and_cell_and_not_merged(page, tmp_path):
+    """Hà Trung (T02) was not cut: a workbook made out to it (here T01's, its identity edited) is
+    listed apart, its explanation refused on its cell."""
+    folder = appraised_round(page, tmp_path)
+    page.post(f"/dot/{NAME}/giai-trinh/tao")
+    blank = folder / "7-giai-trinh" / "giai-trinh_T01_xa-ha-bac_2024.xlsx"
+    workbook = load_workbook(blank)
+    for sheet in workbook.worksheets:  # every copy of its identity: the hidden sheet, the visible line
+        for row in sheet.iter_rows():
+            for cell in row:
+                if isinstance(cell.value, str) and "T01" in cell.value:
+                    cell.value = cell.value.replace("T01", "T02")
+    workbook.properties.description = workbook.properties.description.replace("T01", "T02")
+    for prop in workbook.custom_doc_props.props:  # and the file's custom properties
+        if isinstance(prop.value, str) and "T01" in prop.value:
+            prop.value = prop.value.replace("T01", "T02")
+    workbook.save(tmp_path / "sai.xlsx")
+    fill_explanation(tmp_path / "sai.xlsx", tmp_path / "Giai trinh Ha Trung.xlsx", {FIRST.code: ("Giải trình.", "")})
+    upload(page, f"/dot/{NAME}/giai-trinh/tai-len", [tmp_path / "Giai trinh Ha Trung.xlsx"])
+    page.post(f"/dot/{NAME}/giai-trinh/thu")
+    wait(page)
+    step = text(page.get(f"/dot/{NAME}/giai-trinh"))
+    other = step.split('id="other-explanations"')[1].split("</table>")[0]
+    assert "Giai trinh Ha Trung.xlsx" in other and "<td>T02</td>" in other
+    assert re.search(r"<strong>Lỗi</strong> Giải trình [A-Z]+[0-9]+: Tiêu chí " + re.escape(FIRST.code)
+                     + " của đơn vị T02 không thuộc các tiêu chí cần giải trình", other)
+    assert "đã gửi lại 0" in step  # T01 itself sent nothing
+    unit, _ = unit_json(folder, "T02")
+    assert not unit.get("history")

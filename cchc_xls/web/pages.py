@@ -397,6 +397,9 @@ def explanation(name):
     messages = out / "messages.txt"
     texts = views.split_messages(messages.read_text(encoding="utf-8")) if messages.is_file() else []
     rows = views.explanation_rows(final, workbooks, texts, library.disputed_codes)
+    asked = {r.unit.code for r in rows}
+    # explanation files of no commune asked here (another commune's, an unknown unit's): still shown
+    others = [f for f in views.later_files(final, views.KIND_EXPLANATION) if f.get("unit_code") not in asked]
     round2_blanks = sorted(second.glob("*.xlsx")) if second.is_dir() else []
     # listed by the name `cchc appraise --round 2` gives them; a renamed one is still harvested
     returned = [p for p in rounds.appraisal_inputs(folder) if p.is_file() and p.name.startswith("tham-dinh-lan-2")]
@@ -404,7 +407,7 @@ def explanation(name):
     if final:
         for unit in final.submitted():
             changed += [(unit, line) for line in views.history_lines(final, unit) if line.round2]
-    return render_round("explanation.html", name, folder, final=final, rows=rows, workbooks=workbooks,
+    return render_round("explanation.html", name, folder, final=final, rows=rows, workbooks=workbooks, others=others,
                         messages=messages if messages.is_file() else None, out=out,
                         appraised=bool(final and any(u.appraisal or u.appraisal_comments for u in final.submitted())),
                         not_harvested=_not_harvested(folder), round2_blanks=round2_blanks, returned=returned,
