@@ -92,6 +92,7 @@ def test_a_whole_year_in_the_browser(tmp_path):
         d.find_element("css selector", "input[name=rubric_choice][value='ha-trung-2023']").click()
         d.find_element("name", "units_file").send_keys(str(units))
         d.find_element("name", "deadline").send_keys("15/12/2024")
+        d.find_element("name", "explanation_deadline").send_keys("10/01/2025")
         d.find_element("name", "office").send_keys("Phòng Nội vụ huyện Hà Trung")
         d.find_element("name", "issuer").send_keys("UBND huyện Hà Trung")
         click_button(d, "Lưu thiết lập")
@@ -184,7 +185,8 @@ def test_a_whole_year_in_the_browser(tmp_path):
         copy = d.find_element("css selector", "details.message[open] .copy-button")
         copy.click()
         wait_for(d, lambda _: copy.text == "Đã sao chép", "the copy button answers")
-        assert "giai-trinh_T01_xa-ha-bac_2024.xlsx" in d.find_element("id", "giai-trinh-1").get_attribute("value")
+        message = d.find_element("id", "giai-trinh-1").get_attribute("value")
+        assert "giai-trinh_T01_xa-ha-bac_2024.xlsx" in message and "trước ngày 10/01/2025" in message
         href = d.find_element("css selector", "#explanations tbody tr:first-child a[href*='giai-trinh_T01']").get_attribute("href")
         with urllib.request.urlopen(href) as response:
             (tmp_path / "giai-trinh.xlsx").write_bytes(response.read())
