@@ -250,6 +250,7 @@ def test_a_round_2_score_off_the_rubric_is_shown_by_sheet_and_cell_and_not_merge
     assert "Đã ghép 0 điểm, ý kiến thẩm định lần 2 từ bảng này." in problems and "Tiêu chí Hội đồng chấm lần 2" not in step
     unit, _ = unit_json(folder, "T01")
     assert D(str(unit["appraisal"][FIRST.code])) == FIRST.max - 1
+    assert blank.name not in text(page.get(f"/dot/{NAME}/tham-dinh")).split("Các bảng đã ghép")[1]  # round 1's list
 
 
 def test_an_explanation_of_a_commune_not_asked_is_shown_by_sheet_and_cell_and_not_merged(page, tmp_path):

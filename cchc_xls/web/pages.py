@@ -340,7 +340,8 @@ def appraise(name):
     if final:
         for item in final.files:
             findings = item.get("findings") or []
-            if not any(f.get("code", "").startswith("appraisal.") for f in findings):
+            later = views.file_kind(item) in (views.KIND_EXPLANATION, views.KIND_ROUND2)  # step 5 lists those
+            if later or not any(f.get("code", "").startswith("appraisal.") for f in findings):
                 continue
             merged.append({"name": Path(str(item["path"]).replace("\\", "/")).name,
                            "done": [f["message"] for f in findings if f.get("code") == "appraisal.merged"],
