@@ -231,13 +231,6 @@ def disputed_codes(results: Results, unit: UnitRow) -> list[str]:
     return codes(results, unit)
 
 
-def explanation_file_name(unit: UnitRow, results: Results) -> str:
-    """The name `cchc explain` gives a commune's explanation workbook."""
-    from cchc_xls.explanation_write import explanation_file_name as name
-
-    return name(unit, results.period.key if results.period else "ky")
-
-
 def rank(results_dir: Path, settings: RoundSettings):
     """`cchc rank`: rebuild phu-luc-ii.xlsx and phu-luc-ii.docx for the round's office profile."""
     from cchc_xls.pipeline import run_rank

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 from cchc_xls.web.library import SEVERITY_LABEL, SEVERITY_ORDER, Results, UnitRow, format_vn, ordered_for_ranking
 
@@ -209,7 +210,7 @@ class ExplanationRow:
 
     unit: UnitRow
     disputed: tuple[str, ...]  # the criteria asked about
-    workbook: object  # Path of the workbook in 7-giai-trinh
+    workbook: Path  # the workbook in 7-giai-trinh
     message: str
     replies: tuple[dict, ...]  # its explanation files in the harvest, findings sorted
     explained: tuple[str, ...]  # criteria with an explanation merged
@@ -230,7 +231,8 @@ def split_messages(text: str) -> list[str]:
     return [part.strip("\n") for part in text.split(MESSAGE_SEPARATOR) if part.strip()]
 
 
-def explanation_rows(results: Results | None, workbooks: list, messages: list[str], disputed) -> list[ExplanationRow]:
+def explanation_rows(results: Results | None, workbooks: list[Path], messages: list[str],
+                     disputed) -> list[ExplanationRow]:
     """The communes whose explanation workbook is in 7-giai-trinh (`workbooks`, named
     giai-trinh_<code>_…), each with the message naming its file and what the harvest `results`
     holds from it; `disputed(results, unit)` gives the criteria asked about."""
