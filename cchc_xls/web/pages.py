@@ -387,7 +387,7 @@ def merge_appraisal(name):
     return _start_harvest(name, folder, with_appraisal=True, back="appraise")
 
 
-# --- 5. the explanation round and round 2 ------------------------------------------------------
+# --- 4. the explanation round and round 2 ------------------------------------------------------
 @route("/dot/<name>/giai-trinh", ["GET"])
 def explanation(name):
     """Step 5: the communes the council cut explain; the council's second appraisal."""
@@ -490,7 +490,7 @@ def merge_round2(name):
     return _start_harvest(name, folder, with_appraisal=True, back="explanation")
 
 
-# --- 6. results ---------------------------------------------------------------------------------
+# --- 5. results ---------------------------------------------------------------------------------
 @route("/dot/<name>/ket-qua", ["GET"])
 def results_page(name):
     """Step 5: ranking, chart, heat map, downloads."""
