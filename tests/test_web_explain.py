@@ -282,3 +282,17 @@ def test_an_explanation_of_a_commune_not_asked_is_shown_by_sheet_and_cell_and_no
     assert "đã gửi lại 0" in step  # T01 itself sent nothing
     unit, _ = unit_json(folder, "T02")
     assert not unit.get("history")
+
+
+def test_explaining_a_merge_without_any_council_score_says_what_to_do(page, tmp_path):
+    set_up_round(page)
+    templates = generate(page)
+    upload(page, f"/dot/{NAME}/nhan/tai-len", [fill_return(template_of(templates, "T01"), tmp_path / "T01.xlsx")])
+    harvest(page)
+    page.post(f"/dot/{NAME}/tham-dinh/ghep")  # merged with no council workbook at all
+    wait(page)
+    step = text(page.get(f"/dot/{NAME}/giai-trinh"))
+    assert "Kết quả chưa có điểm thẩm định nào" in step
+    response = text(page.post(f"/dot/{NAME}/giai-trinh/tao", follow_redirects=True))
+    assert "Kết quả chưa có điểm thẩm định nào: nhận lại các bảng Hội đồng đã điền ở bước “Thẩm định”" in response
+    assert "cchc harvest" not in response

@@ -163,6 +163,10 @@ def appraise(folder: Path, by: str, settings: RoundSettings | None = None):
                                      profile=round_profile(settings) if settings else None)
 
 
+NO_APPRAISAL = ("Kết quả chưa có điểm thẩm định nào: nhận lại các bảng Hội đồng đã điền ở bước “Thẩm định” "
+                "rồi bấm “Ghép điểm thẩm định”, sau đó lập bảng giải trình.")
+
+
 def _final_results(folder: Path) -> Path:
     """5-ket-qua-tham-dinh, where the explanation round starts from; a clear message without it."""
     source = Path(folder) / rounds.FINAL_RESULTS
@@ -207,7 +211,12 @@ def explain(folder: Path, settings: RoundSettings) -> list[str]:
         return write_explanation_workbooks(source, out, deadline=settings.explanation_deadline,
                                            profile=round_profile(settings))
 
-    outputs = _staged_write(Path(folder), rounds.EXPLANATION, "giai-trinh_*.xlsx", write)
+    try:
+        outputs = _staged_write(Path(folder), rounds.EXPLANATION, "giai-trinh_*.xlsx", write)
+    except CchcError as exc:
+        if exc.code == "explanation.no_appraisal":  # the library words it for the command line
+            raise CchcError(NO_APPRAISAL) from exc
+        raise
     return list(outputs.units)
 
 
