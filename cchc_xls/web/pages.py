@@ -411,7 +411,7 @@ def explanation(name):
     return render_round("explanation.html", name, folder, final=final, rows=rows, workbooks=workbooks, others=others,
                         messages=messages if messages.is_file() else None, out=out,
                         appraised=bool(final and any(u.appraisal or u.appraisal_comments for u in final.submitted())),
-                        not_harvested=_not_harvested(folder), round2_blanks=round2_blanks, returned=returned,
+                        not_harvested=_not_harvested(folder, final), round2_blanks=round2_blanks, returned=returned,
                         round2_files=views.later_files(final, views.KIND_ROUND2), changed=changed,
                         max_mb=current_app.config["CCHC_MAX_FILE"] // (1024 * 1024))
 
@@ -619,17 +619,19 @@ def _start_harvest(name: str, folder: Path, *, with_appraisal: bool, back: str):
     return redirect(url_for(back, name=name, **({"dang-chay": "1"} if job else {})))
 
 
-def _not_harvested(folder: Path) -> list[str]:
-    """Files put into the inbox or 4-tham-dinh after the last merge (5-ket-qua-tham-dinh): not
-    counted until the next harvest."""
+def _not_harvested(folder: Path, final) -> list[str]:
+    """Files put into the inbox or 4-tham-dinh after the last merge (5-ket-qua-tham-dinh), not
+    counted until the next harvest: newer than its harvest.json and under a name it did not read
+    (an upload never reuses a name, and a round copied elsewhere keeps its names, not its times)."""
     done = folder / rounds.FINAL_RESULTS / "harvest.json"
-    if not done.is_file():
+    if final is None or not done.is_file():
         return []
     since = done.stat().st_mtime
+    read = {str(f.get("path", "")).split(" › ")[0].replace("\\", "/").rsplit("/", 1)[-1] for f in final.files}
     inbox = folder / rounds.INBOX
     candidates = [p for p in inbox.rglob("*") if p.is_file()] if inbox.is_dir() else []
     candidates += [p for p in rounds.appraisal_inputs(folder) if p.is_file()]
-    return sorted(p.name for p in candidates if p.stat().st_mtime > since)
+    return sorted(p.name for p in candidates if p.name not in read and p.stat().st_mtime > since)
 
 
 def _zip_download(folder: Path, download_name: str):
