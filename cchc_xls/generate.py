@@ -613,8 +613,18 @@ def render_template(path: Path, rubric: Rubric, unit: Unit, period: Period, opti
 # A batch
 
 
-def _render_one(args) -> tuple[str, str, str]:
-    path, rubric, unit, period, options = args
+_BATCH: tuple = ()  # (rubric, period, options) of the batch a worker process renders
+
+
+def _start_worker(rubric: Rubric, period: Period, options: Options) -> None:
+    """Give a worker process the batch's rubric once, not pickled again with every template."""
+    global _BATCH
+    _BATCH = (rubric, period, options)
+
+
+def _render_one(args, batch: tuple = ()) -> tuple[str, str, str]:
+    path, unit = args
+    rubric, period, options = batch or _BATCH
     identity = render_template(Path(path), rubric, unit, period, options)
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     return unit.code, identity["template_id"], digest
@@ -643,13 +653,14 @@ def generate_templates(rubric: Rubric, units: list[Unit], period: Period, out_di
     )
     names = [template_file_name(u, period) for u in units]
     earlier = earlier_templates(out_dir)
-    jobs = [(str(out_dir / n), rubric, u, period, options) for n, u in zip(names, units)]
+    jobs = [(str(out_dir / n), u) for n, u in zip(names, units)]
     workers = workers if workers is not None else min(os.cpu_count() or 1, 8)
     if workers > 1 and len(jobs) >= 16:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with ProcessPoolExecutor(max_workers=workers, initializer=_start_worker,
+                                 initargs=(rubric, period, options)) as pool:
             results = list(pool.map(_render_one, jobs, chunksize=max(1, len(jobs) // (workers * 8))))
     else:
-        results = [_render_one(job) for job in jobs]
+        results = [_render_one(job, (rubric, period, options)) for job in jobs]  # no global: pages run in threads
 
     manifest_rows = [
         {"code": u.code, "name": u.name, "file": n, "template_id": tid, "sha256": digest}
