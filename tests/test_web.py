@@ -660,3 +660,17 @@ def test_commune_page_and_reminders_show_the_harvests_own_feedback_messages(page
     missing = next(code for code in written if code != "T01")
     reminder_line = next(line for line in written[missing].splitlines() if line.strip())
     assert html_escape(reminder_line) in text(page.get("/dot/cchc-2024/nhan"))
+
+
+def test_commune_page_says_which_total_its_rank_is_by(page, tmp_path):
+    """Beside the rank, the figure the ranking used and what it is (here the self score, provisional)."""
+    set_up_round(page)
+    templates = generate(page)
+    t01 = fill_return(template_of(templates, "T01"), tmp_path / "T01.xlsx", lost=D(1))
+    page.post("/dot/cchc-2024/nhan/tai-len", {"files": [(t01.open("rb"), "T01.xlsx")]},
+              content_type="multipart/form-data")
+    harvest(page)
+    total = RUBRIC.total - D(1)
+    shown = f"{total:f}".rstrip("0").rstrip(".").replace(".", ",")
+    commune = text(page.get("/dot/cchc-2024/don-vi/T01"))
+    assert f"Xếp hạng 1 theo điểm tự chấm (tạm tính) {shown}" in commune
