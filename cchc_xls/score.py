@@ -255,7 +255,14 @@ def area_percent(area: Node, scores: dict[str, Decimal], totals: Totals | None) 
     be scored."""
     if totals is None:
         return None
-    leaves = [n for n in area.leaves() if n.self_scored and n.code not in totals.not_applicable]
+    return area_share(area, scores, totals.not_applicable)
+
+
+def area_share(area: Node, scores: dict[str, Decimal], not_applicable, self_scored_only: bool = True) -> Decimal | None:
+    """`scores` in an area as % of what could be scored in it: the criteria in `not_applicable`
+    (N/A, or not for the unit's kind) left out, and the council-only ones unless
+    `self_scored_only` is False (appraised scores); cut to two places; None when nothing could be."""
+    leaves = [n for n in area.leaves() if (n.self_scored or not self_scored_only) and n.code not in not_applicable]
     possible = sum((n.max for n in leaves), ZERO)
     if not possible:
         return None

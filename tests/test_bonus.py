@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
@@ -466,6 +466,39 @@ def test_ranking_groups_rank_separately(tmp_path):
                      "XẾP HẠNG RIÊNG: XÃ, ĐẶC KHU": [(1, "UBND đặc khu Cô Tô", 1, "100"),
                                                       (2, "UBND xã Tiên Yên", 2, "93,75"),
                                                       (3, "UBND xã Quảng Hà", 3, "87,5")]}
+
+    # the page's chart: the same sections under the same headings, each bar below its heading
+    from cchc_xls.results import load_results
+    from cchc_xls.web.views import ranking_chart
+
+    chart = ranking_chart(load_results(tmp_path / "out"))
+    assert [h["text"] for h in chart["headings"]] == ["XẾP HẠNG RIÊNG: PHƯỜNG", "XẾP HẠNG RIÊNG: XÃ, ĐẶC KHU"]
+    second = chart["headings"][1]["y"]
+    assert [(b.rank, b.label, b.total, b.y < second) for b in chart["bars"]] == [
+        (1, "UBND phường Cao Xanh", "95", True), (2, "UBND phường Hồng Hải", "90", True),
+        (1, "UBND đặc khu Cô Tô", "100", False), (2, "UBND xã Tiên Yên", "93,75", False),
+        (3, "UBND xã Quảng Hà", "87,5", False)]
+    assert chart["headings"][0]["y"] < chart["bars"][0].y and len({b.y for b in chart["bars"]}) == 5
+
+    # the page's heat map shows tong-hop.xlsx's percentages: of what each commune could score in
+    # the area (2.1 is for phường only, so a xã's area 2 is out of 2.2's maximum)
+    from cchc_xls.layout import HEAT_MAP_SHEET
+    from cchc_xls.web.views import heat_map
+
+    sheet = load_workbook(tmp_path / "out" / "tong-hop.xlsx")[HEAT_MAP_SHEET]
+    header = next(r for r in range(1, 10) if sheet.cell(r, 1).value and sheet.cell(r, 4).value)
+    columns = {sheet.cell(header, c).value: c for c in range(4, sheet.max_column + 1)}
+    area_rows = {sheet.cell(r, 1).value: r for r in range(header + 1, sheet.max_row + 1) if sheet.cell(r, 1).value}
+    page = heat_map(load_results(tmp_path / "out"), appraised=False)
+    shown = {}
+    for row in page["rows"]:
+        column = next(c for name, c in columns.items() if row["unit"].code in str(name) or row["unit"].name in str(name))
+        for area, cell in zip(page["areas"], row["cells"]):
+            workbook_value = sheet.cell(area_rows[area.code], column).value
+            expected = D(str(workbook_value)).quantize(D(1), rounding=ROUND_HALF_UP) if workbook_value not in (None, "") else None
+            assert cell["text"] == (f"{expected}%" if expected is not None else "")
+            shown[(row["unit"].code, area.code)] = cell["text"]
+    assert shown[("X1", "II")] == "50%" and shown[("P1", "II")] == "88%", shown
 
     book = load_workbook(tmp_path / "out" / "phu-luc-ii.xlsx")
     assert [sheet.title for sheet in book.chartsheets] == ["Biểu đồ 1", "Biểu đồ 2"]  # a chart per group

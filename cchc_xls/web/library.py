@@ -15,14 +15,18 @@ from pathlib import Path
 from cchc_xls.errors import CchcError, RubricError, UnitsError
 from cchc_xls.findings import SEVERITY_LABEL, SEVERITY_ORDER
 from cchc_xls.numbers import format_vn
-from cchc_xls.results import Results, UnitRow, load_results, ordered_for_ranking
+from cchc_xls.layout import RANKING_LAYOUT
+from cchc_xls.results import Results, UnitRow, load_results, ordered_for_ranking, ranking_sections
 from cchc_xls import rounds
 from cchc_xls.rounds import RoundSettings
 from cchc_xls.rubric import Rubric, bundled_rubric_paths, load_rubric
+from cchc_xls.score import area_share, not_applicable_codes
 from cchc_xls.units import Unit, load_units, parse_period
 
+RANKING_GROUP_HEADING = RANKING_LAYOUT.texts["ranking_group_heading"]  # "XẾP HẠNG RIÊNG:", as Phụ lục II
 __all__ = ["CchcError", "Results", "UnitRow", "Rubric", "Unit", "RoundSettings", "SEVERITY_LABEL",
-           "SEVERITY_ORDER", "format_vn", "ordered_for_ranking", "load_results"]
+           "SEVERITY_ORDER", "format_vn", "ordered_for_ranking", "load_results",
+           "ranking_sections", "RANKING_GROUP_HEADING", "area_share", "not_applicable_codes"]
 
 UPLOADED_RUBRIC = "bo-tieu-chi.yaml"
 

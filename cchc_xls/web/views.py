@@ -7,7 +7,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from cchc_xls.web.library import SEVERITY_LABEL, SEVERITY_ORDER, Results, UnitRow, format_vn, ordered_for_ranking
+from cchc_xls.web.library import (
+    RANKING_GROUP_HEADING, SEVERITY_LABEL, SEVERITY_ORDER, Results, UnitRow, area_share, format_vn,
+    not_applicable_codes, ranking_sections,
+)
 
 STATUS_LABEL = {"submitted": "Đã nhận, được tính", "rejected": "Bị từ chối", "missing": "Chưa nộp"}
 FILE_STATUS_LABEL = {"accepted": "Được tính", "rejected": "Bị từ chối", "superseded": "Bị thay bằng tệp mới hơn",
@@ -140,32 +143,45 @@ CHART_WIDTH, LABEL_WIDTH, ROW = 900, 260, 24
 
 
 def ranking_chart(results: Results) -> dict:
-    """Horizontal bars of the ranking totals (the numbers of Phụ lục II), drawn as inline SVG."""
-    ranked = [u for u in ordered_for_ranking(results) if u.rank is not None]
+    """Horizontal bars of the ranking totals (the numbers of Phụ lục II), drawn as inline SVG;
+    with ranking groups, each group under its own heading, as Phụ lục II lists them."""
     scale = CHART_WIDTH - LABEL_WIDTH - 70
-    top = results.rubric.total or Decimal(100)
-    bars = [Bar(u.rank, u.committee, format_vn(u.ranking_total), u.group or "", GROUP_CLASS.get(u.group or "", "g0"),
-                index * ROW, int(scale * (u.ranking_total / top)) if u.ranking_total else 0)
-            for index, u in enumerate(ranked)]
-    return {"bars": bars, "width": CHART_WIDTH, "height": max(ROW, len(bars) * ROW), "label_width": LABEL_WIDTH,
-            "row": ROW, "scale": scale}
+    rubric = results.rubric
+    top = (rubric.total + (rubric.bonus.max if rubric.bonus else 0)) or Decimal(100)  # the highest total possible
+    bars, headings, y = [], [], 0
+    for name, units in ranking_sections(results):
+        ranked = [u for u in units if u.rank is not None]
+        if name is not None and ranked:
+            headings.append({"y": y, "text": f"{RANKING_GROUP_HEADING} {name.upper()}"})
+            y += ROW
+        for u in ranked:
+            bars.append(Bar(u.rank, u.committee, format_vn(u.ranking_total), u.group or "",
+                            GROUP_CLASS.get(u.group or "", "g0"), y,
+                            int(scale * (u.ranking_total / top)) if u.ranking_total else 0))
+            y += ROW
+    return {"bars": bars, "headings": headings, "width": CHART_WIDTH, "height": max(ROW, y),
+            "label_width": LABEL_WIDTH, "row": ROW, "scale": scale, "top": top}
 
 
 def heat_map(results: Results, appraised: bool) -> dict:
-    """% of each area's maximum per commune, as the tong-hop.xlsx heat map, in 10% classes."""
+    """% of each area's maximum per commune in 10% classes: of the maximum the commune could score
+    there (criteria not applicable to it left out), the figure of tong-hop.xlsx's heat map; with
+    the appraised scores when the commune has them."""
     areas = results.rubric.areas()
     rows = []
     for unit in results.submitted():
-        subtotals = unit.appraisal_subtotals if appraised and unit.appraisal_subtotals else unit.subtotals
+        by_council = appraised and bool(unit.appraisal_subtotals)
+        scores = unit.appraisal if by_council else unit.scores
+        excluded = not_applicable_codes(results.rubric, unit.kind, set(unit.not_applicable))
         cells = []
         for area in areas:
-            value = subtotals.get(area.code)
-            if value is None or not area.max:
+            percent = area_share(area, scores, excluded, self_scored_only=not by_council)
+            if percent is None:
                 cells.append({"text": "", "css": "hx"})
                 continue
-            percent = value * 100 / area.max
+            subtotals = unit.appraisal_subtotals if by_council else unit.subtotals
             cells.append({"text": format_vn(percent, 0) + "%", "css": f"h{min(10, int(percent // 10))}",
-                          "title": f"{area.code}: {format_vn(value)}/{format_vn(area.max)}"})
+                          "title": f"{area.code}: {format_vn(subtotals.get(area.code))}/{format_vn(area.max)}"})
         rows.append({"unit": unit, "cells": cells})
     return {"areas": areas, "rows": rows}
 
