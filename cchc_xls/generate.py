@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import html
 import io
 import os
+import re
+import tempfile
 import uuid
 import zipfile
 from concurrent.futures import ProcessPoolExecutor
@@ -168,7 +171,9 @@ class _TemplateWriter:
         self.setup_sheet(end)
         self.write_guide()
         set_identity_properties(self.wb, identity)
-        saved = {"created": self.entries.saved_at} if self.entries.saved_at else {}
+        # a batch's templates are dated when the batch was made (every one alike, stamped or rendered)
+        created = self.entries.saved_at or _batch_time(self.options.generated_at)
+        saved = {"created": created} if created else {}
         self.wb.set_properties({
             **saved,
             "title": f"Phiếu tự đánh giá Chỉ số CCHC {self.period.label} - {self.unit.committee}",
@@ -502,29 +507,47 @@ class _TemplateWriter:
 
     def write_guide(self) -> None:
         g, f = self.guide, self.fmt
-        width = 78
-        g.set_column(0, 0, width)
-        text = render_text(
-            "huong-dan.txt.j2", unit=self.unit, period=self.period, rubric=self.rubric,
-            deadline=self.options.deadline, office=self.options.office,
-            # only the rows that really carry the drop-down: a "(nếu có)" in a label is no promise
-            na_codes=", ".join(n.code for n in self.rubric.leaves()
-                               if n.may_be_na and n.self_scored and n.applies(self.unit.kind)),
-            has_survey=any(not n.self_scored for n in self.rubric.leaves()),
-            bonus_max=format_vn(self.rubric.bonus.max) if self.rubric.bonus else "",
-            penalty_max=format_vn(self.rubric.penalty.max) if self.rubric.penalty else "",
-        )
+        g.set_column(0, 0, GUIDE_WIDTH)
+        text = guide_text(self.rubric, self.unit, self.period, self.options)
         heading, body = f(bold=True, font_size=14), f()
         for row, line in enumerate(line for line in text.splitlines() if line.strip()):
             is_heading = line.startswith("# ")
             line = line[2:] if is_heading else line
             g.write_string(row, 0, line, heading if is_heading else body)
-            g.set_row(row, row_height(wrapped_lines(line, width * (0.85 if is_heading else 1), bold=is_heading)))
+            g.set_row(row, guide_row_height(line, is_heading))
         g.protect(self.options.password)
         g.set_paper(9)
         g.set_margins(left=0.7, right=0.5, top=0.7, bottom=0.7)
         g.fit_to_pages(1, 0)
         g.hide_gridlines(2)
+
+
+def _batch_time(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text).astimezone(timezone.utc) if text else None
+    except ValueError:
+        return None
+
+
+GUIDE_WIDTH = 78  # the instructions sheet's one column
+
+
+def guide_text(rubric: Rubric, unit: Unit, period: Period, options: Options) -> str:
+    """The instructions sheet's text for one unit."""
+    return render_text(
+        "huong-dan.txt.j2", unit=unit, period=period, rubric=rubric,
+        deadline=options.deadline, office=options.office,
+        # only the rows that really carry the drop-down: a "(nếu có)" in a label is no promise
+        na_codes=", ".join(n.code for n in rubric.leaves() if n.may_be_na and n.self_scored and n.applies(unit.kind)),
+        has_survey=any(not n.self_scored for n in rubric.leaves()),
+        bonus_max=format_vn(rubric.bonus.max) if rubric.bonus else "",
+        penalty_max=format_vn(rubric.penalty.max) if rubric.penalty else "",
+    )
+
+
+def guide_row_height(line: str, is_heading: bool) -> float:
+    """The height of one line of the instructions sheet, as tall as its wrapped text."""
+    return row_height(wrapped_lines(line, GUIDE_WIDTH * (0.85 if is_heading else 1), bold=is_heading))
 
 
 def write_identity_sheet(meta, identity: dict, rubric: Rubric, password: str) -> dict[str, str]:
@@ -613,19 +636,106 @@ def render_template(path: Path, rubric: Rubric, unit: Unit, period: Period, opti
 # A batch
 
 
-_BATCH: tuple = ()  # (rubric, period, options) of the batch a worker process renders
+# Placeholders of a stamp's master unit: words no unit is named, that no other text contains.
+MASTER_CODE, MASTER_BARE = "Zqxcode", "Zqxbare"
+STAMPED_PARTS = ("xl/sharedStrings.xml", "docProps/core.xml", "docProps/custom.xml")  # all a unit changes
+_XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})  # xlsxwriter's, for text
+
+
+class TemplateStamp:
+    """One kind of unit's template, rendered once for a placeholder unit; a unit's own template is
+    that file with the unit's code and names put into the three parts that hold them.
+
+    The result is, part for part, the file render_template writes for the unit (tests compare
+    them): the layout does not depend on the unit's names, except the instructions line naming the
+    unit, whose wrapped height is checked. A unit whose strings could change anything else (a
+    name with control characters or outer spaces, a string equal to another cell's text, a line
+    that wraps differently) is declined, and its template is rendered whole.
+    """
+
+    def __init__(self, rubric: Rubric, kind: str | None, period: Period, options: Options):
+        self.master = Unit(MASTER_CODE, f"{(kind or 'xã').capitalize()} {MASTER_BARE}", kind)
+        with tempfile.TemporaryDirectory(prefix="cchc-stamp-") as folder:
+            path = Path(folder) / "master.xlsx"
+            render_template(path, rubric, self.master, period, options)
+            with zipfile.ZipFile(path) as zf:
+                self.members = [(info, zf.read(info)) for info in zf.infolist()]
+        self.tokens = sorted(set(self._strings(self.master).values()), key=len, reverse=True)
+        self.pattern = re.compile("|".join(re.escape(t) for t in self.tokens))
+        parts = {info.filename: data for info, data in self.members}
+        shared = parts.get("xl/sharedStrings.xml", b"").decode("utf-8")
+        texts = [html.unescape(t) for t in re.findall(r"<t(?: [^>]*)?>([^<]*)</t>", shared)]
+        self.own = [t for t in texts if self.pattern.search(t)]  # the cells that name the unit
+        self.others = {t for t in texts if not self.pattern.search(t)}
+        self.guide_lines = [line for line in guide_text(rubric, self.master, period, options).splitlines()
+                            if self.pattern.search(line)]
+        # usable only if every trace of the placeholder unit is a placeholder in a stamped part
+        traces = sum(data.lower().count(b"zqx") for data in parts.values())
+        placed = sum(len(self.pattern.findall(parts.get(name, b"").decode("utf-8"))) for name in STAMPED_PARTS)
+        self.usable = traces == placed
+
+    @staticmethod
+    def _strings(unit: Unit) -> dict[str, str]:
+        return {"code": unit.code, "name": unit.name, "full": unit.full_name, "upper": unit.full_name.upper(),
+                "bare": unit.bare_name}
+
+    def values(self, unit: Unit) -> dict[str, str] | None:
+        """Placeholder -> the unit's text, or None when the unit must be rendered whole."""
+        master, own = self._strings(self.master), self._strings(unit)
+        mapping: dict[str, str] = {}
+        for key, token in master.items():
+            text = own[key]
+            if not text or text != text.strip() or not text.isprintable() or mapping.get(token, text) != text:
+                return None
+            mapping[token] = text
+        swap = lambda text: self.pattern.sub(lambda m: mapping[m.group(0)], text)  # noqa: E731
+        cells = [swap(t) for t in self.own]
+        if len(set(cells)) != len(cells) or any(c in self.others for c in cells):
+            return None  # a shared string would be merged with another: the file would differ
+        for line in self.guide_lines:
+            is_heading = line.startswith("# ")
+            shown = line[2:] if is_heading else line
+            if guide_row_height(swap(shown), is_heading) != guide_row_height(shown, is_heading):
+                return None
+        return mapping
+
+    def write(self, path: Path, unit: Unit) -> bool:
+        """Write the unit's template (whole or not at all); False when it must be rendered instead."""
+        mapping = self.values(unit) if self.usable else None
+        if mapping is None:
+            return False
+        escaped = {token: text.translate(_XML_ESCAPES) for token, text in mapping.items()}
+
+        def build(partial: Path) -> None:
+            with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
+                for info, data in self.members:
+                    if info.filename in STAMPED_PARTS:
+                        data = self.pattern.sub(lambda m: escaped[m.group(0)], data.decode("utf-8")).encode("utf-8")
+                    zf.writestr(info, data)
+
+        write_atomic(path, build)
+        return True
+
+
+_BATCH: tuple = ()  # (rubric, period, options, stamps by kind) of the batch a worker process renders
 
 
 def _start_worker(rubric: Rubric, period: Period, options: Options) -> None:
     """Give a worker process the batch's rubric once, not pickled again with every template."""
     global _BATCH
-    _BATCH = (rubric, period, options)
+    _BATCH = (rubric, period, options, {})
 
 
 def _render_one(args, batch: tuple = ()) -> tuple[str, str, str]:
+    """One unit's template: stamped from its kind's master when it can be, else rendered whole."""
     path, unit = args
-    rubric, period, options = batch or _BATCH
-    identity = render_template(Path(path), rubric, unit, period, options)
+    rubric, period, options, stamps = batch or _BATCH
+    stamp = stamps.get(unit.kind)
+    if stamp is None:
+        stamp = stamps[unit.kind] = TemplateStamp(rubric, unit.kind, period, options)
+    identity = make_identity(rubric, unit, period, options)
+    if not stamp.write(Path(path), unit):
+        identity = render_template(Path(path), rubric, unit, period, options)
     digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     return unit.code, identity["template_id"], digest
 
@@ -660,7 +770,8 @@ def generate_templates(rubric: Rubric, units: list[Unit], period: Period, out_di
                                  initargs=(rubric, period, options)) as pool:
             results = list(pool.map(_render_one, jobs, chunksize=max(1, len(jobs) // (workers * 8))))
     else:
-        results = [_render_one(job, (rubric, period, options)) for job in jobs]  # no global: pages run in threads
+        batch = (rubric, period, options, {})  # no global: the page runs in threads
+        results = [_render_one(job, batch) for job in jobs]
 
     manifest_rows = [
         {"code": u.code, "name": u.name, "file": n, "template_id": tid, "sha256": digest}
