@@ -278,6 +278,7 @@ class _TongHop:
         label_width = TONG_HOP_LAYOUT.column("label").width
         number = self.fmt(border=1, align="center")
         bold_number = self.fmt(border=1, align="center", bold=True, bg_color=FILL_PARENT)
+        checks = [u.checked for u in units]  # looked up once, not once per criterion
         for node in self.rubric.nodes():
             row += 1
             is_parent = not node.is_leaf
@@ -286,8 +287,7 @@ class _TongHop:
             s.write_string(row, 1, node.label, text)
             fit_row(s, row, [(node.label, label_width)], bold=is_parent, line_height=15.5)
             s.write_number(row, 2, float(node.max), bold_number if is_parent else number)
-            for index, outcome in enumerate(units):
-                checked = outcome.checked
+            for index, checked in enumerate(checks):
                 value = (checked.totals.subtotals.get(node.code) if is_parent else checked.scores.get(node.code))
                 if value is None:
                     status = "KAD" if node.code in checked.na else ""
