@@ -640,6 +640,7 @@ def render_template(path: Path, rubric: Rubric, unit: Unit, period: Period, opti
 MASTER_CODE, MASTER_BARE = "Zqxcode", "Zqxbare"
 STAMPED_PARTS = ("xl/sharedStrings.xml", "docProps/core.xml", "docProps/custom.xml")  # all a unit changes
 _XML_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})  # xlsxwriter's, for text
+_EXCEL_ESCAPED = re.compile("_x[0-9a-fA-F]{4}_")  # xlsxwriter escapes this in strings: rendered whole
 
 
 class TemplateStamp:
@@ -685,7 +686,8 @@ class TemplateStamp:
         mapping: dict[str, str] = {}
         for key, token in master.items():
             text = own[key]
-            if not text or text != text.strip() or not text.isprintable() or mapping.get(token, text) != text:
+            if (not text or text != text.strip() or not text.isprintable() or _EXCEL_ESCAPED.search(text)
+                    or mapping.get(token, text) != text):
                 return None
             mapping[token] = text
         swap = lambda text: self.pattern.sub(lambda m: mapping[m.group(0)], text)  # noqa: E731

@@ -59,7 +59,8 @@ def test_units_whose_names_would_change_the_layout_are_rendered_whole(tmp_path):
     stamp = TemplateStamp(rubric, "xã", PERIOD, OPTIONS)
     declined = [Unit("9", "Xã " + " ".join(["Rất Dài"] * 20), "xã"),  # the instructions line would wrap once more
                 Unit("2024", "2024", "xã"),  # a cell of its own would equal the period's
-                Unit("X2", " Xã Lề ", "xã"), Unit("X3", "Xã\tTab", "xã")]
+                Unit("X2", " Xã Lề ", "xã"), Unit("X3", "Xã\tTab", "xã"),
+                Unit("X4", "Xã _x0041_ Lạ", "xã")]  # a text xlsxwriter writes escaped
     for unit in declined:
         assert same_as_rendered(stamp, rubric, unit, tmp_path) is None, unit
     # the batch renders those whole: every file is still the unit's own template
@@ -76,7 +77,7 @@ def test_units_whose_names_would_change_the_layout_are_rendered_whole(tmp_path):
 
 
 NAMES = st.text(alphabet="aăâbcdđeêghiklmnoôơpqrstuưvxyàảãáạằẳẵắặầẩẫấậèẻẽéẹềểễếệìỉĩíịòỏõóọồổỗốộờởỡớợùủũúụừửữứựỳỷỹýỵ"
-                         "ĐXPTAÂ &<>\"'-.,()0123456789", min_size=1, max_size=60)
+                         "ĐXPTAÂ &<>\"'-.,()_0123456789", min_size=1, max_size=60)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
