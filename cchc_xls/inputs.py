@@ -459,17 +459,27 @@ def _refuse_archive(infos: list[zipfile.ZipInfo], limits: Limits) -> str | None:
     return None
 
 
+def _end_record(handle) -> tuple[int, bytes, int] | None:
+    """(file size, the file's last 64 KiB + 21 bytes, offset of the end-of-directory record in
+    them), or None when the zip has no complete end record."""
+    size = handle.seek(0, os.SEEK_END)
+    handle.seek(max(0, size - 65557))  # the record (22 bytes) and a comment of up to 65,535
+    tail = handle.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or len(tail) < at + 22:
+        return None
+    return size, tail, at
+
+
 def _declared_entries(path: Path) -> tuple[int, int]:
     """(entry count, directory size) from the zip's end record, read before the directory itself
     is parsed; (0, 0) when there is no end record (zipfile then says the archive is damaged)."""
     try:
         with open(path, "rb") as handle:
-            size = handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, size - 65557))
-            tail = handle.read()
-            at = tail.rfind(b"PK\x05\x06")
-            if at < 0 or len(tail) < at + 22:
+            found = _end_record(handle)
+            if found is None:
                 return 0, 0
+            _, tail, at = found
             entries, directory = struct.unpack("<HI", tail[at + 10:at + 16])
             locator = at - 20
             if (entries == 0xFFFF or directory == 0xFFFFFFFF) and locator >= 0 \
@@ -504,12 +514,10 @@ def _repair_directory(path: Path, target: Path) -> dict[str, str]:
     Only the directory and the local headers' flags are touched: the copy is patched in place."""
     shutil.copyfile(path, target)
     with open(target, "r+b") as handle:
-        size = handle.seek(0, os.SEEK_END)
-        handle.seek(max(0, size - 65557))
-        tail = handle.read()
-        at = tail.rfind(b"PK\x05\x06")
-        if at < 0 or len(tail) < at + 22:
+        found = _end_record(handle)
+        if found is None:
             raise zipfile.BadZipFile("không thấy mục lục của tệp nén")
+        size, tail, at = found
         count, cd_size, cd_offset = struct.unpack("<HII", tail[at + 10:at + 20])
         end = size - len(tail) + at
         start = end - cd_size
