@@ -185,7 +185,7 @@ def _explain(explained, replies: dict, units: dict, inbox: Path, when: datetime)
             continue  # agrees with the council: sends nothing back
         workbook = load_workbook(path)
         sheet = workbook[EXPLANATION_LAYOUT.sheets[0]]
-        header, columns = _header_columns(sheet, EXPLANATION_LAYOUT, ("code", "reply", "supplement"))
+        header, columns = layout_columns(sheet, EXPLANATION_LAYOUT, ("code", "reply", "supplement"))
         for row in range(header + 1, sheet.max_row + 1):
             criterion = sheet.cell(row, columns["code"]).value
             if criterion in texts:
@@ -205,7 +205,7 @@ def _fill_round2(second, results, plan: dict, appraisal_dir: Path) -> None:
     for code, path in zip(second.units, second.workbooks):
         workbook = load_workbook(path)
         sheet = workbook[ROUND2_LAYOUT.sheets[0]]
-        header, columns = _header_columns(sheet, ROUND2_LAYOUT, ("unit_code", "code", "round2", "round2_comment"))
+        header, columns = layout_columns(sheet, ROUND2_LAYOUT, ("unit_code", "code", "round2", "round2_comment"))
         for row in range(header + 1, sheet.max_row + 1):
             unit, criterion = sheet.cell(row, columns["unit_code"]).value, sheet.cell(row, columns["code"]).value
             comment = (plan.get(unit) or {}).get(criterion)
@@ -252,7 +252,7 @@ def _fill_appraisals(outputs, results_dir: Path, plan: dict) -> None:
     for path in outputs.workbooks:
         workbook = load_workbook(path)
         sheet = workbook[APPRAISAL_SHEET]
-        header, columns = _header_columns(sheet, APPRAISAL_UNIT_LAYOUT, ("code", "appraisal", "comment"))
+        header, columns = layout_columns(sheet, APPRAISAL_UNIT_LAYOUT, ("code", "appraisal", "comment"))
         code = path.name.split("_")[1]
         unit = scores[code]
         for row in range(header + 1, sheet.max_row + 1):
@@ -269,7 +269,7 @@ def _fill_appraisals(outputs, results_dir: Path, plan: dict) -> None:
         workbook = load_workbook(outputs.survey)
         sheet = workbook[SURVEY_SHEET]
         survey = plan.get("survey") or {}
-        header, columns = _header_columns(sheet, SURVEY_LAYOUT, ("unit_code",))
+        header, columns = layout_columns(sheet, SURVEY_LAYOUT, ("unit_code",))
         codes = {sheet.cell(r, c).value: c for r in (header, header + 1) for c in range(1, sheet.max_column + 1)}
         for row in range(header + 1, sheet.max_row + 1):
             for criterion, value in (survey.get(sheet.cell(row, columns["unit_code"]).value) or {}).items():
@@ -277,8 +277,9 @@ def _fill_appraisals(outputs, results_dir: Path, plan: dict) -> None:
         workbook.save(outputs.survey)
 
 
-def _header_columns(sheet, layout, keys) -> tuple[int, dict[str, int]]:
-    """The header row of `layout` in an openpyxl sheet, and the column of each of `keys`."""
+def layout_columns(sheet, layout, keys) -> tuple[int, dict[str, int]]:
+    """The header row of `layout` in an openpyxl sheet, and the column of each of `keys`, found
+    by the header texts (the demo's clerks and council, and the tests', fill workbooks with it)."""
     wanted = {layout.header(key): key for key in keys}
     for row in sheet.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS):
         found = {wanted[c.value]: c.column for c in row if c.value in wanted}

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from cchc_xls.layout import APPRAISAL_SHEET, EXPLANATION_LAYOUT, HEADER_SCAN_ROWS, ROUND2_LAYOUT
+from cchc_xls.demo import layout_columns
+from cchc_xls.layout import APPRAISAL_SHEET, EXPLANATION_LAYOUT, ROUND2_LAYOUT
 from cchc_xls.rubric import load_rubric
 
 from support import fill_workbook
@@ -71,22 +72,12 @@ def fill_appraisal(path: Path, cut: Decimal = Decimal("0.5"), comment: str | Non
     return path
 
 
-def _columns(sheet, layout, keys) -> tuple[int, dict[str, int]]:
-    """The header row of a layout's sheet and the column of each key, found by the header texts."""
-    wanted = {layout.header(key): key for key in keys}
-    for row in sheet.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS):
-        found = {wanted[c.value]: c.column for c in row if c.value in wanted}
-        if len(found) == len(wanted):
-            return row[0].row, found
-    raise AssertionError(f"no header {sorted(wanted)} in {sheet.title}")
-
-
 def fill_explanation(path: Path, out: Path, replies: dict[str, tuple[str, str]]) -> Path:
     """A commune's clerk: the explanation and the supplementary evidence typed beside each
     criterion of `replies` (code -> (explanation, evidence)) in the workbook it received, saved as `out`."""
     workbook = load_workbook(path)
     sheet = workbook[EXPLANATION_LAYOUT.sheets[0]]
-    header, columns = _columns(sheet, EXPLANATION_LAYOUT, ("code", "reply", "supplement"))
+    header, columns = layout_columns(sheet, EXPLANATION_LAYOUT, ("code", "reply", "supplement"))
     for row in range(header + 1, sheet.max_row + 1):
         code = sheet.cell(row, columns["code"]).value
         if code in replies:
@@ -101,7 +92,7 @@ def fill_round2(path: Path, scores: dict[tuple[str, str], tuple[Decimal, str]]) 
     cells of a round-2 workbook; the other rows stay blank (round 1's score is kept)."""
     workbook = load_workbook(path)
     sheet = workbook[ROUND2_LAYOUT.sheets[0]]
-    header, columns = _columns(sheet, ROUND2_LAYOUT, ("unit_code", "code", "round2", "round2_comment"))
+    header, columns = layout_columns(sheet, ROUND2_LAYOUT, ("unit_code", "code", "round2", "round2_comment"))
     for row in range(header + 1, sheet.max_row + 1):
         key = (sheet.cell(row, columns["unit_code"]).value, sheet.cell(row, columns["code"]).value)
         if key in scores:
