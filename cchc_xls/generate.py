@@ -661,7 +661,8 @@ class TemplateStamp:
             render_template(path, rubric, self.master, period, options)
             with zipfile.ZipFile(path) as zf:
                 self.members = [(info, zf.read(info)) for info in zf.infolist()]
-        self.tokens = sorted(set(self._strings(self.master).values()), key=len, reverse=True)
+        self.placeholders = self._strings(self.master)
+        self.tokens = sorted(set(self.placeholders.values()), key=len, reverse=True)
         self.pattern = re.compile("|".join(re.escape(t) for t in self.tokens))
         parts = {info.filename: data for info, data in self.members}
         shared = parts.get("xl/sharedStrings.xml", b"").decode("utf-8")
@@ -682,9 +683,9 @@ class TemplateStamp:
 
     def values(self, unit: Unit) -> dict[str, str] | None:
         """Placeholder -> the unit's text, or None when the unit must be rendered whole."""
-        master, own = self._strings(self.master), self._strings(unit)
+        own = self._strings(unit)
         mapping: dict[str, str] = {}
-        for key, token in master.items():
+        for key, token in self.placeholders.items():
             text = own[key]
             if (not text or text != text.strip() or not text.isprintable() or _EXCEL_ESCAPED.search(text)
                     or mapping.get(token, text) != text):
